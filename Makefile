@@ -1,0 +1,108 @@
+# Mica top-level Makefile.
+#
+# Every component folder carries a `build.mk` fragment that this file
+# includes; a fragment appends to ALL (what `make` builds), UNIT_SUITES and
+# INTEGRATION_SUITES (what `make test` runs) and SLOW_SUITES (`make test-slow`).
+#
+#   make                 build everything into build/
+#   make test            deps + build + unit + integration tests
+#   make deps            install the Debian packages we need (idempotent)
+#   make WERROR=0        do not turn warnings into errors
+#   make SANITIZE=address,undefined
+#   make V=1             show full commands
+#   make fuzz            libFuzzer harnesses (clang)
+
+BUILD    ?= build
+CC       ?= gcc
+AR       ?= ar
+WERROR   ?= 1
+SANITIZE ?=
+V        ?= 0
+PROTOC_C ?= protoc-c
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2)
+endif
+
+WARNINGS := -Wall -Wextra -Wformat=2 -Wformat-security -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
+	-Wpointer-arith -Wwrite-strings -Wvla -Wimplicit-fallthrough \
+	-Wundef -Wnull-dereference -Wno-unused-parameter \
+	-Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+
+HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -pipe $(WARNINGS) $(HARDEN) -MD -MP \
+	-I. -Iipc -Ijail -I$(BUILD)/gen
+LDFLAGS  += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SECCOMP  := -lseccomp
+LIB_CAPNG    := -lcap-ng
+LIB_PROTOBUF := -lprotobuf-c
+LIB_JSON     := -ljson-c
+LIB_URING    := -luring
+LIB_NL       := -lnl-route-3 -lnl-3
+LIB_CUNIT    := -lcunit
+NL_CFLAGS    := -I/usr/include/libnl3
+
+ALL :=
+UNIT_SUITES :=
+INTEGRATION_SUITES :=
+SLOW_SUITES :=
+FUZZERS :=
+
+.PHONY: all
+all: build-all
+
+# objs: map source files to object files under $(BUILD)/obj
+objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+$(BUILD)/obj/%.o: %.c
+	$(call msg,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS_$(dir $<)) -c -o $@ $<
+
+include $(sort $(wildcard */build.mk tests/*/build.mk))
+
+.PHONY: build-all
+build-all: $(ALL)
+
+.PHONY: deps
+deps:
+	@tests/deps.sh
+
+.PHONY: unit integration test test-slow
+unit: build-all $(UNIT_SUITES)
+	@tests/run-suites.sh unit $(UNIT_SUITES)
+
+integration: build-all
+	@tests/run-suites.sh integration $(INTEGRATION_SUITES)
+
+# test: everything CI runs. One closing line "total: N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory build-all
+	@$(MAKE) --no-print-directory $(UNIT_SUITES)
+	@tests/run-suites.sh all $(UNIT_SUITES) $(INTEGRATION_SUITES)
+
+test-slow: build-all
+	@tests/run-suites.sh slow $(SLOW_SUITES)
+
+.PHONY: fuzz
+fuzz: $(FUZZERS)
+
+.PHONY: clean
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
