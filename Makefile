@@ -1,6 +1,6 @@
 # Mica top-level Makefile.
 #
-# Every component folder carries a `build.mk` fragment that this file
+# Every component folder carries one or more `*.mk` fragments that this file
 # includes; a fragment appends to ALL (what `make` builds), UNIT_SUITES and
 # INTEGRATION_SUITES (what `make test` runs) and SLOW_SUITES (`make test-slow`).
 #
@@ -73,7 +73,7 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS_$(dir $<)) -c -o $@ $<
 
-include $(sort $(wildcard */build.mk tests/*/build.mk))
+include $(sort $(wildcard */*.mk tests/*/*.mk))
 
 .PHONY: build-all
 build-all: $(ALL)

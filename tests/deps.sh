@@ -7,6 +7,11 @@ libseccomp-dev libcap-ng-dev libprotobuf-c-dev protobuf-c-compiler
 liburing-dev zlib1g-dev libzstd-dev libnl-3-dev libnl-route-3-dev
 libcunit1-dev libjson-c-dev
 iproute2 procps python3 qemu-utils"
+# Components list extra packages in FOLDER/deps.txt (one per line, # comments).
+here=$(dirname "$0")/..
+for f in "$here"/*/deps.txt; do
+	[ -f "$f" ] && PKGS="$PKGS $(sed 's/#.*//' "$f" | tr '\n' ' ')"
+done
 [ -n "$MICA_EXTRA_PKGS" ] && PKGS="$PKGS $MICA_EXTRA_PKGS"
 
 missing=""
