@@ -61,17 +61,33 @@ UNIT_SUITES :=
 INTEGRATION_SUITES :=
 SLOW_SUITES :=
 FUZZERS :=
+GENERATED_HEADERS :=
 
 .PHONY: all
 all: build-all
 
+.SECONDEXPANSION:
+
 # objs: map source files to object files under $(BUILD)/obj
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | $$(GENERATED_HEADERS)
 	$(call msg,CC,$<)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS_$(dir $<)) -c -o $@ $<
+
+# The libraries every daemon links, in link order.
+DAEMON_LIBS := $(BUILD)/lib/libmica-ipc.a $(BUILD)/lib/libmica-jail.a
+DAEMON_LDLIBS := $(LIB_PROTOBUF) $(LIB_SECCOMP) $(LIB_CAPNG)
+
+# $(call daemon_program,NAME,SOURCES): a subsystem program in build/bin.
+define daemon_program
+$(BUILD)/bin/$(1): $(call objs,$(2)) $$(DAEMON_LIBS)
+	$$(call msg,LD,$$@)
+	@mkdir -p $$(dir $$@)
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $(call objs,$(2)) $$(DAEMON_LIBS) $$(DAEMON_LDLIBS)
+ALL += $(BUILD)/bin/$(1)
+endef
 
 include $(sort $(wildcard */*.mk tests/*/*.mk))
 

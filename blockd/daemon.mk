@@ -1,0 +1,1 @@
+$(eval $(call daemon_program,mica-blockd,blockd/main.c blockd/policy.c))

@@ -1,0 +1,95 @@
+/* mica-blockd: owns the disk images of a VM.
+ *
+ * `mica` opens each image (read-only when the manifest says so) and hands
+ * the fds here with their format; blockd never opens a host path itself.
+ * It also holds one channel per disk towards that disk's mica-blk.  The
+ * format layer (raw, qcow2, ...) serves those channels with the block
+ * work; until then the status line says so.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+extern const struct jail_policy blockd_policy;
+
+#define BLOCKD_MAX_DISKS 16
+
+struct blockd_disk {
+	int image_fd;
+	int channel_fd;
+	char format[16];
+	bool read_only;
+	long long size;
+};
+
+static struct blockd_disk disks[BLOCKD_MAX_DISKS];
+static size_t ndisks;
+
+static int blockd_setup(struct daemon *d, struct ipc_msg *msg)
+{
+	const Mica__Setup *s = msg->env->setup;
+	char detail[IPC_MAX_STRING] = "";
+	size_t used = 0;
+
+	if (s->n_disks > BLOCKD_MAX_DISKS) {
+		log_warnx("%zu disks, at most %d", s->n_disks, BLOCKD_MAX_DISKS);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < s->n_disks; i++) {
+		const Mica__DiskConfig *dc = s->disks[i];
+		struct blockd_disk *disk = &disks[i];
+		struct stat st;
+
+		disk->image_fd = daemon_take_fd(msg, MICA__FD_KIND__FD_DISK_IMAGE, dc->index);
+		disk->channel_fd = daemon_take_fd(msg, MICA__FD_KIND__FD_BLOCK_CHANNEL,
+						  dc->index);
+		if (disk->image_fd < 0 || disk->channel_fd < 0 ||
+		    fstat(disk->image_fd, &st) < 0) {
+			log_warnx("disk %u (%s): image fd or channel missing", dc->index,
+				  dc->name);
+			return -EINVAL;
+		}
+		snprintf(disk->format, sizeof(disk->format), "%s", dc->format);
+		disk->read_only = dc->read_only;
+		disk->size = st.st_size;
+		if (used < sizeof(detail))
+			used += snprintf(detail + used, sizeof(detail) - used,
+					 "%sdisk%u %s %s %lld bytes%s", i ? ", " : "",
+					 dc->index, dc->name, dc->format, disk->size,
+					 dc->read_only ? " ro" : "");
+		ndisks++;
+	}
+	daemon_set_detail(d, "%s; image formats not supported yet", detail);
+	return 0;
+}
+
+static int blockd_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
+{
+	for (size_t i = 0; i < ndisks; i++) {
+		if (info->kind == MICA__FD_KIND__FD_BLOCK_CHANNEL && i == info->index) {
+			close(disks[i].channel_fd);
+			disks[i].channel_fd = fd;
+			return 0;
+		}
+	}
+	close(fd);
+	return -EINVAL;
+}
+
+static const struct daemon_ops blockd_ops = {
+	.program = "mica-blockd",
+	.role = MICA__ROLE__ROLE_BLOCKD,
+	.policy = &blockd_policy,
+	.setup = blockd_setup,
+	.attach = blockd_attach,
+};
+
+int main(int argc, char **argv)
+{
+	return daemon_main(argc, argv, &blockd_ops);
+}

@@ -1,0 +1,1 @@
+$(eval $(call daemon_program,mica-legacy,dev-legacy/main.c dev-legacy/policy.c))

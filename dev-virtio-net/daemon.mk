@@ -1,0 +1,1 @@
+$(eval $(call daemon_program,mica-net,dev-virtio-net/main.c dev-virtio-net/policy.c))

@@ -1,0 +1,1 @@
+$(eval $(call daemon_program,mica-vfio,vfio-broker/main.c vfio-broker/policy.c))

@@ -1,0 +1,11 @@
+# mica: the launcher and supervisor.
+CORE_SRCS := vmm-core/main.c vmm-core/config.c vmm-core/manifest.c \
+	vmm-core/vm.c vmm-core/control.c
+
+$(BUILD)/bin/mica: $(call objs,$(CORE_SRCS)) $(DAEMON_LIBS)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(call objs,$(CORE_SRCS)) $(DAEMON_LIBS) \
+		$(DAEMON_LDLIBS) $(LIB_JSON)
+
+ALL += $(BUILD)/bin/mica
