@@ -79,13 +79,15 @@ $(BUILD)/obj/%.o: %.c | $$(GENERATED_HEADERS)
 # The libraries every daemon links, in link order.
 DAEMON_LIBS := $(BUILD)/lib/libmica-ipc.a $(BUILD)/lib/libmica-jail.a
 DAEMON_LDLIBS := $(LIB_PROTOBUF) $(LIB_SECCOMP) $(LIB_CAPNG)
+# ipc and jail call each other (daemon frame <-> lockdown, logging).
+DAEMON_LINK := -Wl,--start-group $(DAEMON_LIBS) -Wl,--end-group
 
 # $(call daemon_program,NAME,SOURCES): a subsystem program in build/bin.
 define daemon_program
 $(BUILD)/bin/$(1): $(call objs,$(2)) $$(DAEMON_LIBS)
 	$$(call msg,LD,$$@)
 	@mkdir -p $$(dir $$@)
-	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $(call objs,$(2)) $$(DAEMON_LIBS) $$(DAEMON_LDLIBS)
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $(call objs,$(2)) $$(DAEMON_LINK) $$(DAEMON_LDLIBS)
 ALL += $(BUILD)/bin/$(1)
 endef
 

@@ -165,7 +165,7 @@ static int cmd_run(int argc, char **argv)
 
 	/* Collect flags first: the manifest is loaded before they apply. */
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			return 0;

@@ -522,6 +522,7 @@ int manifest_load(const char *path, struct vm_config *cfg, char *err, size_t err
 		free(text);
 		return -ENOMEM;
 	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	root = json_tokener_parse_ex(tok, text, len);
 	if (root == NULL || json_tokener_get_parse_end(tok) < len) {
 		enum json_tokener_error je = json_tokener_get_error(tok);

@@ -1,0 +1,28 @@
+#!/bin/bash
+# Build every libFuzzer harness and run each briefly from its seed corpus.
+# A crash, leak or sanitizer report fails the suite.  Longer runs:
+#   MICA_FUZZ_SECONDS=600 tests/fuzz/fuzz-smoke.sh
+T_SUITE=fuzz-smoke
+source "$(dirname "$0")/../lib/testlib.sh"
+cd "$ROOT"
+secs=${MICA_FUZZ_SECONDS:-15}
+
+if ! make -s fuzz >/tmp/mica-fuzz-build.log 2>&1; then
+	cat /tmp/mica-fuzz-build.log
+	fail "build the fuzzers with clang"
+	finish; exit
+fi
+for f in build/fuzz/*; do
+	name=$(basename "$f")
+	corpus=build/fuzz/corpus-$name
+	mkdir -p "$corpus"
+	[ -d "tests/fuzz/seeds/$name" ] && cp -n tests/fuzz/seeds/"$name"/* "$corpus"/ 2>/dev/null
+	if "$f" -max_total_time="$secs" -max_len=4096 "$corpus" >"build/fuzz/$name.log" 2>&1; then
+		runs=$(grep -o 'Done [0-9]* runs' "build/fuzz/$name.log" | tail -1)
+		pass "$name: ${secs}s, ${runs:-?}, no crash"
+	else
+		tail -30 "build/fuzz/$name.log"
+		fail "$name crashed (build/fuzz/$name.log)"
+	fi
+done
+finish

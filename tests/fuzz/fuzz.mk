@@ -1,0 +1,13 @@
+# libFuzzer harnesses (clang).  `make fuzz` builds them; the
+# fuzz-smoke suite runs each for MICA_FUZZ_SECONDS (default 15).
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iipc -Ijail -I$(BUILD)/gen
+
+$(BUILD)/fuzz/fuzz_ipc_decode: tests/fuzz/fuzz_ipc_decode.c ipc/frame.c ipc/validate.c \
+	ipc/log.c $(IPC_GEN_C) $(IPC_GEN_H)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LIB_PROTOBUF)
+
+FUZZERS += $(BUILD)/fuzz/fuzz_ipc_decode
+INTEGRATION_SUITES += tests/fuzz/fuzz-smoke.sh

@@ -1,0 +1,250 @@
+/* Unit tests for vmm-core/config.c and manifest.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/lib/cutest.h"
+#include "vmm-core/config.h"
+
+static char dir[] = "/tmp/mica-test-config-XXXXXX";
+
+static const char *write_manifest(const char *name, const char *text)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Load text as a manifest; return the error line ("" when it loaded). */
+static const char *load(const char *text, struct vm_config *cfg)
+{
+	static char err[CONFIG_ERR_MAX];
+
+	err[0] = '\0';
+	config_init(cfg);
+	if (manifest_load(write_manifest("m.json", text), cfg, err, sizeof(err)) == 0)
+		err[0] = '\0';
+	return err;
+}
+
+static void expect_error(const char *text, const char *fragment)
+{
+	struct vm_config cfg;
+	const char *err = load(text, &cfg);
+
+	if (strstr(err, fragment) == NULL)
+		printf("  manifest %s\n  gave \"%s\", wanted \"%s\"\n", text, err, fragment);
+	CU_ASSERT(strstr(err, fragment) != NULL);
+	CU_ASSERT(strchr(err, '\n') == NULL);       /* one line */
+	config_free(&cfg);
+}
+
+static void test_parse_size(void)
+{
+	uint64_t v;
+
+	CU_ASSERT(parse_size("512M", &v) == 0 && v == 512ULL << 20);
+	CU_ASSERT(parse_size("2G", &v) == 0 && v == 2ULL << 30);
+	CU_ASSERT(parse_size("2GiB", &v) == 0 && v == 2ULL << 30);
+	CU_ASSERT(parse_size("1048576K", &v) == 0 && v == 1ULL << 30);
+	CU_ASSERT(parse_size("256", &v) == 0 && v == 256ULL << 20);
+	CU_ASSERT(parse_size("12Q", &v) == -EINVAL);
+	CU_ASSERT(parse_size("", &v) == -EINVAL);
+	CU_ASSERT(parse_size("-1G", &v) == -EINVAL);
+	CU_ASSERT(parse_size("0", &v) == -EINVAL);
+	CU_ASSERT(parse_size("1023K", &v) == -EINVAL);       /* below 1M */
+	CU_ASSERT(parse_size("1025K", &v) == -EINVAL);       /* not 4K aligned */
+	CU_ASSERT(parse_size("2T", &v) == -EINVAL);          /* above 1T */
+	CU_ASSERT(parse_size("99999999999999999999999G", &v) == -EINVAL);
+	CU_ASSERT(parse_size("4M junk", &v) == -EINVAL);
+}
+
+static void test_valid_manifest(void)
+{
+	struct vm_config cfg;
+	const char *err = load(
+		"{ \"name\": \"web-1\",\n"
+		"  \"machine\": { \"cpus\": 2, \"memory\": \"1G\", \"accel\": \"tcg\" },\n"
+		"  \"boot\": { \"kernel\": \"vmlinuz\", \"initrd\": \"/abs/initrd\",\n"
+		"            \"cmdline\": \"console=ttyS0\" },\n"
+		"  \"disks\": [ { \"path\": \"root.qcow2\", \"format\": \"qcow2\" },\n"
+		"             { \"path\": \"data.img\", \"readonly\": true } ],\n"
+		"  \"nets\": [ { \"mode\": \"user\", \"hostfwd\": [\"tcp::2222-:22\"] },\n"
+		"            { \"mode\": \"tap\", \"ifname\": \"tap0\", \"bridge\": \"br0\",\n"
+		"              \"mac\": \"52:54:00:12:34:56\" } ],\n"
+		"  \"vfio\": [ \"0000:01:00.0\" ],\n"
+		"  \"console\": { \"mode\": \"file\", \"path\": \"console.log\" },\n"
+		"  \"jail\": { \"uid\": 1234, \"gid\": 1234, \"seccomp\": \"log\" },\n"
+		"  \"test_hooks\": false }\n", &cfg);
+	char want[300];
+
+	CU_ASSERT_STRING_EQUAL(err, "");
+	CU_ASSERT_STRING_EQUAL(cfg.name, "web-1");
+	CU_ASSERT_EQUAL(cfg.cpus, 2);
+	CU_ASSERT_EQUAL(cfg.memory, 1ULL << 30);
+	CU_ASSERT_STRING_EQUAL(cfg.accel, "tcg");
+	snprintf(want, sizeof(want), "%s/vmlinuz", dir);
+	CU_ASSERT_STRING_EQUAL(cfg.kernel, want);        /* relative to manifest */
+	CU_ASSERT_STRING_EQUAL(cfg.initrd, "/abs/initrd");
+	CU_ASSERT_STRING_EQUAL(cfg.cmdline, "console=ttyS0");
+	CU_ASSERT_EQUAL(cfg.ndisks, 2);
+	CU_ASSERT_STRING_EQUAL(cfg.disks[0].format, "qcow2");
+	CU_ASSERT(cfg.disks[1].read_only);
+	CU_ASSERT_EQUAL(cfg.nnets, 2);
+	CU_ASSERT_EQUAL(cfg.nets[0].nhostfwd, 1);
+	CU_ASSERT_STRING_EQUAL(cfg.nets[1].bridge, "br0");
+	CU_ASSERT(cfg.nets[1].has_mac && cfg.nets[1].mac[5] == 0x56);
+	CU_ASSERT_EQUAL(cfg.nvfio, 1);
+	CU_ASSERT_EQUAL(cfg.console, CONSOLE_FILE);
+	CU_ASSERT_EQUAL(cfg.jail_uid, 1234);
+	CU_ASSERT(cfg.seccomp_log);
+	config_free(&cfg);
+}
+
+static void test_errors_name_the_path(void)
+{
+	expect_error("{ \"machin\": {} }", "$: unknown key \"machin\"");
+	expect_error("{ \"machine\": { \"cpus\": \"2\" } }",
+		     "$.machine.cpus: expected int, got string");
+	expect_error("{ \"machine\": { \"cpus\": 0 } }", "$.machine.cpus: 0 out of range");
+	expect_error("{ \"machine\": { \"memory\": \"12Q\" } }",
+		     "$.machine.memory: invalid size \"12Q\"");
+	expect_error("{ \"machine\": { \"memory\": true } }",
+		     "$.machine.memory: expected string, got boolean");
+	expect_error("{ \"machine\": { \"accel\": \"hvf\" } }",
+		     "$.machine.accel: \"hvf\" is not one of");
+	expect_error("{ \"disks\": [ { \"path\": \"a\" }, { \"format\": \"raw\" } ] }",
+		     "$.disks[1].path: required");
+	expect_error("{ \"disks\": [ { \"path\": \"a\", \"format\": \"qed\" } ] }",
+		     "$.disks[0].format: unknown format \"qed\"");
+	expect_error("{ \"disks\": [ { \"path\": \"a\", \"cache\": \"none\" } ] }",
+		     "$.disks[0]: unknown key \"cache\"");
+	expect_error("{ \"disks\": {} }", "$.disks: expected array, got object");
+	expect_error("{ \"nets\": [ { \"mode\": \"slirp\" } ] }",
+		     "$.nets[0].mode: \"slirp\" is not one of");
+	expect_error("{ \"nets\": [ { \"mode\": \"user\", \"hostfwd\": [\"tcp::99999-:22\"] } ] }",
+		     "$.nets[0].hostfwd[0]: \"tcp::99999-:22\": bad host port");
+	expect_error("{ \"nets\": [ { \"mode\": \"tap\", \"mac\": \"01:00:5e:00:00:01\" } ] }",
+		     "$.nets[0].mac: \"01:00:5e:00:00:01\" is not a unicast");
+	expect_error("{ \"nets\": [ { \"mode\": \"tap\", \"ifname\": \"../etc\" } ] }",
+		     "$.nets[0].ifname: \"../etc\" is not a valid interface name");
+	expect_error("{ \"vfio\": [ \"01:00.0\" ] }", "$.vfio[0]: \"01:00.0\" is not a PCI");
+	expect_error("{ \"name\": \"a/b\" }", "$.name: \"a/b\"");
+	expect_error("{ \"console\": { \"mode\": \"file\" } }", "$.console.path: required");
+	expect_error("{ \"jail\": { \"uid\": 0 } }", "$.jail.uid: 0 out of range");
+	expect_error("{ \"test_hooks\": 1 }", "$.test_hooks: expected boolean, got int");
+	expect_error("[]", "$: expected object, got array");
+}
+
+static void test_syntax_errors(void)
+{
+	expect_error("{\n  \"name\": \"x\",\n  \"machine\": { \"cpus\": 1,, }\n}",
+		     "line 3: JSON syntax error");
+	expect_error("{ \"name\": \"x\" } trailing", "line 1: JSON syntax error");
+	expect_error("{ \"a\": 1, }", "JSON syntax error");   /* strict: no trailing comma */
+	expect_error("{ \"name\": ", "unexpected end of file");
+}
+
+static void test_missing_file(void)
+{
+	struct vm_config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	config_init(&cfg);
+	CU_ASSERT(manifest_load("/nonexistent/m.json", &cfg, err, sizeof(err)) == -EINVAL);
+	CU_ASSERT(strstr(err, "cannot read manifest: No such file") != NULL);
+	config_free(&cfg);
+}
+
+static void test_config_check(void)
+{
+	struct vm_config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	config_init(&cfg);
+	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == -EINVAL);
+	CU_ASSERT(strstr(err, "$.boot.kernel: required") != NULL);
+	cfg.kernel = strdup("/nonexistent-kernel");
+	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == -EINVAL);
+	CU_ASSERT(strstr(err, "$.boot.kernel: cannot read \"/nonexistent-kernel\"") != NULL);
+	free(cfg.kernel);
+	cfg.kernel = strdup("/proc/self/exe");
+	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == 0);
+	CU_ASSERT(config_add_net_flag(&cfg, "tap,hostfwd=tcp::1-:2", err, sizeof(err)) == 0);
+	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == -EINVAL);
+	CU_ASSERT(strstr(err, "$.nets[0].hostfwd: only for mode \"user\"") != NULL);
+	config_free(&cfg);
+}
+
+static void test_flags(void)
+{
+	struct vm_config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	config_init(&cfg);
+	CU_ASSERT(config_add_disk_flag(&cfg, "a.qcow2,format=qcow2,readonly=on", err,
+				       sizeof(err)) == 0);
+	CU_ASSERT_STRING_EQUAL(cfg.disks[0].path, "a.qcow2");
+	CU_ASSERT(cfg.disks[0].read_only);
+	CU_ASSERT(config_add_disk_flag(&cfg, "b.img,cache=none", err, sizeof(err)) < 0);
+	CU_ASSERT(strstr(err, "--disk: unknown option \"cache\"") != NULL);
+	CU_ASSERT_EQUAL(cfg.ndisks, 1);
+	CU_ASSERT(config_add_net_flag(&cfg, "user,hostfwd=tcp::2222-:22", err,
+				      sizeof(err)) == 0);
+	CU_ASSERT_EQUAL(cfg.nets[0].nhostfwd, 1);
+	CU_ASSERT(config_add_net_flag(&cfg, "macvtap,parent=eth0", err, sizeof(err)) == 0);
+	CU_ASSERT_STRING_EQUAL(cfg.nets[1].parent, "eth0");
+	CU_ASSERT(config_add_net_flag(&cfg, "wifi", err, sizeof(err)) < 0);
+	CU_ASSERT(strstr(err, "--net: mode \"wifi\"") != NULL);
+	config_free(&cfg);
+}
+
+static void test_hostfwd_forms(void)
+{
+	char why[128];
+
+	CU_ASSERT(config_check_hostfwd("tcp::2222-:22", why, sizeof(why)) == 0);
+	CU_ASSERT(config_check_hostfwd("udp:127.0.0.1:5353-10.0.2.15:53", why,
+				       sizeof(why)) == 0);
+	CU_ASSERT(config_check_hostfwd("::8080-:80", why, sizeof(why)) == 0);
+	CU_ASSERT(config_check_hostfwd("sctp::1-:2", why, sizeof(why)) < 0);
+	CU_ASSERT(config_check_hostfwd("tcp::2222", why, sizeof(why)) < 0);
+	CU_ASSERT(config_check_hostfwd("tcp::0-:22", why, sizeof(why)) < 0);
+	CU_ASSERT(config_check_hostfwd("tcp::22-:", why, sizeof(why)) < 0);
+}
+
+static int setup_dir(void)
+{
+	return mkdtemp(dir) == NULL;
+}
+
+int main(void)
+{
+	static const struct cutest_case cases[] = {
+		CUTEST(test_parse_size),
+		CUTEST(test_valid_manifest),
+		CUTEST(test_errors_name_the_path),
+		CUTEST(test_syntax_errors),
+		CUTEST(test_missing_file),
+		CUTEST(test_config_check),
+		CUTEST(test_flags),
+		CUTEST(test_hostfwd_forms),
+	};
+	char cmd[300];
+	int rc;
+
+	if (setup_dir() != 0)
+		return 2;
+	rc = cutest_run("config", cases, sizeof(cases) / sizeof(cases[0]));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 2;
+	return rc;
+}
