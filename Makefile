@@ -6,6 +6,7 @@
 #
 #   make                 build everything into build/
 #   make test            deps + build + unit + integration tests
+#   make demo            deps + build + start and show the demo VM
 #   make deps            install the Debian packages we need (idempotent)
 #   make WERROR=0        do not turn warnings into errors
 #   make SANITIZE=address,undefined
@@ -115,6 +116,11 @@ test: deps
 
 test-slow: build-all
 	@tests/run-suites.sh slow $(SLOW_SUITES)
+
+.PHONY: demo
+demo: deps
+	@$(MAKE) --no-print-directory build-all
+	@tests/demo/demo.sh
 
 .PHONY: fuzz
 fuzz: $(FUZZERS)

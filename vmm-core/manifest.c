@@ -8,6 +8,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -503,6 +504,40 @@ fail:
 	return NULL;
 }
 
+/* Blank out line comments (//) and block comments outside strings,
+ * keeping newlines so that syntax errors still name the right line.
+ * json-c's strict mode, which we want for everything else, refuses
+ * comments. */
+static void blank_comments(char *text)
+{
+	bool in_string = false;
+
+	for (char *p = text; *p != '\0'; p++) {
+		if (in_string) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '"')
+				in_string = false;
+		} else if (*p == '"') {
+			in_string = true;
+		} else if (p[0] == '/' && p[1] == '/') {
+			while (*p != '\0' && *p != '\n')
+				*p++ = ' ';
+			if (*p == '\0')
+				break;
+		} else if (p[0] == '/' && p[1] == '*') {
+			char *end = strstr(p + 2, "*/");
+
+			if (end == NULL)
+				break;        /* left for the parser to report */
+			for (; p < end + 2; p++)
+				if (*p != '\n')
+					*p = ' ';
+			p--;
+		}
+	}
+}
+
 int manifest_load(const char *path, struct vm_config *cfg, char *err, size_t errlen)
 {
 	struct mctx m = { .file = path, .err = err, .errlen = errlen };
@@ -517,6 +552,7 @@ int manifest_load(const char *path, struct vm_config *cfg, char *err, size_t err
 		snprintf(err, errlen, "%s: cannot read manifest: %s", path, strerror(errno));
 		return -EINVAL;
 	}
+	blank_comments(text);
 	tok = json_tokener_new();
 	if (tok == NULL) {
 		free(text);

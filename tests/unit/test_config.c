@@ -152,6 +152,21 @@ static void test_syntax_errors(void)
 	expect_error("{ \"name\": ", "unexpected end of file");
 }
 
+static void test_comments(void)
+{
+	struct vm_config cfg;
+	const char *err = load("// a VM\n{ /* block\n comment */ \"name\": \"ab\",\n"
+			       "  \"boot\": { \"cmdline\": \"x /* y */ http://z\" } // end\n}\n", &cfg);
+
+	CU_ASSERT_STRING_EQUAL(err, "");
+	CU_ASSERT_STRING_EQUAL(cfg.name, "ab");
+	CU_ASSERT_FATAL(cfg.cmdline != NULL);
+	CU_ASSERT_STRING_EQUAL(cfg.cmdline, "x /* y */ http://z");
+	config_free(&cfg);
+	expect_error("{\n/* one\n two */\n \"x\": 1 }", "$: unknown key \"x\"");
+	expect_error("{\n// c\n\n \"a\": ]}", "line 4: JSON syntax error");
+}
+
 static void test_missing_file(void)
 {
 	struct vm_config cfg;
@@ -232,6 +247,7 @@ int main(void)
 		CUTEST(test_valid_manifest),
 		CUTEST(test_errors_name_the_path),
 		CUTEST(test_syntax_errors),
+		CUTEST(test_comments),
 		CUTEST(test_missing_file),
 		CUTEST(test_config_check),
 		CUTEST(test_flags),
