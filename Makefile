@@ -10,6 +10,7 @@
 #   make deps            install the Debian packages we need (idempotent)
 #   make WERROR=0        do not turn warnings into errors
 #   make SANITIZE=address,undefined
+#   make test-asan       unit suites under ASan+UBSan (build-asan/)
 #   make V=1             show full commands
 #   make fuzz            libFuzzer harnesses (clang)
 
@@ -101,7 +102,7 @@ build-all: $(ALL)
 deps:
 	@tests/deps.sh
 
-.PHONY: unit integration test test-slow
+.PHONY: unit integration test test-slow test-asan
 unit: build-all $(UNIT_SUITES)
 	@tests/run-suites.sh unit $(UNIT_SUITES)
 
@@ -113,6 +114,10 @@ test: deps
 	@$(MAKE) --no-print-directory build-all
 	@$(MAKE) --no-print-directory $(UNIT_SUITES)
 	@tests/run-suites.sh all $(UNIT_SUITES) $(INTEGRATION_SUITES)
+
+# Unit suites again, built with ASan and UBSan into build-asan/.
+test-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined unit
 
 test-slow: build-all
 	@tests/run-suites.sh slow $(SLOW_SUITES)

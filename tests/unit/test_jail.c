@@ -76,8 +76,12 @@ static void test_seccomp_log_mode(void)
 static void test_seccomp_soft_refusal(void)
 {
 	int status;
-	pid_t pid = fork();
+	pid_t pid;
 
+#ifdef __SANITIZE_ADDRESS__
+	CUTEST_SKIP("the ASan runtime's open() interceptor makes calls outside the list");
+#endif
+	pid = fork();
 	if (pid == 0) {
 		if (jail_load_seccomp(&vfio_policy, JAIL_SECCOMP_KILL) != 0)
 			_exit(90);
@@ -126,6 +130,10 @@ static void expect_ns(const char *out, const char *ns, bool same)
 	char mine[128], want[160], link[64];
 	ssize_t n;
 
+	if (out == NULL) {
+		CU_FAIL("no output from the spawned child");
+		return;
+	}
 	snprintf(link, sizeof(link), "/proc/self/ns/%s", ns);
 	n = readlink(link, mine, sizeof(mine) - 1);
 	CU_ASSERT_FATAL(n > 0);
