@@ -322,10 +322,12 @@ static int load_array(struct mctx *m, const char *path, json_object *arr,
 	*count = 0;
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		/* Counted before it is filled, so that config_free releases
+		 * what a half-read entry already holds. */
+		(*count)++;
 		if (one(m, sub, json_object_array_get_idx(arr, i),
 			(char *)base + i * stride) < 0)
 			return -EINVAL;
-		(*count)++;
 	}
 	return 0;
 }
