@@ -8,6 +8,12 @@
 #include "log.h"
 
 static char log_tag_buf[32] = "mica";
+static bool log_silent;
+
+void log_quiet(bool quiet)
+{
+	log_silent = quiet;
+}
 
 void log_init(const char *tag)
 {
@@ -40,6 +46,9 @@ static void log_vmsg(const char *func, int errnum, const char *fmt, va_list ap)
 {
 	char buf[1024];
 	int n;
+
+	if (log_silent)
+		return;
 
 	n = snprintf(buf, sizeof(buf), "%s: ", log_tag_buf);
 	if (func != NULL && n < (int)sizeof(buf))

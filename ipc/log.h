@@ -14,6 +14,8 @@
 void log_init(const char *tag);
 const char *log_tag(void);
 bool log_debug_enabled(const char *component);
+/* Drop warnings and info (fuzzers, which feed garbage on purpose). */
+void log_quiet(bool quiet);
 
 void log_msg(const char *func, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -12,17 +12,20 @@ if ! make -s fuzz >/tmp/mica-fuzz-build.log 2>&1; then
 	fail "build the fuzzers with clang"
 	finish; exit
 fi
-for f in build/fuzz/*; do
+mkdir -p build/fuzz-work
+for f in build/fuzz/fuzz_*; do
+	[ -f "$f" ] && [ -x "$f" ] || continue
 	name=$(basename "$f")
-	corpus=build/fuzz/corpus-$name
+	log=build/fuzz-work/$name.log
+	corpus=build/fuzz-work/corpus-$name
 	mkdir -p "$corpus"
 	[ -d "tests/fuzz/seeds/$name" ] && cp -n tests/fuzz/seeds/"$name"/* "$corpus"/ 2>/dev/null
-	if "$f" -max_total_time="$secs" -max_len=4096 "$corpus" >"build/fuzz/$name.log" 2>&1; then
-		runs=$(grep -o 'Done [0-9]* runs' "build/fuzz/$name.log" | tail -1)
+	if "$f" -max_total_time="$secs" -max_len=4096 "$corpus" >"$log" 2>&1; then
+		runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -1)
 		pass "$name: ${secs}s, ${runs:-?}, no crash"
 	else
-		tail -30 "build/fuzz/$name.log"
-		fail "$name crashed (build/fuzz/$name.log)"
+		tail -30 "$log"
+		fail "$name crashed ($log)"
 	fi
 done
 finish

@@ -22,3 +22,8 @@ $(BUILD)/tests/test_jail: $(BUILD)/obj/tests/unit/test_jail.o \
 	$(call objs,$(JAIL_TEST_POLICIES)) $(DAEMON_LIBS)
 TEST_LDLIBS_test_jail := $(DAEMON_LDLIBS)
 UNIT_SUITES += $(BUILD)/tests/test_jail
+
+$(BUILD)/tests/test_virtq: $(BUILD)/obj/tests/unit/test_virtq.o \
+	$(BUILD)/obj/tests/lib/vqdriver.o $(DAEMON_LIBS)
+TEST_LDLIBS_test_virtq := $(DAEMON_LDLIBS)
+UNIT_SUITES += $(BUILD)/tests/test_virtq
