@@ -1,15 +1,40 @@
+#define _GNU_SOURCE
 /* mica-blk: the vhost-user-blk backend.
  *
- * It receives the vhost-user socket end the runner will drive and the
- * channel to mica-blockd.  The vhost-user protocol and the virtqueues
- * arrive with the virtio-blk work; until then the status line says so.
+ * Two ways to run:
+ *
+ *  - started by `mica run` (no --socket-path/--fd): the daemon frame
+ *    jails it and hands it the vhost-user socket end towards the runner
+ *    and the channel to mica-blockd.  Serving the disk through blockd is
+ *    not supported yet in this mode; the status line says so.
+ *
+ *  - by hand, as a standard vhost-user backend program (vhost-user.rst,
+ *    "Backend program conventions"), e.g. for QEMU:
+ *        mica-blk --socket-path /run/blk.sock --blk-file disk.img
+ *    It opens the image and the socket, confines itself (seccomp, and as
+ *    root namespaces, an empty root and no capabilities), then serves one
+ *    front-end at a time, accepting the next when one goes away.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "backend.h"
+#include "blk.h"
 #include "log.h"
 
 extern const struct jail_policy blk_policy;
+
+/* ---- managed by mica ------------------------------------------------- */
 
 static struct backend_ends ends = {
 	.vhost_user_kind = MICA__FD_KIND__FD_VHOST_USER_BLK,
@@ -23,8 +48,8 @@ static int blk_setup(struct daemon *d, struct ipc_msg *msg)
 	int err = backend_take_ends(&ends, d, msg);
 
 	if (err == 0)
-		daemon_set_detail(d, "virtio-blk device %u: channels attached; "
-				  "vhost-user-blk backend not supported yet", d->index);
+		daemon_set_detail(d, "virtio-blk device %u: channels attached; serving "
+				  "the disk through mica-blockd not supported yet", d->index);
 	return err;
 }
 
@@ -41,7 +66,196 @@ static const struct daemon_ops blk_ops = {
 	.attach = blk_attach,
 };
 
+/* ---- standalone ------------------------------------------------------- */
+
+struct standalone {
+	struct evloop *loop;
+	struct blk_dev blk;
+	int listen_fd;
+	bool connected;
+};
+
+static struct standalone standalone = { .listen_fd = -1 };
+
+static void on_disconnect(struct vu_dev *vu)
+{
+	standalone.connected = false;
+}
+
+static void on_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct standalone *s = arg;
+	int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (conn < 0)
+		return;
+	if (s->connected) {
+		log_warnx("a front-end is already connected; refusing another");
+		close(conn);
+		return;
+	}
+	if (blk_dev_serve(&s->blk, loop, conn) < 0) {
+		close(conn);
+		return;
+	}
+	s->connected = true;
+	log_info("front-end connected");
+}
+
+static void on_signal(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) > 0)
+		evloop_stop(loop, 0);
+}
+
+static int listen_on(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_warnx("--socket-path: '%s' is too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+		int err = -errno;
+
+		log_warn("--socket-path %s", path);
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"usage: mica-blk --socket-path PATH | --fd N  --blk-file IMAGE [options]\n"
+"       mica-blk --print-capabilities\n"
+"  --format raw          image format (raw; qcow2 and others through mica-blockd,\n"
+"                        not supported yet standalone)\n"
+"  --read-only           refuse writes, advertise VIRTIO_BLK_F_RO\n"
+"  --num-queues N        virtqueues (default 1, at most %d)\n"
+"  --serial TEXT         serial number the guest sees (20 bytes)\n"
+"  --no-sandbox          do not confine the process (debugging)\n", VU_MAX_QUEUES);
+}
+
+static int standalone_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket-path", required_argument, NULL, 's' },
+		{ "fd", required_argument, NULL, 'f' },
+		{ "blk-file", required_argument, NULL, 'b' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "num-queues", required_argument, NULL, 'q' },
+		{ "serial", required_argument, NULL, 'S' },
+		{ "print-capabilities", no_argument, NULL, 'c' },
+		{ "no-sandbox", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct standalone *sp = &standalone;
+	const char *socket_path = NULL, *file = NULL, *serial = "mica-blk";
+	bool read_only = false, sandbox = true;
+	unsigned queues = 1;
+	struct stat st;
+	sigset_t sigs;
+	int c, fd, err;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': socket_path = optarg; break;
+		case 'f':
+			sp->listen_fd = strtol(optarg, &end, 10);
+			if (*end != '\0' || sp->listen_fd < 0) {
+				log_warnx("--fd: '%s' is not an fd number", optarg);
+				return 2;
+			}
+			break;
+		case 'b': file = optarg; break;
+		case 'F':
+			if (strcmp(optarg, "raw") != 0) {
+				log_warnx("--format %s: only raw is supported standalone yet; "
+					  "use mica-img convert -O raw, or mica run", optarg);
+				return 2;
+			}
+			break;
+		case 'r': read_only = true; break;
+		case 'q':
+			queues = strtoul(optarg, &end, 10);
+			if (*end != '\0' || queues < 1 || queues > VU_MAX_QUEUES) {
+				log_warnx("--num-queues: '%s' is not 1..%d", optarg, VU_MAX_QUEUES);
+				return 2;
+			}
+			break;
+		case 'S': serial = optarg; break;
+		case 'c':
+			printf("{\n  \"type\": \"block\",\n  \"features\": [\n"
+			       "    \"read-only-config\",\n    \"blk-file\"\n  ]\n}\n");
+			return 0;
+		case 'n': sandbox = false; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || file == NULL || (socket_path == NULL) == (sp->listen_fd < 0)) {
+		usage(stderr);
+		return 2;
+	}
+	fd = open(file, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		log_warn("--blk-file %s", file);
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		log_warnx("--blk-file %s: only regular files are supported yet", file);
+		return 1;
+	}
+	if (socket_path != NULL && (sp->listen_fd = listen_on(socket_path)) < 0)
+		return 1;
+	err = blk_dev_init(&sp->blk, &blk_raw_ops, (void *)(intptr_t)fd, st.st_size, read_only,
+			   queues, serial);
+	sp->blk.vu_ops.disconnected = on_disconnect;
+	sp->loop = evloop_new();
+	if (err < 0 || sp->loop == NULL)
+		return 1;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	signal(SIGPIPE, SIG_IGN);
+	if (evloop_add_signals(sp->loop, &sigs, on_signal, sp) < 0 ||
+	    evloop_add(sp->loop, sp->listen_fd, EPOLLIN, on_accept, sp) < 0)
+		return 1;
+	if (sandbox && jail_sandbox_self(&blk_policy, JAIL_SECCOMP_KILL) < 0) {
+		log_warnx("cannot confine the process (use --no-sandbox to run anyway)");
+		return 1;
+	}
+	log_info("serving %s (%lld bytes%s, %u queue%s) on %s", file, (long long)st.st_size,
+		 read_only ? ", read-only" : "", queues, queues > 1 ? "s" : "",
+		 socket_path != NULL ? socket_path : "the given fd");
+	/* The socket file stays behind (the sandbox has no file system to
+	 * unlink it in); the next start replaces it. */
+	err = evloop_run(sp->loop);
+	return err < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	log_init("mica-blk");
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--socket-path", 13) == 0 || strcmp(argv[i], "--fd") == 0 ||
+		    strcmp(argv[i], "--print-capabilities") == 0 ||
+		    strncmp(argv[i], "--blk-file", 10) == 0 || strcmp(argv[i], "--help") == 0)
+			return standalone_main(argc, argv);
+	}
 	return daemon_main(argc, argv, &blk_ops);
 }

@@ -1,10 +1,15 @@
 /* Seccomp allow-list of mica-blk beyond the daemon base.  The backend
  * parses guest-controlled descriptors, so it gets nothing that reaches
- * outside the fds it was handed. */
+ * outside the fds it holds. */
 #include "jail.h"
 
 static const struct jail_syscall_group blk_groups[] = {
-	JAIL_ALLOW("batched reads and writes on the provider channel", "readv", "writev"),
+	JAIL_ALLOW("vhost-user messages: stream reads, fds from the front-end",
+		   "recvfrom", "readv", "writev"),
+	JAIL_ALLOW("image I/O at offsets, flush",
+		   "preadv", "pwritev", "pread64", "pwrite64", "fdatasync", "fsync"),
+	JAIL_ALLOW("discard and write-zeroes as holes", "fallocate"),
+	JAIL_ALLOW("standalone: the next front-end on the listening socket", "accept4"),
 };
 
 const struct jail_policy blk_policy = {

@@ -23,6 +23,24 @@ int ipc_bad(char *reason, size_t len, const char *fmt, ...)
 	return -EBADMSG;
 }
 
+void ipc_msghdr_set_fds(struct msghdr *mh, void *cbuf, const int *fds, size_t nfds)
+{
+	struct cmsghdr *cm;
+
+	if (nfds == 0)
+		return;
+	memset(cbuf, 0, CMSG_SPACE(sizeof(int) * nfds));
+	mh->msg_control = cbuf;
+	mh->msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+	cm = CMSG_FIRSTHDR(mh);
+	if (cm == NULL)
+		return;                   /* cannot happen: controllen >= one header */
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+}
+
 int ipc_send(int sock, ipc_envelope *env, const int *fds, size_t nfds)
 {
 	uint8_t buf[IPC_MAX_MSG];
@@ -44,18 +62,7 @@ int ipc_send(int sock, ipc_envelope *env, const int *fds, size_t nfds)
 	iov.iov_len = len;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	if (nfds > 0) {
-		struct cmsghdr *cm;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
+	ipc_msghdr_set_fds(&mh, cbuf, fds, nfds);
 	do {
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);

@@ -64,6 +64,11 @@ void ipc_msg_free(struct ipc_msg *msg);
 /* Take fd i out of msg (the caller now owns it); -1 if out of range. */
 int ipc_msg_take_fd(struct ipc_msg *msg, size_t i);
 
+/* Attach nfds descriptors to mh as one SCM_RIGHTS message in cbuf, which
+ * must hold CMSG_SPACE(sizeof(int) * nfds) bytes.  Nothing for nfds 0. */
+struct msghdr;
+void ipc_msghdr_set_fds(struct msghdr *mh, void *cbuf, const int *fds, size_t nfds);
+
 /* Convenience senders. */
 int ipc_send_result(int sock, uint64_t seq, int errno_value, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

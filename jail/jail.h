@@ -92,6 +92,13 @@ struct jail_lockdown_opts {
 int jail_lockdown(const struct jail_policy *policy,
 		  const struct jail_lockdown_opts *opts);
 
+/* For a program started by hand (mica-blk --socket-path ...): confine
+ * the running process as far as its privilege allows.  As root: private
+ * mount, ipc, uts and network namespaces, the empty root, all
+ * capabilities dropped.  Always: no_new_privs and the seccomp list.  Call
+ * it after every file and socket is open. */
+int jail_sandbox_self(const struct jail_policy *policy, enum jail_seccomp_mode mode);
+
 /* Parts of jail_lockdown, exposed for tests. */
 int jail_enter_empty_root(void);
 int jail_drop_privileges(const struct jail_policy *policy,

@@ -118,3 +118,26 @@ int jail_lockdown(const struct jail_policy *policy,
 	}
 	return jail_load_seccomp(policy, opts->seccomp);
 }
+
+int jail_sandbox_self(const struct jail_policy *policy, enum jail_seccomp_mode mode)
+{
+	int err;
+
+	if (geteuid() == 0) {
+		if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) < 0) {
+			log_warn("unshare");
+			return -errno;
+		}
+		err = jail_enter_empty_root();
+		if (err < 0)
+			return err;
+		capng_clear(CAPNG_SELECT_BOTH);
+		if (capng_apply(CAPNG_SELECT_BOTH) != 0) {
+			log_warnx("cannot drop capabilities");
+			return -EPERM;
+		}
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return jail_load_seccomp(policy, mode);
+}

@@ -6,7 +6,7 @@ PKGS="gcc make pkg-config clang libclang-rt-14-dev
 libseccomp-dev libcap-ng-dev libprotobuf-c-dev protobuf-c-compiler
 liburing-dev zlib1g-dev libzstd-dev libnl-3-dev libnl-route-3-dev
 libcunit1-dev libjson-c-dev
-iproute2 procps python3 qemu-utils"
+iproute2 procps python3 qemu-utils qemu-system-common"
 # Components list extra packages in FOLDER/deps.txt (one per line, # comments).
 here=$(dirname "$0")/..
 for f in "$here"/*/deps.txt; do

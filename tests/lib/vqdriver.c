@@ -159,5 +159,8 @@ int vqdrv_get_used(struct vqdrv *d, uint16_t *id, uint32_t *len)
 	*id = used->ring[d->last_used % d->size].id;
 	*len = used->ring[d->last_used % d->size].len;
 	d->last_used++;
+	/* used_event: interrupt us again as soon as anything more is used. */
+	__atomic_store_n(&((struct vring_avail *)d->avail)->ring[d->size], d->last_used,
+			 __ATOMIC_RELEASE);
 	return 1;
 }

@@ -1,0 +1,123 @@
+/* The virtio-blk device behind mica-blk's vhost-user socket.
+ *
+ * Requests popped from the virtqueues go to a block backend (one small
+ * ops table): today a raw image fd (blk_raw.c); the qcow2 and remote
+ * formats plug in the same way through blockd.  Functions return 0 or a
+ * negative errno. */
+#ifndef MICA_BLK_H
+#define MICA_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "vhost_user.h"
+
+/* virtio-blk feature bits (virtio 1.2, 5.2.3). */
+#define VIRTIO_BLK_F_SIZE_MAX     1
+#define VIRTIO_BLK_F_SEG_MAX      2
+#define VIRTIO_BLK_F_RO           5
+#define VIRTIO_BLK_F_BLK_SIZE     6
+#define VIRTIO_BLK_F_FLUSH        9
+#define VIRTIO_BLK_F_TOPOLOGY     10
+#define VIRTIO_BLK_F_CONFIG_WCE   11
+#define VIRTIO_BLK_F_MQ           12
+#define VIRTIO_BLK_F_DISCARD      13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+#define VIRTIO_BLK_T_IN           0
+#define VIRTIO_BLK_T_OUT          1
+#define VIRTIO_BLK_T_FLUSH        4
+#define VIRTIO_BLK_T_GET_ID       8
+#define VIRTIO_BLK_T_DISCARD      11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+
+#define VIRTIO_BLK_S_OK     0
+#define VIRTIO_BLK_S_IOERR  1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_ID_BYTES 20
+#define BLK_SECTOR          512ULL
+
+struct virtio_blk_outhdr {
+	uint32_t type;
+	uint32_t ioprio;
+	uint64_t sector;
+};
+
+struct virtio_blk_discard_write_zeroes {
+	uint64_t sector;
+	uint32_t num_sectors;
+	uint32_t flags;               /* bit 0: unmap (write zeroes) */
+};
+
+struct virtio_blk_config {
+	uint64_t capacity;
+	uint32_t size_max;
+	uint32_t seg_max;
+	struct {
+		uint16_t cylinders;
+		uint8_t heads;
+		uint8_t sectors;
+	} geometry;
+	uint32_t blk_size;
+	uint8_t physical_block_exp;
+	uint8_t alignment_offset;
+	uint16_t min_io_size;
+	uint32_t opt_io_size;
+	uint8_t wce;
+	uint8_t unused0;
+	uint16_t num_queues;
+	uint32_t max_discard_sectors;
+	uint32_t max_discard_seg;
+	uint32_t discard_sector_alignment;
+	uint32_t max_write_zeroes_sectors;
+	uint32_t max_write_zeroes_seg;
+	uint8_t write_zeroes_may_unmap;
+	uint8_t unused1[3];
+} __attribute__((packed));
+
+/* Where the data goes.  Offsets and lengths are in bytes and already
+ * checked against the capacity. */
+struct blk_backend_ops {
+	const char *name;
+	int (*readv)(void *opaque, const struct iovec *iov, int n, uint64_t offset);
+	int (*writev)(void *opaque, const struct iovec *iov, int n, uint64_t offset);
+	int (*flush)(void *opaque);
+	int (*discard)(void *opaque, uint64_t offset, uint64_t len);
+	int (*write_zeroes)(void *opaque, uint64_t offset, uint64_t len, bool may_unmap);
+};
+
+/* The raw backend on an image fd (blk_raw.c). */
+extern const struct blk_backend_ops blk_raw_ops;
+
+struct blk_dev_stats {
+	uint64_t reads, writes, flushes, discards, write_zeroes, errors;
+};
+
+struct blk_dev {
+	struct vu_dev vu;
+	struct vu_dev_ops vu_ops;
+	const struct blk_backend_ops *backend;
+	void *backend_opaque;
+	uint64_t capacity;            /* bytes */
+	bool read_only;
+	bool writeback;               /* false: flush after every write */
+	unsigned num_queues;
+	char serial[VIRTIO_BLK_ID_BYTES];
+	struct blk_dev_stats stats;
+};
+
+/* Prepare the device; attach it to a front-end with blk_dev_serve. */
+int blk_dev_init(struct blk_dev *b, const struct blk_backend_ops *backend, void *opaque,
+		 uint64_t capacity, bool read_only, unsigned num_queues, const char *serial);
+
+/* Serve one connected front-end socket on loop. */
+int blk_dev_serve(struct blk_dev *b, struct evloop *loop, int sock);
+
+/* Handle one request (exposed for tests); returns bytes written into the
+ * guest's buffers, status byte included, or -EIO when the request is too
+ * malformed to carry a status. */
+int blk_handle_request(struct blk_dev *b, struct vq_elem *elem);
+
+#endif

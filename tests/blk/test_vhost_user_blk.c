@@ -1,0 +1,347 @@
+/* vhost-user-blk backends driven by tests/lib/vu_frontend: mica-blk
+ * always, and qemu-storage-daemon (the peer) with the same data tests
+ * when it is installed.  Each test starts its own backend process on a
+ * fresh image. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/cutest.h"
+#include "tests/lib/vu_frontend.h"
+#include "dev-virtio-blk/blk.h"
+
+#define IMAGE_SIZE (64ULL << 20)
+#define MEM_SIZE   (32ULL << 20)
+
+static char dir[] = "/tmp/mica-test-blk-XXXXXX";
+static char image[256], sock[256];
+static pid_t backend = -1;
+static struct vu_frontend fe;
+static uint16_t next_id;
+
+static const char *mica_blk(void)
+{
+	const char *bin = getenv("MICA_BIN");
+	static char path[512];
+
+	snprintf(path, sizeof(path), "%s/mica-blk", bin ? bin : "build/bin");
+	return path;
+}
+
+static void make_image(void)
+{
+	int fd = open(image, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, IMAGE_SIZE) == 0);
+	close(fd);
+}
+
+static void stop_backend(void)
+{
+	vuf_close(&fe);
+	if (backend > 0) {
+		kill(backend, SIGTERM);
+		waitpid(backend, NULL, 0);
+	}
+	backend = -1;
+}
+
+/* Start argv[0] with the rest, wait for its socket, start the rings. */
+static int start(char *const argv[], unsigned queues, bool packed)
+{
+	int err;
+
+	stop_backend();
+	unlink(sock);
+	backend = fork();
+	if (backend == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (getenv("MICA_TEST_VERBOSE") == NULL)
+			dup2(null, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	err = vuf_connect(&fe, sock, 5000);
+	if (err == 0)
+		err = vuf_start(&fe, MEM_SIZE, queues, 64, packed, ~0ULL);
+	next_id = 0;
+	return err;
+}
+
+static int start_mica(unsigned queues, bool packed, bool read_only)
+{
+	char q[8];
+	char *argv[] = { (char *)mica_blk(), (char *)"--socket-path", sock,
+			 (char *)"--blk-file", image, (char *)"--num-queues", q,
+			 (char *)"--serial", (char *)"mica-test-serial",
+			 read_only ? (char *)"--read-only" : NULL, NULL };
+
+	snprintf(q, sizeof(q), "%u", queues);
+	make_image();
+	return start(argv, queues, packed);
+}
+
+/* One request: header, optional data, status.  Returns the status byte
+ * or -errno; *used gets the length the device reported. */
+static int blk_io(unsigned q, uint32_t type, uint64_t sector, void *buf, uint32_t len,
+		  uint32_t *used)
+{
+	uint64_t base = vuf_data_gpa(&fe) + (uint64_t)q * (8 << 20);
+	struct virtio_blk_outhdr *h = vuf_gpa(&fe, base);
+	uint8_t *data = vuf_gpa(&fe, base + 4096);
+	uint8_t *status = vuf_gpa(&fe, base + 4096 + len);
+	struct vqdrv_buf b[3];
+	unsigned n = 0;
+	uint16_t id;
+	uint32_t ulen;
+	bool write = type == VIRTIO_BLK_T_OUT || type == VIRTIO_BLK_T_DISCARD ||
+		     type == VIRTIO_BLK_T_WRITE_ZEROES;
+	int err;
+
+	h->type = type;
+	h->ioprio = 0;
+	h->sector = sector;
+	*status = 0xff;
+	b[n++] = (struct vqdrv_buf){ base, sizeof(*h), false };
+	if (len > 0) {
+		if (write)
+			memcpy(data, buf, len);
+		b[n++] = (struct vqdrv_buf){ base + 4096, len, !write };
+	}
+	b[n++] = (struct vqdrv_buf){ base + 4096 + len, 1, true };
+	if (vqdrv_add(&fe.q[q], b, n, next_id++ % 64, NULL, 0) < 0)
+		return -ENOSPC;
+	err = vuf_kick(&fe, q);
+	if (err == 0)
+		err = vuf_wait_used(&fe, q, &id, &ulen, 5000);
+	if (err < 0)
+		return err;
+	if (!write && len > 0 && buf != NULL)
+		memcpy(buf, data, len);
+	if (used != NULL)
+		*used = ulen;
+	return *status;
+}
+
+static void pattern(uint8_t *buf, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 31 + seed * 7 + (i >> 9));
+}
+
+/* Write, read back, and check the file itself: for any backend. */
+static void data_roundtrip(unsigned q)
+{
+	static uint8_t out[65536], in[65536], file[65536];
+	uint32_t used;
+	int fd;
+
+	pattern(out, sizeof(out), q + 1);
+	CU_ASSERT_EQUAL(blk_io(q, VIRTIO_BLK_T_OUT, 100, out, sizeof(out), NULL), 0);
+	CU_ASSERT_EQUAL(blk_io(q, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL), 0);
+	memset(in, 0, sizeof(in));
+	CU_ASSERT_EQUAL(blk_io(q, VIRTIO_BLK_T_IN, 100, in, sizeof(in), &used), 0);
+	CU_ASSERT_EQUAL(used, sizeof(in) + 1);
+	CU_ASSERT(memcmp(in, out, sizeof(in)) == 0);
+	fd = open(image, O_RDONLY | O_CLOEXEC);
+	CU_ASSERT(pread(fd, file, sizeof(file), 100 * 512) == sizeof(file));
+	CU_ASSERT(memcmp(file, out, sizeof(file)) == 0);
+	close(fd);
+}
+
+static void test_config(void)
+{
+	struct virtio_blk_config c;
+
+	CU_ASSERT_FATAL(start_mica(2, false, false) == 0);
+	CU_ASSERT_EQUAL(vuf_get_config(&fe, 0, &c, sizeof(c)), 0);
+	CU_ASSERT_EQUAL(c.capacity, IMAGE_SIZE / 512);
+	CU_ASSERT_EQUAL(c.num_queues, 2);
+	CU_ASSERT_EQUAL(c.blk_size, 512);
+	CU_ASSERT(c.seg_max > 0);
+	CU_ASSERT(fe.features & (1ULL << VIRTIO_BLK_F_FLUSH));
+	CU_ASSERT_FALSE(fe.features & (1ULL << VIRTIO_BLK_F_RO));
+	stop_backend();
+}
+
+static void test_rw_split(void)
+{
+	CU_ASSERT_FATAL(start_mica(1, false, false) == 0);
+	data_roundtrip(0);
+	stop_backend();
+}
+
+static void test_rw_packed(void)
+{
+	CU_ASSERT_FATAL(start_mica(1, true, false) == 0);
+	CU_ASSERT((fe.features & (1ULL << VIRTIO_F_RING_PACKED)) != 0);
+	for (int i = 0; i < 200; i++) {        /* wraps the 64-entry ring */
+		int st = blk_io(0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL);
+
+		if (st != 0)
+			printf("  flush %d: %d\n", i, st);
+		CU_ASSERT_EQUAL_FATAL(st, 0);
+	}
+	data_roundtrip(0);
+	stop_backend();
+}
+
+static void test_multiqueue(void)
+{
+	CU_ASSERT_FATAL(start_mica(2, false, false) == 0);
+	data_roundtrip(0);
+	data_roundtrip(1);
+	stop_backend();
+}
+
+static void test_requests(void)
+{
+	char id[VIRTIO_BLK_ID_BYTES + 1] = "";
+	uint8_t buf[4096], zero[4096] = { 0 };
+
+	CU_ASSERT_FATAL(start_mica(1, false, false) == 0);
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_GET_ID, 0, id, VIRTIO_BLK_ID_BYTES, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(id, "mica-test-serial");
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_IN, IMAGE_SIZE / 512, buf, 512, NULL),
+			VIRTIO_BLK_S_IOERR);                   /* past the end */
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_IN, IMAGE_SIZE / 512 - 1, buf, 1024, NULL),
+			VIRTIO_BLK_S_IOERR);                   /* straddles the end */
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_IN, 0, buf, 100, NULL),
+			VIRTIO_BLK_S_IOERR);                   /* not whole sectors */
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_IN, ~0ULL / 256, buf, 512, NULL),
+			VIRTIO_BLK_S_IOERR);                   /* offset overflows */
+	CU_ASSERT_EQUAL(blk_io(0, 99, 0, NULL, 0, NULL), VIRTIO_BLK_S_UNSUPP);
+
+	/* Write, then zero and discard it. */
+	memset(buf, 0x5a, sizeof(buf));
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_OUT, 8, buf, sizeof(buf), NULL), 0);
+	{
+		struct virtio_blk_discard_write_zeroes seg = { 8, 8, 0 };
+
+		CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_WRITE_ZEROES, 0, &seg, sizeof(seg),
+				       NULL), 0);
+		CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_IN, 8, buf, sizeof(buf), NULL), 0);
+		CU_ASSERT(memcmp(buf, zero, sizeof(buf)) == 0);
+		seg.flags = 1;
+		CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_DISCARD, 0, &seg, sizeof(seg), NULL),
+				VIRTIO_BLK_S_UNSUPP);           /* unmap flag on discard */
+		seg.flags = 0;
+		seg.sector = IMAGE_SIZE / 512;
+		CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_DISCARD, 0, &seg, sizeof(seg), NULL),
+				VIRTIO_BLK_S_IOERR);
+	}
+	stop_backend();
+}
+
+static void test_read_only(void)
+{
+	uint8_t buf[512] = { 1 };
+
+	CU_ASSERT_FATAL(start_mica(1, false, true) == 0);
+	CU_ASSERT(fe.features & (1ULL << VIRTIO_BLK_F_RO));
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_OUT, 0, buf, sizeof(buf), NULL),
+			VIRTIO_BLK_S_IOERR);
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf), NULL), 0);
+	stop_backend();
+}
+
+/* A chain pointing outside guest memory breaks the queue (error eventfd);
+ * the backend survives and serves the next front-end. */
+static void test_malformed_then_reconnect(void)
+{
+	struct vqdrv_buf bad[2] = {
+		{ MEM_SIZE + 4096, 16, false }, { vuf_data_gpa(&fe), 1, true },
+	};
+	uint8_t out[4096], in[4096];
+	int status;
+
+	CU_ASSERT_FATAL(start_mica(1, false, false) == 0);
+	pattern(out, sizeof(out), 9);
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_OUT, 0, out, sizeof(out), NULL), 0);
+	bad[1].gpa = vuf_data_gpa(&fe);
+	vqdrv_add(&fe.q[0], bad, 2, 63, NULL, 0);
+	vuf_kick(&fe, 0);
+	CU_ASSERT(vuf_error_signalled(&fe, 0));
+	CU_ASSERT_EQUAL(kill(backend, 0), 0);           /* still alive */
+
+	vuf_close(&fe);                                  /* the guest reboots */
+	CU_ASSERT_FATAL(vuf_connect(&fe, sock, 2000) == 0);
+	CU_ASSERT_FATAL(vuf_start(&fe, MEM_SIZE, 1, 64, false, ~0ULL) == 0);
+	next_id = 0;
+	status = blk_io(0, VIRTIO_BLK_T_IN, 0, in, sizeof(in), NULL);
+	CU_ASSERT_EQUAL(status, 0);
+	CU_ASSERT(memcmp(in, out, sizeof(in)) == 0);
+	stop_backend();
+}
+
+/* A header shorter than 16 bytes cannot be answered: queue broken. */
+static void test_no_header(void)
+{
+	struct vqdrv_buf b[2] = { { 0, 8, false }, { 0, 1, true } };
+
+	CU_ASSERT_FATAL(start_mica(1, false, false) == 0);
+	b[0].gpa = b[1].gpa = vuf_data_gpa(&fe);
+	vqdrv_add(&fe.q[0], b, 2, 0, NULL, 0);
+	vuf_kick(&fe, 0);
+	CU_ASSERT(vuf_error_signalled(&fe, 0));
+	CU_ASSERT_EQUAL(kill(backend, 0), 0);
+	stop_backend();
+}
+
+/* The peer: the same data test against qemu-storage-daemon. */
+static void test_qemu_storage_daemon_peer(void)
+{
+	const char *qsd = "/usr/bin/qemu-storage-daemon";
+	char blockdev[512], exp[512];
+	char *argv[] = { (char *)qsd, (char *)"--blockdev", blockdev, (char *)"--export",
+			 exp, NULL };
+
+	if (access(qsd, X_OK) != 0)
+		CUTEST_SKIP("qemu-storage-daemon not installed (package qemu-system-common)");
+	make_image();
+	snprintf(blockdev, sizeof(blockdev),
+		 "driver=file,node-name=disk,filename=%s,cache.direct=off", image);
+	snprintf(exp, sizeof(exp),
+		 "type=vhost-user-blk,id=e0,node-name=disk,writable=on,"
+		 "addr.type=unix,addr.path=%s", sock);
+	CU_ASSERT_FATAL(start(argv, 1, false) == 0);
+	data_roundtrip(0);
+	stop_backend();
+}
+
+int main(void)
+{
+	static const struct cutest_case cases[] = {
+		CUTEST(test_config),
+		CUTEST(test_rw_split),
+		CUTEST(test_rw_packed),
+		CUTEST(test_multiqueue),
+		CUTEST(test_requests),
+		CUTEST(test_read_only),
+		CUTEST(test_malformed_then_reconnect),
+		CUTEST(test_no_header),
+		CUTEST(test_qemu_storage_daemon_peer),
+	};
+	char cmd[300];
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (mkdtemp(dir) == NULL)
+		return 2;
+	snprintf(image, sizeof(image), "%s/disk.raw", dir);
+	snprintf(sock, sizeof(sock), "%s/blk.sock", dir);
+	rc = cutest_run("vhost-user-blk", cases, sizeof(cases) / sizeof(cases[0]));
+	stop_backend();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 2;
+	return rc;
+}
