@@ -235,11 +235,12 @@ static void emit_set(struct ra *ra, const struct ir_op *op)
 	r = use(ra, op->a, H_R11);
 	if (!cacheable(op->imm)) {
 		asm_store(&ra->e, H_RBP, (int32_t)op->imm, r, 8);
-		return;
+	} else {
+		ra->slot_reg[s] = (int8_t)r;
+		ra->slot_dirty[s] = true;
+		ra->reg_slots[r] |= 1u << s;
 	}
-	ra->slot_reg[s] = (int8_t)r;
-	ra->slot_dirty[s] = true;
-	ra->reg_slots[r] |= 1u << s;
+	release_dead(ra, op);
 }
 
 static void emit_binop(struct ra *ra, const struct ir_op *op)
@@ -403,38 +404,45 @@ static void emit_memory(struct ra *ra, const struct ir_op *op)
 	release_dead(ra, op);
 }
 
-/* Move temps that outlive a call out of caller-saved registers. */
-static void evacuate_caller_saved(struct ra *ra)
+/* Caller-saved registers holding temps that outlive op CUR. */
+static uint32_t live_caller_saved(struct ra *ra)
 {
-	for (int r = 0; r < 16; r++) {
-		if (!caller_saved(r) || r == H_RCX || r == H_R11)
-			continue;
-		drop_reg_slots(ra, r);
-		if (ra->reg_temps[r] == 0)
-			continue;
-		for (ir_temp t = 0; t < ra->blk->n_temps; t++) {
-			int n;
+	uint32_t mask = 0;
 
-			if (ra->temp_reg[t] != r || ra->last_use[t] <= ra->cur_op)
-				continue;
-			n = alloc_reg_from(ra, true);
-			asm_mov_rr(&ra->e, n, r);
-			ra->reg_temps[r]--;
-			bind_temp(ra, t, n);
-		}
+	for (ir_temp t = 0; t < ra->blk->n_temps; t++) {
+		int r = ra->temp_reg[t];
+
+		if (r != NO_REG && caller_saved(r) && ra->last_use[t] > ra->cur_op)
+			mask |= 1u << r;
 	}
+	return mask;
 }
 
+/* Helper call.  Temps living across it in caller-saved registers are
+ * saved on the host stack around it (helpers are the slow path; the
+ * allocator prefers callee-saved registers to make this rare). */
 static void emit_call(struct ra *ra, const struct ir_op *op)
 {
 	static const int argreg[] = { H_RDI, H_RSI, H_RDX, H_RCX, H_R8 };
 	struct emitter *e = &ra->e;
 	bool with_env = op->helper_flags != IR_HELPER_PURE;
-	unsigned n = op->aux, first = with_env ? 1 : 0;
+	unsigned n = op->aux, first = with_env ? 1 : 0, pushed = 0;
+	uint32_t keep;
+	int d;
 
 	if (with_env)
 		sync_all(ra);
-	evacuate_caller_saved(ra);
+	for (int r = 0; r < 16; r++)
+		if (caller_saved(r))
+			drop_reg_slots(ra, r);
+	keep = live_caller_saved(ra);
+	for (int r = 0; r < 16; r++)
+		if (keep & (1u << r)) {
+			asm_push(e, r);
+			pushed++;
+		}
+	if (pushed & 1)
+		asm_alu_ri(e, A_SUB, H_RSP, 8);
 	/* Arguments through the stack to avoid parallel-move puzzles. */
 	for (unsigned i = 0; i < n; i++)
 		asm_push(e, use(ra, op->args[i], H_R11));
@@ -443,15 +451,26 @@ static void emit_call(struct ra *ra, const struct ir_op *op)
 	if (with_env)
 		asm_mov_rr(e, H_RDI, H_RBP);
 	asm_call_abs(e, (uint64_t)(uintptr_t)op->helper);
+	if (keep & (1u << H_RAX))
+		asm_mov_rr(e, H_R11, H_RAX);
+	if (pushed & 1)
+		asm_alu_ri(e, A_ADD, H_RSP, 8);
+	for (int r = 16; r-- > 0;)
+		if (keep & (1u << r))
+			asm_pop(e, r);
 	release_dead(ra, op);
-	/* Registers freed by dead arguments may still be counted; the
-	 * result goes to rax, which evacuation emptied. */
 	if (op->helper_flags & IR_HELPER_WRITES_ENV)
 		for (unsigned s = 0; s < CACHED_SLOTS; s++)
 			slot_unbind(ra, s);
-	if (ra->reg_temps[H_RAX] != 0 || ra->reg_slots[H_RAX] != 0)
-		fatalx("rax busy after helper call");
-	bind_temp(ra, op->dst, H_RAX);
+	if (keep & (1u << H_RAX)) {
+		d = alloc_reg(ra);
+		asm_mov_rr(e, d, H_R11);
+	} else {
+		if (ra->reg_temps[H_RAX] != 0 || ra->reg_slots[H_RAX] != 0)
+			fatalx("rax busy after helper call");
+		d = H_RAX;
+	}
+	bind_temp(ra, op->dst, d);
 }
 
 /* Chainable exit: [jmp rel32 (patched when chained)] store pc, return

@@ -62,7 +62,7 @@ static const uint32_t map0f_no_modrm[8] = {
 	0x0000ffff,				/* 80-8f */
 	BIT(0xa0) | BIT(0xa1) | BIT(0xa2) | BIT(0xa8) | BIT(0xa9) |
 		BIT(0xaa),
-	0xff000000,				/* c8-cf */
+	0x0000ff00,				/* c8-cf */
 	0,
 };
 

@@ -93,7 +93,7 @@ uint64_t x86_cpu_get_rflags(const struct x86_cpu *cpu)
 	uint64_t f = x86_compute_eflags(cpu->cc_op, cpu->cc_dst, cpu->cc_src,
 					cpu->cc_src2);
 
-	f |= 2 | cpu->eflags_extra;
+	f |= 2 | 0x200 | cpu->eflags_extra;	/* IF is always set in user mode */
 	if ((int64_t)cpu->df < 0)
 		f |= X86_DF;
 	return f;

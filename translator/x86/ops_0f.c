@@ -117,18 +117,20 @@ static void translate_cmpxchg(struct fe *f)
 		 * (a 32-bit accumulator is zero-extended only then). */
 		ir_temp rax64 = ir_get(b, X86_ENV_REG(X86_RAX));
 		ir_temp dst64 = ir_get(b, X86_ENV_REG(in->rm));
+		ir_temp dst_new;
 
-		fe_set_gpr(f, in->rm, size, ir_select(b, eq, src, old));
+		/* Accumulator first: when the destination is the
+		 * accumulator itself, the destination write wins. */
 		if (size == 4) {
-			ir_temp dst_after = ir_get(b, X86_ENV_REG(in->rm));
-
-			ir_set(b, X86_ENV_REG(in->rm),
-			       ir_select(b, eq, dst_after, dst64));
 			ir_set(b, X86_ENV_REG(X86_RAX),
 			       ir_select(b, eq, rax64, fe_zext(f, old, 4)));
+			dst_new = ir_select(b, eq, fe_zext(f, src, 4), dst64);
+			ir_set(b, X86_ENV_REG(in->rm), dst_new);
 		} else {
 			fe_set_gpr(f, X86_RAX, size,
 				   ir_select(b, eq, acc, old));
+			fe_set_gpr(f, in->rm, size,
+				   ir_select(b, eq, src, old));
 		}
 	}
 	fe_set_cc(f, CC_SUB, size, d, old, IR_NO_TEMP);
