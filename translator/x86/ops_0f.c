@@ -77,10 +77,18 @@ static void translate_bitscan(struct fe *f)
 		    args);
 	switch (kind) {
 	case X86_BITSCAN_BSF: case X86_BITSCAN_BSR:
-		/* Source 0: ZF set, destination left unchanged. */
-		r = ir_select(b, ir_setcc(b, IR_EQ, v, zero),
-			      fe_read_reg(f, size), r);
-		fe_write_reg(f, size, r);
+		/* Source 0: ZF set, destination left unchanged (all 64
+		 * bits: a 32-bit destination is not even zero-extended). */
+		if (size == 4) {
+			ir_temp full = ir_get(b, X86_ENV_REG(in->reg));
+
+			r = ir_select(b, ir_setcc(b, IR_EQ, v, zero), full, r);
+			ir_set(b, X86_ENV_REG(in->reg), r);
+		} else {
+			r = ir_select(b, ir_setcc(b, IR_EQ, v, zero),
+				      fe_read_reg(f, size), r);
+			fe_write_reg(f, size, r);
+		}
 		fe_set_cc(f, CC_LOGIC, size, v, IR_NO_TEMP, IR_NO_TEMP);
 		return;
 	case X86_BITSCAN_POPCNT:
