@@ -4,6 +4,7 @@ TRANSLATOR_SRCS := translator/ir.c translator/tb.c translator/codebuf.c \
 	translator/x86/decode.c translator/x86/frontend.c \
 	translator/x86/ops_int.c translator/x86/ops_0f.c \
 	translator/x86/flags.c translator/x86/helpers.c \
+	translator/x86/ops_sse.c translator/x86/sse_helpers.c \
 	translator/host/x86_64_asm.c translator/host/x86_64_emit.c
 TRANSLATOR_USER_SRCS := translator/user/main.c translator/user/elf.c \
 	translator/user/syscall.c
@@ -19,6 +20,6 @@ $(TRANSLATOR_LIB): $(call objs,$(TRANSLATOR_SRCS))
 $(MICA_X86_64): $(call objs,$(TRANSLATOR_USER_SRCS) ipc/log.c) $(TRANSLATOR_LIB)
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm
 
 ALL += $(TRANSLATOR_LIB) $(MICA_X86_64)

@@ -6,12 +6,12 @@ TEST_TR_ORACLE := $(BUILD)/tests/test-translator-oracle
 $(TEST_TR_DECODE): $(call objs,tests/translator/test-decode.c ipc/log.c) $(BUILD)/lib/libmica-translator.a
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CUNIT)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CUNIT) -lm
 
 $(TEST_TR_ORACLE): $(call objs,tests/translator/test-oracle.c tests/translator/oracle.c ipc/log.c) $(BUILD)/lib/libmica-translator.a
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CUNIT)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CUNIT) -lm
 
 UNIT_SUITES += $(TEST_TR_DECODE) $(TEST_TR_ORACLE)
 INTEGRATION_SUITES += tests/translator/run-programs.sh

@@ -57,7 +57,8 @@ struct x86_cpu {
 	uint64_t exception_addr;/* fault address for EXIT_SEGV */
 	uint64_t mxcsr;
 	uint64_t scratch[4];	/* helper results that are not the return */
-	union x86_xmm xmm[16] __attribute__((aligned(16)));
+	/* xmm[16] is a staging register for memory operands of SSE ops. */
+	union x86_xmm xmm[17] __attribute__((aligned(16)));
 	/* Not reached from generated code by IR_GET/IR_SET: */
 	void *runtime;		/* struct tr_cpu owning this state */
 };

@@ -52,5 +52,7 @@ static inline unsigned size_log2(unsigned size)
 /* Integer instructions (x86/ops_int.c): return false if not handled. */
 bool x86_translate_primary(struct fe *f);
 bool x86_translate_0f(struct fe *f);
+/* SSE/SSE2 (x86/ops_sse.c). */
+bool x86_translate_sse(struct fe *f);
 
 #endif

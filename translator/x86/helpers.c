@@ -321,8 +321,8 @@ uint64_t x86_helper_rdtsc(struct x86_cpu *env)
 	return 0;
 }
 
-/* CPUID describes exactly what the translator implements: no x87, SSE,
- * AVX yet.  Vendor string is our own so nothing keys on a real model. */
+/* CPUID describes exactly what the translator implements: no x87,
+ * SSE3+, AVX yet.  Vendor string is our own so nothing keys on a real model. */
 uint64_t x86_helper_cpuid(struct x86_cpu *env)
 {
 	uint32_t leaf = (uint32_t)env->regs[X86_RAX];
@@ -340,7 +340,9 @@ uint64_t x86_helper_cpuid(struct x86_cpu *env)
 		b = 1 << 16;		/* one logical processor */
 		d = 1 << 4 |		/* TSC */
 		    1 << 8 |		/* CMPXCHG8B */
-		    1 << 15;		/* CMOV */
+		    1 << 15 |		/* CMOV */
+		    1 << 25 |		/* SSE */
+		    1 << 26;		/* SSE2 */
 		c = 0;
 		break;
 	case 0x80000000:

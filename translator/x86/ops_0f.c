@@ -213,6 +213,16 @@ static bool translate_0f_system(struct fe *f)
 		 * a host mfence once guest threads run concurrently. */
 		if (in->mod == 3 && (in->reg & 7) >= 5)
 			return true;
+		if (in->mod != 3 && (in->reg & 7) == 2) {	/* ldmxcsr */
+			ir_set(b, X86_ENV_OFF(mxcsr),
+			       ir_load(b, fe_ea(f), 4));
+			return true;
+		}
+		if (in->mod != 3 && (in->reg & 7) == 3) {	/* stmxcsr */
+			ir_store(b, fe_ea(f), ir_get(b, X86_ENV_OFF(mxcsr)),
+				 4);
+			return true;
+		}
 		return false;
 	default:
 		return false;
@@ -312,6 +322,8 @@ bool x86_translate_0f(struct fe *f)
 		translate_bitscan(f);
 		return true;
 	default:
+		if (x86_translate_sse(f))
+			return true;
 		return translate_0f_system(f);
 	}
 }
