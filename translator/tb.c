@@ -126,6 +126,8 @@ void tr_cpu_init(struct tr_cpu *cpu)
 	cpu->env.df = 1;
 	cpu->env.cc_op = CC_OP(CC_EFLAGS, 3);
 	cpu->env.mxcsr = 0x1f80;
+	cpu->env.fcw = 0x37f;
+	cpu->env.fp_empty = 0xff;
 	cpu->env.runtime = cpu;
 	if (tr.n_cpus < sizeof(tr.cpus) / sizeof(tr.cpus[0]))
 		tr.cpus[tr.n_cpus++] = cpu;

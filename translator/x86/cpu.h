@@ -59,6 +59,13 @@ struct x86_cpu {
 	uint64_t scratch[4];	/* helper results that are not the return */
 	/* xmm[16] is a staging register for memory operands of SSE ops. */
 	union x86_xmm xmm[17] __attribute__((aligned(16)));
+	/* x87: physical registers R0..R7 in the host's long double, which
+	 * is the same 80-bit format; MMX registers are their low 64 bits. */
+	long double fpr[8] __attribute__((aligned(16)));
+	uint64_t fp_top;	/* TOP: ST(i) is fpr[(fp_top + i) & 7] */
+	uint64_t fp_empty;	/* bit i set: fpr[i] is empty */
+	uint64_t fcw, fsw;	/* control word; status word without TOP */
+	uint64_t fp_tmp[2];	/* staging for x87 memory operands */
 	/* Not reached from generated code by IR_GET/IR_SET: */
 	void *runtime;		/* struct tr_cpu owning this state */
 };

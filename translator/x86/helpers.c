@@ -321,8 +321,8 @@ uint64_t x86_helper_rdtsc(struct x86_cpu *env)
 	return 0;
 }
 
-/* CPUID describes exactly what the translator implements: no x87,
- * SSE3+, AVX yet.  Vendor string is our own so nothing keys on a real model. */
+/* CPUID describes exactly what the translator implements: no MMX,
+ * FXSR, SSE3+, AVX yet.  Vendor string is our own so nothing keys on a real model. */
 uint64_t x86_helper_cpuid(struct x86_cpu *env)
 {
 	uint32_t leaf = (uint32_t)env->regs[X86_RAX];
@@ -338,7 +338,8 @@ uint64_t x86_helper_cpuid(struct x86_cpu *env)
 	case 1:
 		a = 0x00000600;		/* family 6, model 0, stepping 0 */
 		b = 1 << 16;		/* one logical processor */
-		d = 1 << 4 |		/* TSC */
+		d = 1 << 0 |		/* x87 FPU */
+		    1 << 4 |		/* TSC */
 		    1 << 8 |		/* CMPXCHG8B */
 		    1 << 15 |		/* CMOV */
 		    1 << 25 |		/* SSE */

@@ -664,6 +664,9 @@ bool x86_translate_primary(struct fe *f)
 		return true;
 	case 0xff:
 		return translate_group5(f);
+	case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd:
+	case 0xde: case 0xdf:
+		return x86_translate_x87(f);
 	default:
 		break;
 	}
