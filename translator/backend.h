@@ -35,6 +35,8 @@ struct tr_backend_config {
 	unsigned env_exception_off;	/* where special exits store reason */
 	uint64_t epilogue;		/* exec address of the common exit */
 	uint64_t exit_token;		/* rax on chainable exit k: token+k */
+	unsigned env_spill_off;		/* register spill area in env */
+	unsigned n_spill;		/* its size in qwords */
 };
 
 #define TR_MAX_CHAIN_EXITS 4

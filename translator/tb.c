@@ -167,6 +167,8 @@ static int tb_emit(struct tb *tb, unsigned max_insns)
 		.env_exception_off = X86_ENV_OFF(exception),
 		.epilogue = tr.epilogue,
 		.exit_token = (uint64_t)(uintptr_t)tb,
+		.env_spill_off = X86_ENV_OFF(spill),
+		.n_spill = 64,
 	};
 	size_t off = (tr.code.used + 15) & ~(size_t)15;
 	int rc;

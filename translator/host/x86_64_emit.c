@@ -45,6 +45,9 @@ struct ra {
 	uint32_t reg_slots[16];
 	uint8_t reg_temps[16];
 	unsigned evict_cursor;
+	uint32_t locked;		/* registers the current op relies on */
+	int8_t temp_spill[IR_MAX_TEMPS];	/* spill slot or NO_REG */
+	uint64_t spill_used;		/* bitmap of spill slots */
 };
 
 static bool cacheable(int64_t off)
@@ -89,6 +92,49 @@ static void drop_reg_slots(struct ra *ra, int r)
 
 /* ---- registers ---- */
 
+static int spill_offset(const struct ra *ra, int k)
+{
+	return (int)ra->cfg->env_spill_off + 8 * k;
+}
+
+/* No free register: move the temps of the register used furthest in
+ * the future (and not by the current op) to the spill area in env. */
+static int spill_some_reg(struct ra *ra, bool callee_saved_only)
+{
+	int victim = NO_REG, k;
+	unsigned best = 0;
+
+	for (int i = 0; i < N_ALLOC; i++) {
+		int r = alloc_order[i];
+		unsigned far = 0;
+
+		if ((callee_saved_only && caller_saved(r)) ||
+		    (ra->locked & (1u << r)))
+			continue;
+		for (ir_temp t = 0; t < ra->blk->n_temps; t++)
+			if (ra->temp_reg[t] == r && ra->last_use[t] > far)
+				far = ra->last_use[t];
+		if (victim == NO_REG || far > best) {
+			victim = r;
+			best = far;
+		}
+	}
+	if (victim == NO_REG || ra->spill_used == ~0ull >> (64 - ra->cfg->n_spill))
+		fatalx("out of host registers at guest pc %#llx",
+		       (unsigned long long)ra->cur_guest_pc);
+	k = __builtin_ctzll(~ra->spill_used);
+	ra->spill_used |= 1ull << k;
+	drop_reg_slots(ra, victim);
+	asm_store(&ra->e, H_RBP, spill_offset(ra, k), victim, 8);
+	for (ir_temp t = 0; t < ra->blk->n_temps; t++)
+		if (ra->temp_reg[t] == victim) {
+			ra->temp_reg[t] = NO_REG;
+			ra->temp_spill[t] = (int8_t)k;
+		}
+	ra->reg_temps[victim] = 0;
+	return victim;
+}
+
 static int alloc_reg_from(struct ra *ra, bool callee_saved_only)
 {
 	for (int i = 0; i < N_ALLOC; i++) {
@@ -111,9 +157,7 @@ static int alloc_reg_from(struct ra *ra, bool callee_saved_only)
 			return r;
 		}
 	}
-	/* Each guest instruction keeps only a handful of temps alive. */
-	fatalx("out of host registers at guest pc %#llx",
-	       (unsigned long long)ra->cur_guest_pc);
+	return spill_some_reg(ra, callee_saved_only);
 }
 
 static int alloc_reg(struct ra *ra)
@@ -137,13 +181,34 @@ static int use(struct ra *ra, ir_temp t, int scratch)
 {
 	int64_t v;
 
-	if (ra->temp_reg[t] != NO_REG)
+	int r;
+
+	if (ra->temp_reg[t] != NO_REG) {
+		ra->locked |= 1u << ra->temp_reg[t];
 		return ra->temp_reg[t];
+	}
 	if (is_const(ra, t, &v)) {
 		asm_mov_ri(&ra->e, scratch, v);
 		return scratch;
 	}
-	fatalx("temp t%u used before definition", t);
+	if (ra->temp_spill[t] == NO_REG)
+		fatalx("temp t%u used before definition", t);
+	r = alloc_reg(ra);
+	asm_load(&ra->e, r, H_RBP, spill_offset(ra, ra->temp_spill[t]), 8);
+	bind_temp(ra, t, r);
+	ra->locked |= 1u << r;
+	return r;
+}
+
+/* Like use() but never allocates: spilled temps go to SCRATCH. */
+static int use_noalloc(struct ra *ra, ir_temp t, int scratch)
+{
+	if (ra->temp_reg[t] == NO_REG && ra->temp_spill[t] != NO_REG) {
+		asm_load(&ra->e, scratch, H_RBP,
+			 spill_offset(ra, ra->temp_spill[t]), 8);
+		return scratch;
+	}
+	return use(ra, t, scratch);
 }
 
 static void release_dead(struct ra *ra, const struct ir_op *op)
@@ -160,7 +225,13 @@ static void release_dead(struct ra *ra, const struct ir_op *op)
 	for (unsigned i = 0; i < n; i++) {
 		ir_temp t = ts[i];
 
-		if (t == IR_NO_TEMP || ra->temp_reg[t] == NO_REG)
+		if (t == IR_NO_TEMP)
+			continue;
+		if (ra->temp_spill[t] != NO_REG && ra->last_use[t] <= ra->cur_op) {
+			ra->spill_used &= ~(1ull << ra->temp_spill[t]);
+			ra->temp_spill[t] = NO_REG;
+		}
+		if (ra->temp_reg[t] == NO_REG)
 			continue;
 		if (ra->last_use[t] <= ra->cur_op) {
 			ra->reg_temps[ra->temp_reg[t]]--;
@@ -175,8 +246,11 @@ static void release_dead(struct ra *ra, const struct ir_op *op)
 static int dst_from(struct ra *ra, ir_temp a)
 {
 	int64_t v;
-	int r = ra->temp_reg[a], d;
+	int r, d;
 
+	if (ra->temp_reg[a] == NO_REG && ra->temp_spill[a] != NO_REG)
+		use(ra, a, H_R11);	/* reload */
+	r = ra->temp_reg[a];
 	if (r != NO_REG && ra->last_use[a] <= ra->cur_op &&
 	    ra->reg_temps[r] == 1 && ra->reg_slots[r] == 0) {
 		ra->reg_temps[r]--;
@@ -445,7 +519,7 @@ static void emit_call(struct ra *ra, const struct ir_op *op)
 		asm_alu_ri(e, A_SUB, H_RSP, 8);
 	/* Arguments through the stack to avoid parallel-move puzzles. */
 	for (unsigned i = 0; i < n; i++)
-		asm_push(e, use(ra, op->args[i], H_R11));
+		asm_push(e, use_noalloc(ra, op->args[i], H_R11));
 	for (unsigned i = n; i-- > 0;)
 		asm_pop(e, argreg[first + i]);
 	if (with_env)
@@ -622,6 +696,8 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 	ra.cur_guest_pc = blk->guest_pc;
 	ra.evict_cursor = 0;
 	memset(ra.temp_reg, NO_REG, sizeof(int8_t) * blk->n_temps);
+	memset(ra.temp_spill, NO_REG, sizeof(int8_t) * blk->n_temps);
+	ra.spill_used = 0;
 	memset(ra.slot_reg, NO_REG, sizeof(ra.slot_reg));
 	memset(ra.slot_dirty, 0, sizeof(ra.slot_dirty));
 	memset(ra.reg_slots, 0, sizeof(ra.reg_slots));
@@ -633,6 +709,7 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 		const struct ir_op *op = &blk->ops[i];
 
 		ra.cur_op = i;
+		ra.locked = 0;
 		emit_op(&ra, op);
 		/* A result nobody reads (a helper's unused return value). */
 		if (op->dst != IR_NO_TEMP && ra.temp_reg[op->dst] != NO_REG &&

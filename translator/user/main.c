@@ -67,10 +67,28 @@ static void run(struct tr_cpu *cpu)
 	}
 }
 
+/* A program name without a slash is looked up in PATH, like a shell. */
+static const char *find_program(const char *name, char *buf, size_t len)
+{
+	const char *path = getenv("PATH"), *p, *end;
+
+	if (strchr(name, '/') || !path)
+		return name;
+	for (p = path; *p; p = *end ? end + 1 : end) {
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		snprintf(buf, len, "%.*s/%s", (int)(end - p), p, name);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	return name;
+}
+
 int main(int argc, char **argv)
 {
 	static struct tr_cpu cpu;
-	static char self[PATH_MAX], exe[PATH_MAX];
+	static char self[PATH_MAX], exe[PATH_MAX], found[PATH_MAX];
 	struct user_image img;
 	const char *why = NULL, *argv0 = NULL;
 	int first = 1, rc;
@@ -83,7 +101,7 @@ int main(int argc, char **argv)
 	}
 	if (first >= argc)
 		usage();
-	if (!realpath(argv[first], exe)) {
+	if (!realpath(find_program(argv[first], found, sizeof(found)), exe)) {
 		fprintf(stderr, "mica-x86_64: %s: %s\n", argv[first],
 			strerror(errno));
 		return 127;

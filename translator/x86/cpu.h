@@ -66,6 +66,8 @@ struct x86_cpu {
 	uint64_t fp_empty;	/* bit i set: fpr[i] is empty */
 	uint64_t fcw, fsw;	/* control word; status word without TOP */
 	uint64_t fp_tmp[2];	/* staging for x87 memory operands */
+	/* Not guest state: the backend's register spill area. */
+	uint64_t spill[64];
 	/* Not reached from generated code by IR_GET/IR_SET: */
 	void *runtime;		/* struct tr_cpu owning this state */
 };

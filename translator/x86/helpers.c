@@ -321,8 +321,8 @@ uint64_t x86_helper_rdtsc(struct x86_cpu *env)
 	return 0;
 }
 
-/* CPUID describes exactly what the translator implements: no MMX,
- * FXSR, SSE3+, AVX yet.  Vendor string is our own so nothing keys on a real model. */
+/* CPUID describes exactly what the translator implements: no SSE3+,
+ * AVX, XSAVE yet. */
 uint64_t x86_helper_cpuid(struct x86_cpu *env)
 {
 	uint32_t leaf = (uint32_t)env->regs[X86_RAX];
@@ -331,9 +331,12 @@ uint64_t x86_helper_cpuid(struct x86_cpu *env)
 	switch (leaf) {
 	case 0:
 		a = 1;
-		memcpy(&b, "Mica", 4);
-		memcpy(&d, "Virt", 4);
-		memcpy(&c, "CPU ", 4);
+		/* glibc ignores the feature bits of unknown vendors (and
+		 * then refuses to run x86-64 baseline libraries), so we
+		 * answer with the most common vendor string. */
+		memcpy(&b, "Genu", 4);
+		memcpy(&d, "ineI", 4);
+		memcpy(&c, "ntel", 4);
 		break;
 	case 1:
 		a = 0x00000600;		/* family 6, model 0, stepping 0 */
@@ -342,6 +345,8 @@ uint64_t x86_helper_cpuid(struct x86_cpu *env)
 		    1 << 4 |		/* TSC */
 		    1 << 8 |		/* CMPXCHG8B */
 		    1 << 15 |		/* CMOV */
+		    1 << 23 |		/* MMX */
+		    1 << 24 |		/* FXSAVE/FXRSTOR */
 		    1 << 25 |		/* SSE */
 		    1 << 26;		/* SSE2 */
 		c = 0;

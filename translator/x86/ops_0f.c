@@ -1,6 +1,7 @@
 /* x86-64 two-byte (0F xx) integer and system instructions -> IR. */
 #include "translator/x86/frontend_internal.h"
 #include "translator/x86/helpers.h"
+#include "translator/x86/x87.h"
 
 static void translate_cmov(struct fe *f)
 {
@@ -213,6 +214,17 @@ static bool translate_0f_system(struct fe *f)
 		 * a host mfence once guest threads run concurrently. */
 		if (in->mod == 3 && (in->reg & 7) >= 5)
 			return true;
+		if (in->mod != 3 && (in->reg & 7) <= 1) {	/* fxsave/fxrstor */
+			ir_temp a = fe_ea(f);
+
+			ir_set(b, X86_ENV_OFF(rip), fe_const(f, (int64_t)in->pc));
+			ir_call(b, (in->reg & 7) == 0 ?
+				(const void *)x86_helper_fxsave :
+				(const void *)x86_helper_fxrstor,
+				IR_HELPER_READS_ENV | IR_HELPER_WRITES_ENV |
+				IR_HELPER_MEMORY, 1, &a);
+			return true;
+		}
 		if (in->mod != 3 && (in->reg & 7) == 2) {	/* ldmxcsr */
 			ir_set(b, X86_ENV_OFF(mxcsr),
 			       ir_load(b, fe_ea(f), 4));

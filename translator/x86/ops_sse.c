@@ -169,6 +169,68 @@ static void sse_store(struct fe *f, uint64_t key, unsigned pfx)
 	}
 }
 
+static bool is_mmx_op(uint8_t op)
+{
+	return (op >= 0x60 && op <= 0x6b) || (op >= 0x74 && op <= 0x76) ||
+	       (op >= 0xd1 && op <= 0xd5) || (op >= 0xd8 && op <= 0xdf) ||
+	       (op >= 0xe0 && op <= 0xe5) || (op >= 0xe8 && op <= 0xef) ||
+	       (op >= 0xf1 && op <= 0xf6) || (op >= 0xf8 && op <= 0xfe) ||
+	       op == 0x6e || op == 0x6f || op == 0x7e || op == 0x7f ||
+	       op == 0x70 || (op >= 0x71 && op <= 0x73) || op == 0x77 ||
+	       op == 0xd7 || op == 0xe7;
+}
+
+/* MMX (no prefix): registers are x87 physical registers; memory
+ * operands are 64-bit and staged in xmm[16] like SSE ones. */
+static bool translate_mmx(struct fe *f, uint64_t key)
+{
+	const struct x86_insn *in = f->insn;
+	struct ir_block *b = f->blk;
+	uint8_t op = in->opcode;
+	unsigned s;
+	ir_temp v, r;
+
+	key |= SSE_KEY_MMX;
+	switch (op) {
+	case 0x77:	/* emms */
+		ir_set(b, X86_ENV_OFF(fp_empty), fe_const(f, 0xff));
+		return true;
+	case 0x6e:
+		v = fe_read_rm(f, in->rex_w ? 8 : 4, NULL);
+		call_sse(f, key, fe_const(f, in->reg & 7), v);
+		return true;
+	case 0x7e:
+		v = ir_get(b, X86_MM_OFF(in->reg & 7));
+		fe_write_rm(f, in->rex_w ? 8 : 4, IR_NO_TEMP,
+			    fe_zext(f, v, in->rex_w ? 8 : 4));
+		return true;
+	case 0x7f: case 0xe7:
+		if (in->mod == 3) {
+			call_sse(f, key, fe_const(f, in->rm & 7),
+				 fe_const(f, in->reg & 7));
+			return true;
+		}
+		ir_store(b, fe_ea(f), ir_get(b, X86_MM_OFF(in->reg & 7)), 8);
+		return true;
+	case 0xd7:
+		if (in->mod != 3)
+			return false;
+		r = call_sse(f, key, fe_const(f, 0), fe_const(f, in->rm & 7));
+		fe_write_reg(f, 4, r);
+		return true;
+	case 0x71: case 0x72: case 0x73:
+		if (in->mod != 3)
+			return false;
+		call_sse(f, key | (uint64_t)(in->reg & 7) << 12,
+			 fe_const(f, in->rm & 7), fe_const(f, 0));
+		return true;
+	default:
+		s = in->mod == 3 ? (in->rm & 7) : load_src(f, 8);
+		call_sse(f, key, fe_const(f, in->reg & 7), fe_const(f, s));
+		return true;
+	}
+}
+
 bool x86_translate_sse(struct fe *f)
 {
 	const struct x86_insn *in = f->insn;
@@ -184,6 +246,8 @@ bool x86_translate_sse(struct fe *f)
 		return false;
 	if (in->has_modrm && in->mod != 3)
 		key |= MEM_SRC_BIT;
+	if (pfx == X86_PFX_NONE && !in->opsize_prefix && is_mmx_op(op))
+		return translate_mmx(f, key);
 	switch (cls) {
 	case SSE_OP:
 		s = load_src(f, src_mem_size(op, pfx, in->rex_w));

@@ -9,6 +9,9 @@
 
 #define X86_XMM_TMP 16
 #define X86_XMM_OFF(i) (X86_ENV_OFF(xmm) + 16u * (i))
+/* MMX register i: the low 64 bits of x87 physical register i. */
+#define X86_MM_OFF(i) (X86_ENV_OFF(fpr) + 16u * (i))
+#define SSE_KEY_MMX (1ull << 24)
 
 /* key = opcode | simd_prefix << 8 | rex_w << 10 | imm8 << 16 */
 #define SSE_KEY(op, pfx, w, imm) \

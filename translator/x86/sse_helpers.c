@@ -448,6 +448,107 @@ static void unpack_float(union x86_xmm *d, const union x86_xmm *s,
 		unpack(d, s, 4, op == 0x15);
 }
 
+/* MMX specifics where 64-bit lanes differ from the 128-bit forms. */
+static void mmx_op(union x86_xmm *d, const union x86_xmm *s, unsigned op,
+		   unsigned imm)
+{
+	union x86_xmm r = *d;
+	unsigned i;
+
+	switch (op) {
+	case 0x68: case 0x69: case 0x6a: {	/* unpack high halves */
+		unsigned es = op == 0x68 ? 1 : op == 0x69 ? 2 : 4;
+
+		for (i = 0; i < 4 / es; i++) {
+			memcpy(&r.b[2 * i * es], &d->b[4 + i * es], es);
+			memcpy(&r.b[(2 * i + 1) * es], &s->b[4 + i * es], es);
+		}
+		break;
+	}
+	case 0x63: case 0x67:
+		for (i = 0; i < 4; i++) {
+			r.b[i] = op == 0x63 ? (uint8_t)sat8((int16_t)d->w[i]) :
+					      satu8((int16_t)d->w[i]);
+			r.b[i + 4] = op == 0x63 ? (uint8_t)sat8((int16_t)s->w[i]) :
+						  satu8((int16_t)s->w[i]);
+		}
+		break;
+	case 0x6b:
+		for (i = 0; i < 2; i++) {
+			r.w[i] = (uint16_t)sat16((int32_t)d->d[i]);
+			r.w[i + 2] = (uint16_t)sat16((int32_t)s->d[i]);
+		}
+		break;
+	case 0x70:
+		for (i = 0; i < 4; i++)
+			r.w[i] = s->w[(imm >> (2 * i)) & 3];
+		break;
+	case 0xf6: {
+		unsigned sum = 0;
+
+		for (i = 0; i < 8; i++) {
+			int diff = d->b[i] - s->b[i];
+
+			sum += (unsigned)(diff < 0 ? -diff : diff);
+		}
+		r.q[0] = sum;
+		break;
+	}
+	default:
+		integer_op(&r, s, op);
+		break;
+	}
+	*d = r;
+}
+
+static uint64_t helper_mmx(struct x86_cpu *env, uint64_t key, uint64_t d,
+			   uint64_t s)
+{
+	unsigned op = key & 0xff, imm = (key >> 16) & 0xff;
+	unsigned sub = (key >> 12) & 7;
+	bool w = (key >> 10) & 1;
+	union x86_xmm a, bsrc, *dst;
+	uint64_t m = 0;
+
+	memset(&a, 0, sizeof(a));
+	memset(&bsrc, 0, sizeof(bsrc));
+	env->fp_top = 0;
+	env->fp_empty = 0;
+	memcpy(&a.q[0], &env->fpr[d & 7], 8);
+	if (s == 16)
+		bsrc.q[0] = env->xmm[16].q[0];
+	else if (op != 0x6e)
+		memcpy(&bsrc.q[0], &env->fpr[s & 7], 8);
+	switch (op) {
+	case 0x6e:
+		a.q[0] = w ? s : (uint32_t)s;
+		break;
+	case 0x6f: case 0x7f: case 0xe7:
+		a.q[0] = bsrc.q[0];
+		break;
+	case 0xd7:
+		for (unsigned i = 0; i < 8; i++)
+			m |= (uint64_t)(bsrc.b[i] >> 7) << i;
+		return m;
+	case 0x71: case 0x72: case 0x73:
+		shift_lanes(&a, op == 0x71 ? 2 : op == 0x72 ? 4 : 8, sub, imm);
+		a.q[1] = 0;
+		break;
+	case 0xd1: case 0xd2: case 0xd3: case 0xe1: case 0xe2: case 0xf1:
+	case 0xf2: case 0xf3:
+		bsrc.q[1] = 0;
+		integer_op(&a, &bsrc, op);
+		break;
+	default:
+		mmx_op(&a, &bsrc, op, imm);
+		break;
+	}
+	dst = (union x86_xmm *)(void *)&env->fpr[d & 7];
+	dst->q[0] = a.q[0];
+	dst->w[4] = 0xffff;	/* MMX writes set the exponent to all ones */
+	return 0;
+}
+
 uint64_t x86_helper_sse(struct x86_cpu *env, uint64_t key, uint64_t d,
 			uint64_t s)
 {
@@ -457,6 +558,8 @@ uint64_t x86_helper_sse(struct x86_cpu *env, uint64_t key, uint64_t d,
 	union x86_xmm *xd = &env->xmm[d & 15];
 	const union x86_xmm *xs = &env->xmm[s <= 16 ? s : 16];
 
+	if (key & SSE_KEY_MMX)
+		return helper_mmx(env, key, d, s);
 	switch (op) {
 	case 0x10: case 0x11: case 0x12: case 0x13: case 0x16: case 0x17:
 	case 0x28: case 0x29: case 0x2b: case 0x6f: case 0x7f: case 0xe7:

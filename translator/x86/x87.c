@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "translator/x86/frontend_internal.h"
+#include "translator/x86/helpers.h"
 #include "translator/x86/x87.h"
 
 #define C0 0x0100
@@ -462,4 +463,56 @@ bool x86_translate_x87(struct fe *f)
 	if (flags_out)
 		fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP, res, IR_NO_TEMP);
 	return true;
+}
+
+/* ---- FXSAVE / FXRSTOR (512-byte area, 64-bit layout) ---- */
+
+uint64_t x86_helper_fxsave(struct x86_cpu *env, uint64_t addr)
+{
+	uint8_t *p = x86_g2h(addr);
+	uint16_t w;
+	uint32_t m;
+
+	x86_helper_in_guest_memory = 1;
+	memset(p, 0, 160);
+	w = (uint16_t)env->fcw;
+	memcpy(p, &w, 2);
+	w = (uint16_t)(env->fsw | env->fp_top << 11);
+	memcpy(p + 2, &w, 2);
+	p[4] = (uint8_t)~env->fp_empty;
+	m = (uint32_t)env->mxcsr;
+	memcpy(p + 24, &m, 4);
+	m = 0xffbf;
+	memcpy(p + 28, &m, 4);
+	for (unsigned i = 0; i < 8; i++)
+		memcpy(p + 32 + 16 * i, st(env, i), 10);
+	memcpy(p + 160, env->xmm, 16 * 16);
+	x86_helper_in_guest_memory = 0;
+	return 0;
+}
+
+uint64_t x86_helper_fxrstor(struct x86_cpu *env, uint64_t addr)
+{
+	const uint8_t *p = x86_g2h(addr);
+	uint16_t w;
+	uint32_t m;
+
+	x86_helper_in_guest_memory = 1;
+	memcpy(&w, p, 2);
+	env->fcw = w;
+	memcpy(&w, p + 2, 2);
+	env->fp_top = (w >> 11) & 7;
+	env->fsw = w & ~(7u << 11);
+	env->fp_empty = (uint8_t)~p[4];
+	memcpy(&m, p + 24, 4);
+	env->mxcsr = m;
+	for (unsigned i = 0; i < 8; i++) {
+		long double v = 0;
+
+		memcpy(&v, p + 32 + 16 * i, 10);
+		*st(env, i) = v;
+	}
+	memcpy(env->xmm, p + 160, 16 * 16);
+	x86_helper_in_guest_memory = 0;
+	return 0;
 }

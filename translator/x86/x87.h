@@ -11,4 +11,8 @@
  * friends, the status word for FNSTSW AX, else 0. */
 uint64_t x86_helper_x87(struct x86_cpu *env, uint64_t key, uint64_t eflags);
 
+/* FXSAVE/FXRSTOR on the guest's 512-byte area at ADDR. */
+uint64_t x86_helper_fxsave(struct x86_cpu *env, uint64_t addr);
+uint64_t x86_helper_fxrstor(struct x86_cpu *env, uint64_t addr);
+
 #endif
