@@ -83,5 +83,28 @@ else
 	skipped "busybox applets" "busybox-static not installed"
 fi
 
+# Dynamically linked Debian programs (the guest's own ld.so and libc).
+head -c 300000 /dev/urandom | base64 >"$tmp/data"
+command -v sha256sum >/dev/null && same "sha256sum (dynamic)" sha256sum "$tmp/data"
+command -v md5sum >/dev/null && same "md5sum (dynamic)" md5sum "$tmp/data"
+command -v sort >/dev/null && same "sort (dynamic)" sort "$tmp/data"
+command -v gzip >/dev/null && same "gzip (dynamic)" gzip -c -6 "$tmp/data"
+command -v xz >/dev/null && same "xz (dynamic)" xz -c -1 "$tmp/data"
+if command -v gzip >/dev/null; then
+	gzip -c "$tmp/data" >"$tmp/data.gz"
+	same "gunzip (dynamic)" gzip -dc "$tmp/data.gz"
+fi
+PY=$(ls /usr/bin/python3.[0-9]* 2>/dev/null | grep -E "python3\.[0-9]+$" | head -1)
+[ -n "$PY" ] && same "python3 (dynamic)" "$PY" -c 'import json, hashlib; d = {str(i): [i * 1.5, str(i) * 3] for i in range(5000)}; s = json.dumps(d); print(len(s), hashlib.sha256(s.encode()).hexdigest())'
+if command -v gcc >/dev/null; then
+	gcc -O2 -c -o "$tmp/native.o" tests/translator/progs/float.c
+	if timeout 120 "$MICA" "$(command -v gcc)" -O2 -c -o "$tmp/mica.o" tests/translator/progs/float.c &&
+	   cmp -s "$tmp/native.o" "$tmp/mica.o"; then
+		ok "gcc -c (dynamic, fork+exec of cc1 and as)"
+	else
+		bad "gcc -c (dynamic)"
+	fi
+fi
+
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]
