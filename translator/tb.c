@@ -236,6 +236,12 @@ static struct tb *tb_translate(uint64_t pc)
 
 static void tb_chain(struct tb *from, unsigned k, struct tb *to)
 {
+	static int no_chain = -1;
+
+	if (no_chain < 0)
+		no_chain = getenv("MICA_NO_CHAIN") != NULL;
+	if (no_chain)
+		return;
 	if (from->exit_dest[k] || from->exit_target[k] != to->pc ||
 	    !from->valid || !to->valid)
 		return;
@@ -420,8 +426,43 @@ static void fault_handler(int sig, siginfo_t *si, void *uc_void)
 		siglongjmp(cpu->fault_jmp, 1);
 	}
 host_bug:
-	/* A fault in the emulator itself: die with the host signal. */
+	/* A fault in the emulator itself: say where, die with the signal. */
+	{
+		char msg[200];
+		int n = snprintf(msg, sizeof(msg),
+				 "mica: internal fault: signal %d at host pc "
+				 "%#llx, address %#llx (code cache %s, guest "
+				 "rip %#llx)\n", sig,
+				 (unsigned long long)pc,
+				 (unsigned long long)(uintptr_t)si->si_addr,
+				 codebuf_contains(&tr.code, pc) ? "yes" : "no",
+				 cpu ? (unsigned long long)cpu->env.rip : 0ull);
+
+		if (n > 0)
+			(void)!write(2, msg, (size_t)n);
+		if (codebuf_contains(&tr.code, pc)) {
+			const uint8_t *c = (const uint8_t *)(uintptr_t)pc;
+			uint32_t off = (uint32_t)(pc - codebuf_exec_addr(&tr.code, 0));
+
+			n = snprintf(msg, sizeof(msg), "  off %#x code %02x %02x %02x %02x %02x %02x %02x %02x n_tbs %u last tb off %#x size %#x\n",
+				     off, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], tr.n_tbs,
+				     tr.n_tbs ? tr.tbs[tr.n_tbs - 1].code_off : 0,
+				     tr.n_tbs ? tr.tbs[tr.n_tbs - 1].code_size : 0);
+			if (n > 0)
+				(void)!write(2, msg, (size_t)n);
+		}
+	}
 	signal(sig, SIG_DFL);
+}
+
+void tr_after_fork_child(void)
+{
+	int rc = codebuf_unshare(&tr.code);
+
+	if (rc < 0) {
+		errno = -rc;
+		fatal("cannot give the forked child its own code cache");
+	}
 }
 
 const struct tr_stats *tr_get_stats(void)

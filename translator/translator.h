@@ -52,6 +52,8 @@ int tr_cpu_exec(struct tr_cpu *cpu);
 void tr_invalidate_range(uint64_t start, uint64_t len);
 /* Drop every translation (also done automatically when full). */
 void tr_flush_all(void);
+/* Call in the child right after a fork of the emulating process. */
+void tr_after_fork_child(void);
 const struct tr_stats *tr_get_stats(void);
 void tr_print_stats(void);	/* to stderr, with missing opcodes */
 

@@ -132,28 +132,36 @@ static int spill_some_reg(struct ra *ra, bool callee_saved_only)
 			ra->temp_spill[t] = (int8_t)k;
 		}
 	ra->reg_temps[victim] = 0;
+	ra->locked |= 1u << victim;
 	return victim;
 }
 
 static int alloc_reg_from(struct ra *ra, bool callee_saved_only)
 {
+	/* A register handed out during this op is locked until the op is
+	 * done: it looks free until its result is bound. */
 	for (int i = 0; i < N_ALLOC; i++) {
 		int r = alloc_order[i];
 
-		if (callee_saved_only && caller_saved(r))
+		if ((callee_saved_only && caller_saved(r)) ||
+		    (ra->locked & (1u << r)))
 			continue;
-		if (ra->reg_temps[r] == 0 && ra->reg_slots[r] == 0)
+		if (ra->reg_temps[r] == 0 && ra->reg_slots[r] == 0) {
+			ra->locked |= 1u << r;
 			return r;
+		}
 	}
 	/* Evict a register that only caches slots. */
 	for (int k = 0; k < N_ALLOC; k++) {
 		int r = alloc_order[(ra->evict_cursor + k) % N_ALLOC];
 
-		if (callee_saved_only && caller_saved(r))
+		if ((callee_saved_only && caller_saved(r)) ||
+		    (ra->locked & (1u << r)))
 			continue;
 		if (ra->reg_temps[r] == 0) {
 			ra->evict_cursor = (ra->evict_cursor + k + 1) % N_ALLOC;
 			drop_reg_slots(ra, r);
+			ra->locked |= 1u << r;
 			return r;
 		}
 	}

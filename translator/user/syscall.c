@@ -202,15 +202,36 @@ void user_do_syscall(struct tr_cpu *cpu)
 		break;
 	case SYS_clone:
 	case SYS_clone3:
-		if (nr == SYS_clone3 || (a0 & CLONE_VM)) {
+		if (nr == SYS_clone3) {
+			r = -ENOSYS;	/* glibc falls back to clone */
+			break;
+		}
+		if ((a0 & CLONE_VM) && !(a0 & CLONE_THREAD)) {
+			/* posix_spawn's CLONE_VM|CLONE_VFORK child: a fork
+			 * that continues on the stack it was given. */
+			r = fork();
+			if (r == 0) {
+				tr_after_fork_child();
+				if (a1)
+					env->regs[4] = a1;
+			}
+			r = r < 0 ? -errno : r;
+			break;
+		}
+		if (a0 & CLONE_VM) {
 			/* TODO(threads): clone to host threads. */
 			r = -ENOSYS;
 			break;
 		}
 		r = passthrough(env);
+		if (r == 0)
+			tr_after_fork_child();
 		break;
+	case SYS_fork:
 	case SYS_vfork:
-		r = fork();	/* the child must not share our state */
+		r = fork();	/* a vfork child must not share our state */
+		if (r == 0)
+			tr_after_fork_child();
 		r = r < 0 ? -errno : r;
 		break;
 	case SYS_execve:

@@ -366,6 +366,8 @@ static void translate_insn(struct fe *f)
 	ir_insn_start(f->blk, in->pc);
 	if (in->vex)
 		ok = false;
+	else if (x86_translate_atomic(f))
+		ok = true;
 	else if (in->map == X86_MAP_PRIMARY)
 		ok = x86_translate_primary(f);
 	else if (in->map == X86_MAP_0F)

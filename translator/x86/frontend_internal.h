@@ -54,6 +54,8 @@ bool x86_translate_primary(struct fe *f);
 bool x86_translate_0f(struct fe *f);
 /* SSE/SSE2 (x86/ops_sse.c). */
 bool x86_translate_sse(struct fe *f);
+/* LOCK-prefixed and XCHG-with-memory forms (x86/atomic.c). */
+bool x86_translate_atomic(struct fe *f);
 /* x87 escape opcodes D8..DF (x86/x87.c). */
 bool x86_translate_x87(struct fe *f);
 

@@ -349,7 +349,8 @@ uint64_t x86_helper_cpuid(struct x86_cpu *env)
 		    1 << 24 |		/* FXSAVE/FXRSTOR */
 		    1 << 25 |		/* SSE */
 		    1 << 26;		/* SSE2 */
-		c = 0;
+		c = 1 << 13 |		/* CMPXCHG16B */
+		    1 << 23;		/* POPCNT */
 		break;
 	case 0x80000000:
 		a = 0x80000001;

@@ -34,6 +34,9 @@ uint64_t x86_helper_cpuid(struct x86_cpu *env);
 /* kind (opcode - 0xa4) >> 1 | size << 8 | rep << 16 | addr32 << 24. */
 uint64_t x86_helper_string(struct x86_cpu *env, uint64_t desc,
 			   uint64_t seg_base);
+/* Locked read-modify-write on guest memory at ADDR (x86/atomic.c). */
+uint64_t x86_helper_atomic(struct x86_cpu *env, uint64_t desc, uint64_t addr,
+			   uint64_t src);
 uint64_t x86_helper_bitscan(uint64_t kind_size, uint64_t v);
 uint64_t x86_helper_bswap(uint64_t size, uint64_t v);
 
