@@ -2,6 +2,7 @@
  * and host-fault to guest-fault mapping. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 #include "translator/x86/frontend.h"
 #include "translator/x86/helpers.h"
 
-#define TB_MAX 65536
+#define TB_MAX 262144
 #define TB_HASH_SIZE 65536
 #define PCMAP_MAX (4u << 20)
 #define MIN_FREE_CODE (256u << 10)
@@ -59,6 +60,13 @@ static struct {
 
 static __thread struct tr_cpu *tr_current;
 
+/* One lock for translation, chaining, invalidation and the CPU list.
+ * Lookups through a thread's jump cache take no lock.  Recursive
+ * because a translation may flush.  TODO(threads): a flush while other
+ * threads execute translated code is not safe yet; the cache is made
+ * large enough that it does not happen in practice. */
+static pthread_mutex_t tr_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
 static unsigned hash_pc(uint64_t pc)
 {
 	return (unsigned)((pc ^ (pc >> 16)) & (TB_HASH_SIZE - 1));
@@ -91,7 +99,7 @@ static void fault_handler(int sig, siginfo_t *si, void *uc_void);
 int tr_init(const struct tr_config *cfg)
 {
 	struct sigaction sa;
-	size_t size = cfg && cfg->code_size ? cfg->code_size : 64u << 20;
+	size_t size = cfg && cfg->code_size ? cfg->code_size : 256u << 20;
 	size_t n;
 	int rc;
 
@@ -129,14 +137,28 @@ void tr_cpu_init(struct tr_cpu *cpu)
 	cpu->env.fcw = 0x37f;
 	cpu->env.fp_empty = 0xff;
 	cpu->env.runtime = cpu;
+	pthread_mutex_lock(&tr_lock);
 	if (tr.n_cpus < sizeof(tr.cpus) / sizeof(tr.cpus[0]))
 		tr.cpus[tr.n_cpus++] = cpu;
 	else
 		fatalx("too many guest threads for this build");
+	pthread_mutex_unlock(&tr_lock);
+}
+
+void tr_cpu_exit(struct tr_cpu *cpu)
+{
+	pthread_mutex_lock(&tr_lock);
+	for (unsigned i = 0; i < tr.n_cpus; i++)
+		if (tr.cpus[i] == cpu) {
+			tr.cpus[i] = tr.cpus[--tr.n_cpus];
+			break;
+		}
+	pthread_mutex_unlock(&tr_lock);
 }
 
 void tr_flush_all(void)
 {
+	pthread_mutex_lock(&tr_lock);
 	tr.n_tbs = 0;
 	tr.pcmap_used = 0;
 	memset(tr.hash, 0, sizeof(tr.hash));
@@ -146,6 +168,7 @@ void tr_flush_all(void)
 	codebuf_reset(&tr.code);
 	tr.generation++;
 	tr.stats.cache_flushes++;
+	pthread_mutex_unlock(&tr_lock);
 }
 
 static struct tb *tb_lookup(uint64_t pc)
@@ -312,12 +335,14 @@ void tr_invalidate_range(uint64_t start, uint64_t len)
 {
 	uint64_t end = start + len;
 
+	pthread_mutex_lock(&tr_lock);
 	for (unsigned i = 0; i < tr.n_tbs; i++) {
 		struct tb *tb = &tr.tbs[i];
 
 		if (tb->valid && tb->pc < end && tb->pc_end > start)
 			tb_invalidate(tb);
 	}
+	pthread_mutex_unlock(&tr_lock);
 }
 
 static struct tb *tb_find(struct tr_cpu *cpu, uint64_t pc)
@@ -329,10 +354,12 @@ static struct tb *tb_find(struct tr_cpu *cpu, uint64_t pc)
 		tr.stats.jump_cache_hits++;
 		return tb;
 	}
+	pthread_mutex_lock(&tr_lock);
 	tb = tb_lookup(pc);
 	if (!tb)
 		tb = tb_translate(pc);
 	cpu->jump_cache[j] = tb;
+	pthread_mutex_unlock(&tr_lock);
 	return tb;
 }
 
@@ -348,8 +375,12 @@ static __attribute__((noinline)) int exec_loop(struct tr_cpu *cpu)
 	for (;;) {
 		gen = tr.generation;
 		tb = tb_find(cpu, env->rip);
-		if (last && gen == tr.generation)
-			tb_chain(last, last_exit, tb);
+		if (last && gen == tr.generation && !last->exit_dest[last_exit]) {
+			pthread_mutex_lock(&tr_lock);
+			if (gen == tr.generation)
+				tb_chain(last, last_exit, tb);
+			pthread_mutex_unlock(&tr_lock);
+		}
 		tr.stats.dispatches++;
 		ret = tr.enter(env, codebuf_exec_addr(&tr.code, tb->code_off));
 		if (env->exception != X86_EXIT_NONE) {

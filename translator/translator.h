@@ -28,7 +28,7 @@ struct tr_cpu {
 };
 
 struct tr_config {
-	size_t code_size;	/* bytes of code cache (0: default 64 MiB) */
+	size_t code_size;	/* bytes of code cache (0: default 256 MiB) */
 	unsigned max_block_insns;	/* 0: default */
 };
 
@@ -44,6 +44,8 @@ struct tr_stats {
 /* Set up the code cache and fault handling; once per process. */
 int tr_init(const struct tr_config *cfg);
 void tr_cpu_init(struct tr_cpu *cpu);
+/* The guest thread running CPU is gone. */
+void tr_cpu_exit(struct tr_cpu *cpu);
 /* Run until the guest leaves; returns enum x86_exit_reason.  For
  * X86_EXIT_SEGV, env.rip is the faulting instruction and
  * env.exception_addr the address. */

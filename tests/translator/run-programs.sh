@@ -54,7 +54,7 @@ if command -v gcc >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libc.a ]; then
 	for src in tests/translator/progs/*.c; do
 		[ -e "$src" ] || continue
 		exe=$tmp/$(basename "$src" .c)
-		gcc -O2 -static -o "$exe" "$src" -lm 2>/dev/null || { bad "build $src"; continue; }
+		gcc -O2 -static -pthread -o "$exe" "$src" -lm 2>/dev/null || { bad "build $src"; continue; }
 		same "$(basename "$src" .c)" "$exe" arg1 arg2
 	done
 else
@@ -90,6 +90,8 @@ command -v md5sum >/dev/null && same "md5sum (dynamic)" md5sum "$tmp/data"
 command -v sort >/dev/null && same "sort (dynamic)" sort "$tmp/data"
 command -v gzip >/dev/null && same "gzip (dynamic)" gzip -c -6 "$tmp/data"
 command -v xz >/dev/null && same "xz (dynamic)" xz -c -1 "$tmp/data"
+command -v xz >/dev/null && same "xz -T2 (threads)" xz -T2 -c -1 "$tmp/data"
+command -v sort >/dev/null && same "sort --parallel=4 (threads)" sort --parallel=4 -S 100K "$tmp/data"
 if command -v gzip >/dev/null; then
 	gzip -c "$tmp/data" >"$tmp/data.gz"
 	same "gunzip (dynamic)" gzip -dc "$tmp/data.gz"

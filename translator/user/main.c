@@ -46,7 +46,7 @@ static noreturn void guest_fatal_signal(struct tr_cpu *cpu,
 	_exit(128 + sig);
 }
 
-static void run(struct tr_cpu *cpu)
+noreturn void user_run(struct tr_cpu *cpu)
 {
 	for (;;) {
 		switch (tr_cpu_exec(cpu)) {
@@ -133,6 +133,5 @@ int main(int argc, char **argv)
 	tr_cpu_init(&cpu);
 	cpu.env.rip = img.entry;
 	cpu.env.regs[4] = sp;
-	run(&cpu);
-	return 0;
+	user_run(&cpu);
 }

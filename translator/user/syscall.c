@@ -5,11 +5,13 @@
 #include <asm/prctl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <semaphore.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -18,6 +20,77 @@
 #include "translator/user/user.h"
 
 struct user_process user_proc;
+
+static int live_threads = 1;
+
+struct thread_start {
+	struct tr_cpu *cpu;
+	uint64_t flags, ctid;
+	pid_t tid;
+	sem_t ready;
+};
+
+static void *guest_thread_main(void *arg)
+{
+	struct thread_start *st = arg;
+	struct tr_cpu *cpu = st->cpu;
+	pid_t tid = gettid();
+
+	/* The kernel clears and wakes the guest's child tid when this host
+	 * thread exits (pthread_join-style waits in the guest). */
+	if (st->flags & CLONE_CHILD_CLEARTID)
+		syscall(SYS_set_tid_address, st->ctid);
+	if (st->flags & CLONE_CHILD_SETTID)
+		*(pid_t *)(uintptr_t)st->ctid = tid;
+	st->tid = tid;
+	sem_post(&st->ready);
+	user_run(cpu);
+}
+
+/* clone(CLONE_VM | CLONE_THREAD ...): a host thread with its own CPU
+ * state, sharing the code cache. */
+static int64_t do_clone_thread(struct tr_cpu *parent, uint64_t flags,
+			       uint64_t newsp, uint64_t ptid, uint64_t ctid,
+			       uint64_t tls)
+{
+	struct thread_start st = { .flags = flags, .ctid = ctid };
+	struct tr_cpu *cpu;
+	pthread_attr_t attr;
+	pthread_t th;
+	int rc;
+
+	cpu = aligned_alloc(64, (sizeof(*cpu) + 63) & ~(size_t)63);
+	if (!cpu)
+		return -ENOMEM;
+	tr_cpu_init(cpu);
+	memcpy(&cpu->env, &parent->env, sizeof(cpu->env));
+	cpu->env.runtime = cpu;
+	cpu->env.regs[0] = 0;
+	if (newsp)
+		cpu->env.regs[4] = newsp;
+	if (flags & CLONE_SETTLS)
+		cpu->env.fs_base = tls;
+	st.cpu = cpu;
+	sem_init(&st.ready, 0, 0);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 1u << 20);
+	__atomic_add_fetch(&live_threads, 1, __ATOMIC_SEQ_CST);
+	rc = pthread_create(&th, &attr, guest_thread_main, &st);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		__atomic_sub_fetch(&live_threads, 1, __ATOMIC_SEQ_CST);
+		tr_cpu_exit(cpu);
+		free(cpu);
+		return -rc;
+	}
+	while (sem_wait(&st.ready) < 0 && errno == EINTR)
+		;
+	sem_destroy(&st.ready);
+	if (flags & CLONE_PARENT_SETTID)
+		*(pid_t *)(uintptr_t)ptid = st.tid;
+	return st.tid;
+}
 
 #define PAGE_UP(x) (((x) + 4095ull) & ~4095ull)
 
@@ -171,6 +244,13 @@ void user_do_syscall(struct tr_cpu *cpu)
 
 	switch (nr) {
 	case SYS_exit:
+		if (__atomic_sub_fetch(&live_threads, 1, __ATOMIC_SEQ_CST) > 0) {
+			/* Only this thread: a raw exit keeps the kernel's
+			 * clear-child-tid wake-up for the guest. */
+			tr_cpu_exit(cpu);
+			syscall(SYS_exit, a0);
+		}
+		guest_exit((int)a0);
 	case SYS_exit_group:
 		guest_exit((int)a0);
 	case SYS_brk:
@@ -219,8 +299,8 @@ void user_do_syscall(struct tr_cpu *cpu)
 			break;
 		}
 		if (a0 & CLONE_VM) {
-			/* TODO(threads): clone to host threads. */
-			r = -ENOSYS;
+			r = do_clone_thread(cpu, a0, a1, a2, env->regs[10],
+					    env->regs[8]);
 			break;
 		}
 		r = passthrough(env);

@@ -35,4 +35,7 @@ extern struct user_process user_proc;
 /* Handle the syscall in cpu->env (number in rax); result in rax. */
 void user_do_syscall(struct tr_cpu *cpu);
 
+/* Run a guest thread until it exits (main.c). */
+_Noreturn void user_run(struct tr_cpu *cpu);
+
 #endif
