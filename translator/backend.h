@@ -37,6 +37,11 @@ struct tr_backend_config {
 	uint64_t exit_token;		/* rax on chainable exit k: token+k */
 	unsigned env_spill_off;		/* register spill area in env */
 	unsigned n_spill;		/* its size in qwords */
+	/* Inline lookup for indirect jumps: env + jc_off is an array of
+	 * jc_mask + 1 pointers indexed by (pc ^ pc >> 12) & jc_mask, each
+	 * NULL or a block descriptor with the fields at these offsets. */
+	unsigned jc_off, jc_mask;
+	unsigned desc_pc_off, desc_valid_off, desc_code_off;
 };
 
 #define TR_MAX_CHAIN_EXITS 4

@@ -363,7 +363,9 @@ static bool is_barrier(const struct ir_op *op)
 static bool has_side_effect(const struct ir_op *op)
 {
 	switch (op->opc) {
-	case IR_SET: case IR_LOAD: case IR_STORE: case IR_CALL:
+	case IR_CALL:
+		return op->helper_flags != IR_HELPER_PURE;
+	case IR_SET: case IR_LOAD: case IR_STORE:
 	case IR_INSN_START: case IR_BRCOND: case IR_EXIT:
 	case IR_EXIT_INDIRECT: case IR_EXIT_SPECIAL:
 		return true;

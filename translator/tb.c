@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 struct tb {
 	uint64_t pc, pc_end;
+	uint64_t code_exec;	/* exec address (inline jump-cache lookups) */
 	uint32_t code_off, code_size;
 	struct tb *hash_next;
 	bool valid;
@@ -192,6 +194,11 @@ static int tb_emit(struct tb *tb, unsigned max_insns)
 		.exit_token = (uint64_t)(uintptr_t)tb,
 		.env_spill_off = X86_ENV_OFF(spill),
 		.n_spill = 64,
+		.jc_off = offsetof(struct tr_cpu, jump_cache),
+		.jc_mask = TR_JUMP_CACHE_SIZE - 1,
+		.desc_pc_off = offsetof(struct tb, pc),
+		.desc_valid_off = offsetof(struct tb, valid),
+		.desc_code_off = offsetof(struct tb, code_exec),
 	};
 	size_t off = (tr.code.used + 15) & ~(size_t)15;
 	int rc;
@@ -209,6 +216,7 @@ static int tb_emit(struct tb *tb, unsigned max_insns)
 		return -ENOSPC;
 	tb->pc_end = tr.blk->guest_end;
 	tb->code_off = (uint32_t)off;
+	tb->code_exec = codebuf_exec_addr(&tr.code, off);
 	tb->code_size = tr.info.size;
 	tb->n_exits = tr.info.n_exits;
 	for (unsigned k = 0; k < tb->n_exits; k++) {

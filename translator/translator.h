@@ -21,7 +21,8 @@
 struct tb;
 
 struct tr_cpu {
-	struct x86_cpu env;		/* first: generated code's env */
+	struct x86_cpu env;		/* first: generated code's env, and
+					 * jump_cache is reached from it */
 	struct tb *jump_cache[TR_JUMP_CACHE_SIZE];
 	sigjmp_buf fault_jmp;
 	bool in_exec;

@@ -613,20 +613,55 @@ static void emit_brcond(struct ra *ra, const struct ir_op *op)
 	release_dead(ra, op);
 }
 
+/* Indirect jump: look the target up in the thread's jump cache inline
+ * and jump straight to its code; fall back to the runtime on a miss. */
+static void emit_exit_indirect(struct ra *ra, int r)
+{
+	const struct tr_backend_config *cfg = ra->cfg;
+	struct emitter *e = &ra->e;
+	size_t miss1, miss2, miss3;
+
+	asm_store(e, H_RBP, (int32_t)cfg->env_rip_off, r, 8);
+	if (cfg->jc_mask) {
+		/* Every register is dead at an exit: rdx keeps the target,
+		 * rax and rcx are scratch. */
+		asm_mov_rr(e, H_RDX, r);
+		r = H_RDX;
+		asm_mov_rr(e, H_RCX, r);
+		asm_shift_ri(e, S_SHR, H_RCX, 12);
+		asm_alu_rr(e, A_XOR, H_RCX, r);
+		asm_alu_ri(e, A_AND, H_RCX, (int32_t)cfg->jc_mask);
+		asm_shift_ri(e, S_SHL, H_RCX, 3);
+		asm_alu_rr(e, A_ADD, H_RCX, H_RBP);
+		asm_load(e, H_RCX, H_RCX, (int32_t)cfg->jc_off, 8);
+		asm_test_rr(e, H_RCX, H_RCX);
+		miss1 = asm_jcc_fwd(e, HCC_E);
+		asm_load(e, H_RAX, H_RCX, (int32_t)cfg->desc_pc_off, 8);
+		asm_alu_rr(e, A_CMP, H_RAX, r);
+		miss2 = asm_jcc_fwd(e, HCC_NE);
+		asm_load(e, H_RAX, H_RCX, (int32_t)cfg->desc_valid_off, 1);
+		asm_test_rr(e, H_RAX, H_RAX);
+		miss3 = asm_jcc_fwd(e, HCC_E);
+		asm_load(e, H_RAX, H_RCX, (int32_t)cfg->desc_code_off, 8);
+		asm_byte(e, 0xff);		/* jmp rax */
+		asm_byte(e, 0xe0);
+		asm_patch_fwd(e, miss1);
+		asm_patch_fwd(e, miss2);
+		asm_patch_fwd(e, miss3);
+	}
+	asm_mov_ri(e, H_RAX, 0);
+	asm_jmp_exec(e, cfg->epilogue);
+}
+
 static void emit_exit(struct ra *ra, const struct ir_op *op)
 {
-	int r;
-
 	sync_all(ra);
 	switch (op->opc) {
 	case IR_EXIT:
 		emit_chain_exit(ra, (uint64_t)op->imm);
 		break;
 	case IR_EXIT_INDIRECT:
-		r = use(ra, op->a, H_R11);
-		asm_store(&ra->e, H_RBP, (int32_t)ra->cfg->env_rip_off, r, 8);
-		asm_mov_ri(&ra->e, H_RAX, 0);
-		asm_jmp_exec(&ra->e, ra->cfg->epilogue);
+		emit_exit_indirect(ra, use(ra, op->a, H_R11));
 		break;
 	default:
 		emit_exit_special(ra, op->aux, (uint64_t)op->imm);

@@ -141,6 +141,40 @@ static void translate_incdec(struct fe *f, unsigned size, bool dec)
 	fe_set_cc(f, dec ? CC_DEC : CC_INC, size, r, IR_NO_TEMP, c);
 }
 
+/* ROL/ROR by a constant: in IR.  They change only CF and OF, so the
+ * other flags are materialized with a pure helper call that the dead
+ * code pass removes when the next instruction overwrites the flags. */
+static void translate_rotate_imm(struct fe *f, unsigned size, unsigned op,
+				 ir_temp a, ir_temp addr, unsigned n)
+{
+	struct ir_block *b = f->blk;
+	unsigned bits = size * 8, k = n % bits;
+	ir_temp r, cf, of, e, msb;
+
+	if (k == 0)
+		r = a;
+	else if (op == 0)
+		r = ir_or(b, ir_shl(b, a, fe_const(f, k)),
+			  ir_shr(b, a, fe_const(f, bits - k)));
+	else
+		r = ir_or(b, ir_shr(b, a, fe_const(f, k)),
+			  ir_shl(b, a, fe_const(f, bits - k)));
+	r = fe_zext(f, r, size);
+	msb = ir_and(b, ir_shr(b, r, fe_const(f, bits - 1)), fe_const(f, 1));
+	if (op == 0) {
+		cf = ir_and(b, r, fe_const(f, 1));
+		of = ir_xor(b, msb, cf);
+	} else {
+		cf = msb;
+		of = ir_xor(b, msb, ir_and(b, ir_shr(b, r, fe_const(f, bits - 2)),
+					   fe_const(f, 1)));
+	}
+	fe_write_rm(f, size, addr, r);
+	e = ir_and(b, fe_eflags(f), fe_const(f, ~(int64_t)(X86_CF | X86_OF)));
+	e = ir_or(b, e, ir_or(b, cf, ir_shl(b, of, fe_const(f, 11))));
+	fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP, e, IR_NO_TEMP);
+}
+
 /* Shifts and rotates by a constant: result and flags in IR.  Rotates and
  * RCL/RCR go through a helper that updates flags in env. */
 static void translate_shift(struct fe *f, unsigned size, int count_imm)
@@ -150,6 +184,12 @@ static void translate_shift(struct fe *f, unsigned size, int count_imm)
 	ir_temp addr, a, r, src, args[4];
 
 	a = fe_read_rm(f, size, &addr);
+	if (count_imm >= 0 && op < 2 &&
+	    ((unsigned)count_imm & (size == 8 ? 63 : 31)) != 0) {
+		translate_rotate_imm(f, size, op, a, addr,
+				     (unsigned)count_imm & (size == 8 ? 63 : 31));
+		return;
+	}
 	if (count_imm < 0 || op < 4) {
 		ir_temp count = count_imm < 0 ? fe_get_gpr(f, X86_RCX, 1) :
 						fe_const(f, count_imm);
