@@ -1,0 +1,17 @@
+# Translator tests: CUnit suites and integration scripts.
+
+TEST_TR_DECODE := $(BUILD)/tests/test-translator-decode
+TEST_TR_ORACLE := $(BUILD)/tests/test-translator-oracle
+
+$(TEST_TR_DECODE): $(call objs,tests/translator/test-decode.c ipc/log.c) $(BUILD)/lib/libmica-translator.a
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CUNIT) -lm
+
+$(TEST_TR_ORACLE): $(call objs,tests/translator/test-oracle.c tests/translator/oracle.c ipc/log.c) $(BUILD)/lib/libmica-translator.a
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CUNIT) -lm
+
+UNIT_SUITES += $(TEST_TR_DECODE) $(TEST_TR_ORACLE)
+INTEGRATION_SUITES += tests/translator/run-programs.sh

@@ -1,0 +1,217 @@
+/* Differential oracle harness.  See oracle.h. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "tests/translator/oracle.h"
+#include "translator/translator.h"
+
+struct native_result {
+	struct oracle_state st;
+	uint8_t data[ORACLE_DATA_SIZE];
+};
+
+static struct native_result *shared;	/* MAP_SHARED with the child */
+static uint8_t *code_page, *data_page;
+static struct tr_cpu cpu;
+
+/* Child side: load every register from *rdi and jump to the code. */
+uint64_t oracle_target;
+void oracle_enter(const struct oracle_state *st);
+__asm__(".text\n"
+	".globl oracle_enter\n"
+	"oracle_enter:\n"
+	"  mov 136(%rdi), %rax\n"
+	"  push %rax\n"
+	"  popfq\n"
+	"  mov 0(%rdi), %rax\n"
+	"  mov 8(%rdi), %rcx\n"
+	"  mov 16(%rdi), %rdx\n"
+	"  mov 24(%rdi), %rbx\n"
+	"  mov 32(%rdi), %rsp\n"
+	"  mov 40(%rdi), %rbp\n"
+	"  mov 48(%rdi), %rsi\n"
+	"  mov 64(%rdi), %r8\n"
+	"  mov 72(%rdi), %r9\n"
+	"  mov 80(%rdi), %r10\n"
+	"  mov 88(%rdi), %r11\n"
+	"  mov 96(%rdi), %r12\n"
+	"  mov 104(%rdi), %r13\n"
+	"  mov 112(%rdi), %r14\n"
+	"  mov 120(%rdi), %r15\n"
+	"  mov 56(%rdi), %rdi\n"
+	"  jmp *oracle_target(%rip)\n");
+
+static void child_handler(int sig, siginfo_t *si, void *uc_void)
+{
+	static const int map[16] = {
+		REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI,
+		REG_RDI, REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13,
+		REG_R14, REG_R15,
+	};
+	ucontext_t *uc = uc_void;
+
+	for (int i = 0; i < 16; i++)
+		shared->st.r[i] = (uint64_t)uc->uc_mcontext.gregs[map[i]];
+	shared->st.rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	shared->st.rflags = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
+	shared->st.signal = sig == SIGTRAP ? 0 : sig;
+	memcpy(shared->data, data_page, ORACLE_DATA_SIZE);
+	_exit(0);
+}
+
+static void fill_data(uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+
+	for (size_t i = 0; i < ORACLE_DATA_SIZE; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(data_page + i, &x, 8);
+	}
+}
+
+bool oracle_init(void)
+{
+	code_page = mmap((void *)ORACLE_CODE_ADDR, 4096,
+			 PROT_READ | PROT_WRITE | PROT_EXEC,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1,
+			 0);
+	data_page = mmap((void *)ORACLE_DATA_ADDR, ORACLE_DATA_SIZE,
+			 PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1,
+			 0);
+	shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (code_page == MAP_FAILED || data_page == MAP_FAILED ||
+	    shared == MAP_FAILED)
+		return false;
+	if (tr_init(NULL) < 0)
+		return false;
+	tr_cpu_init(&cpu);
+	oracle_target = ORACLE_CODE_ADDR;
+	return true;
+}
+
+static bool run_native(const struct oracle_state *in, uint64_t seed)
+{
+	pid_t pid;
+	int status;
+
+	memset(&shared->st, 0, sizeof(shared->st));
+	shared->st.signal = -1;
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		static uint8_t altstack[65536];
+		stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+		struct sigaction sa;
+
+		sigaltstack(&ss, NULL);
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = child_handler;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+		sigaction(SIGTRAP, &sa, NULL);
+		sigaction(SIGSEGV, &sa, NULL);
+		sigaction(SIGBUS, &sa, NULL);
+		sigaction(SIGILL, &sa, NULL);
+		sigaction(SIGFPE, &sa, NULL);
+		fill_data(seed);
+		oracle_enter(in);
+		_exit(1);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return false;
+	return shared->st.signal >= 0;
+}
+
+static int exit_to_signal(int reason)
+{
+	switch (reason) {
+	case X86_EXIT_TRAP: return 0;
+	case X86_EXIT_SEGV: case X86_EXIT_HLT: return SIGSEGV;
+	case X86_EXIT_DIVIDE: return SIGFPE;
+	case X86_EXIT_ILLEGAL: return SIGILL;
+	default: return -1;
+	}
+}
+
+static void run_translated(const struct oracle_state *in, uint64_t seed,
+			   struct oracle_state *out)
+{
+	int reason;
+
+	fill_data(seed);
+	tr_flush_all();
+	memcpy(cpu.env.regs, in->r, sizeof(in->r));
+	cpu.env.rip = ORACLE_CODE_ADDR;
+	x86_cpu_set_rflags(&cpu.env, in->rflags);
+	reason = tr_cpu_exec(&cpu);
+	memcpy(out->r, cpu.env.regs, sizeof(out->r));
+	out->rip = cpu.env.rip;
+	out->rflags = x86_cpu_get_rflags(&cpu.env);
+	out->signal = exit_to_signal(reason);
+}
+
+static void report(const char *label, const uint8_t *code, size_t len,
+		   const struct oracle_state *in, const struct oracle_state *n,
+		   const struct oracle_state *t, uint64_t fmask)
+{
+	printf("oracle mismatch: %s\n  code:", label);
+	for (size_t i = 0; i < len; i++)
+		printf(" %02x", code[i]);
+	printf("\n  signal native %d translated %d, rip %#llx / %#llx\n",
+	       n->signal, t->signal, (unsigned long long)n->rip,
+	       (unsigned long long)t->rip);
+	printf("  flags in %#llx native %#llx translated %#llx (mask %#llx)\n",
+	       (unsigned long long)in->rflags, (unsigned long long)n->rflags,
+	       (unsigned long long)t->rflags, (unsigned long long)fmask);
+	for (int i = 0; i < 16; i++)
+		if (n->r[i] != t->r[i])
+			printf("  r%d in %#llx native %#llx translated %#llx\n",
+			       i, (unsigned long long)in->r[i],
+			       (unsigned long long)n->r[i],
+			       (unsigned long long)t->r[i]);
+}
+
+bool oracle_compare(const char *label, const uint8_t *code, size_t len,
+		    const struct oracle_state *in, uint64_t undef_flags,
+		    uint64_t data_seed)
+{
+	struct oracle_state t;
+	uint64_t fmask = 0x8d5 & ~undef_flags;
+	bool ok = true;
+
+	memset(code_page, 0xcc, 4096);
+	memcpy(code_page, code, len);
+	if (!run_native(in, data_seed)) {
+		printf("oracle: native run of %s failed to report\n", label);
+		return false;
+	}
+	run_translated(in, data_seed, &t);
+	if (t.signal != shared->st.signal || t.rip != shared->st.rip)
+		ok = false;
+	if (t.signal == 0 && ((t.rflags ^ shared->st.rflags) & fmask))
+		ok = false;
+	/* After a fault the flags may be mid-update natively; registers and
+	 * memory must still match. */
+	for (int i = 0; i < 16; i++)
+		if (t.r[i] != shared->st.r[i])
+			ok = false;
+	if (memcmp(shared->data, data_page, ORACLE_DATA_SIZE) != 0) {
+		printf("oracle: memory differs\n");
+		ok = false;
+	}
+	if (!ok)
+		report(label, code, len, in, &shared->st, &t, fmask);
+	return ok;
+}

@@ -1,0 +1,112 @@
+#!/bin/bash
+# Run real programs under mica-x86_64 and compare with native runs.
+# Prints "N passed, N failed, N skipped".
+BUILD=${BUILD:-build}
+MICA=$BUILD/bin/mica-x86_64
+pass=0 fail=0 skip=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok()   { echo "ok   $1"; pass=$((pass + 1)); }
+bad()  { echo "FAIL $1"; fail=$((fail + 1)); }
+skipped() { echo "skip $1: $2"; skip=$((skip + 1)); }
+
+# same NAME CMD...: stdout and exit status must match the native run.
+same() {
+	local name=$1; shift
+	"$@" >"$tmp/native.out" 2>/dev/null; local nrc=$?
+	timeout 60 "$MICA" "$@" >"$tmp/mica.out" 2>"$tmp/mica.err"; local mrc=$?
+	if [ "$nrc" = "$mrc" ] && cmp -s "$tmp/native.out" "$tmp/mica.out"; then
+		ok "$name"
+	else
+		bad "$name (exit native $nrc, mica $mrc)"
+		head -5 "$tmp/mica.err"
+	fi
+}
+
+# same_in INPUT NAME CMD...: like same, with INPUT on stdin for both.
+same_in() {
+	local input=$1; shift
+	local name=$1; shift
+	"$@" <"$input" >"$tmp/native.out" 2>/dev/null; local nrc=$?
+	timeout 60 "$MICA" "$@" <"$input" >"$tmp/mica.out" 2>"$tmp/mica.err"; local mrc=$?
+	if [ "$nrc" = "$mrc" ] && cmp -s "$tmp/native.out" "$tmp/mica.out"; then
+		ok "$name"
+	else
+		bad "$name (exit native $nrc, mica $mrc)"
+		head -5 "$tmp/mica.err"
+	fi
+}
+
+# Clear one-line errors.
+"$MICA" /nonexistent/prog >/dev/null 2>"$tmp/err"; rc=$?
+if [ $rc = 127 ] && [ "$(wc -l <"$tmp/err")" = 1 ]; then ok "missing file"; else bad "missing file ($rc)"; fi
+echo "hello" >"$tmp/text"
+"$MICA" "$tmp/text" >/dev/null 2>"$tmp/err"; rc=$?
+if [ $rc = 126 ] && grep -q "not an ELF" "$tmp/err"; then ok "non-ELF"; else bad "non-ELF ($rc)"; fi
+printf '\177ELF\002\001\001\000\000\000\000\000\000\000\000\000\002\000\267\000' >"$tmp/arm"
+head -c 64 /dev/zero >>"$tmp/arm"
+"$MICA" "$tmp/arm" >/dev/null 2>"$tmp/err"; rc=$?
+if [ $rc = 126 ] && grep -q "foreign architecture" "$tmp/err"; then ok "foreign arch"; else bad "foreign arch ($rc)"; fi
+
+# Programs built here, static.
+if command -v gcc >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libc.a ]; then
+	for src in tests/translator/progs/*.c; do
+		[ -e "$src" ] || continue
+		exe=$tmp/$(basename "$src" .c)
+		gcc -O2 -static -pthread -o "$exe" "$src" -lm 2>/dev/null || { bad "build $src"; continue; }
+		same "$(basename "$src" .c)" "$exe" arg1 arg2
+	done
+else
+	skipped "static test programs" "no static libc"
+fi
+
+BB=/bin/busybox
+if [ -x "$BB" ] && file -L "$BB" 2>/dev/null | grep -q static || [ -x "$BB" ]; then
+	printf 'b\na\nc\na\n' >"$tmp/lines"
+	same "busybox echo" $BB echo hello world
+	same "busybox true" $BB true
+	same "busybox false" $BB false
+	same "busybox sort" $BB sort "$tmp/lines"
+	same "busybox uniq" $BB uniq "$tmp/lines"
+	same "busybox wc" $BB wc "$tmp/lines"
+	same "busybox cat" $BB cat "$tmp/lines"
+	same "busybox expr" $BB expr 6 \* 7
+	same "busybox seq" $BB seq 1 50
+	same "busybox basename" $BB basename /a/b/c.txt .txt
+	same "busybox md5sum" $BB md5sum "$tmp/lines"
+	same "busybox sha256sum" $BB sha256sum "$tmp/lines"
+	same_in "$tmp/lines" "busybox tr" $BB tr a-z A-Z
+	same "busybox sh -c" $BB sh -c 'x=0; for i in 1 2 3 4 5; do x=$((x+i)); done; echo $x'
+	same "busybox awk" $BB awk 'BEGIN { s = 0; for (i = 0; i < 100; i++) s += i * i; print s, s / 7, sqrt(s) }'
+else
+	skipped "busybox applets" "busybox-static not installed"
+fi
+
+# Dynamically linked Debian programs (the guest's own ld.so and libc).
+head -c 300000 /dev/urandom | base64 >"$tmp/data"
+command -v sha256sum >/dev/null && same "sha256sum (dynamic)" sha256sum "$tmp/data"
+command -v md5sum >/dev/null && same "md5sum (dynamic)" md5sum "$tmp/data"
+command -v sort >/dev/null && same "sort (dynamic)" sort "$tmp/data"
+command -v gzip >/dev/null && same "gzip (dynamic)" gzip -c -6 "$tmp/data"
+command -v xz >/dev/null && same "xz (dynamic)" xz -c -1 "$tmp/data"
+command -v xz >/dev/null && same "xz -T2 (threads)" xz -T2 -c -1 "$tmp/data"
+command -v sort >/dev/null && same "sort --parallel=4 (threads)" sort --parallel=4 -S 100K "$tmp/data"
+if command -v gzip >/dev/null; then
+	gzip -c "$tmp/data" >"$tmp/data.gz"
+	same "gunzip (dynamic)" gzip -dc "$tmp/data.gz"
+fi
+PY=$(ls /usr/bin/python3.[0-9]* 2>/dev/null | grep -E "python3\.[0-9]+$" | head -1)
+[ -n "$PY" ] && same "python3 (dynamic)" "$PY" -c 'import json, hashlib; d = {str(i): [i * 1.5, str(i) * 3] for i in range(5000)}; s = json.dumps(d); print(len(s), hashlib.sha256(s.encode()).hexdigest())'
+if command -v gcc >/dev/null; then
+	gcc -O2 -c -o "$tmp/native.o" tests/translator/progs/float.c
+	if timeout 120 "$MICA" "$(command -v gcc)" -O2 -c -o "$tmp/mica.o" tests/translator/progs/float.c &&
+	   cmp -s "$tmp/native.o" "$tmp/mica.o"; then
+		ok "gcc -c (dynamic, fork+exec of cc1 and as)"
+	else
+		bad "gcc -c (dynamic)"
+	fi
+fi
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail = 0 ]

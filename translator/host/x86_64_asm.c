@@ -1,0 +1,306 @@
+/* Minimal x86-64 instruction encoder.  Encodings: Intel SDM vol. 2. */
+#include <string.h>
+
+#include "translator/host/x86_64_asm.h"
+
+void asm_byte(struct emitter *e, uint8_t b)
+{
+	if (e->pos >= e->cap) {
+		e->overflow = true;
+		return;
+	}
+	e->buf[e->pos++] = b;
+}
+
+void asm_u32(struct emitter *e, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		asm_byte(e, (uint8_t)(v >> (8 * i)));
+}
+
+void asm_u64(struct emitter *e, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		asm_byte(e, (uint8_t)(v >> (8 * i)));
+}
+
+/* REX with W, and R/B extensions for reg and rm; FORCE emits it even if
+ * empty (needed to reach sil/dil/spl/bpl as byte registers). */
+static void rex(struct emitter *e, bool w, int reg, int rm, bool force)
+{
+	uint8_t r = 0x40 | (w ? 8 : 0) | ((reg & 8) ? 4 : 0) |
+		    ((rm & 8) ? 1 : 0);
+
+	if (r != 0x40 || force)
+		asm_byte(e, r);
+}
+
+static void modrm_rr(struct emitter *e, int reg, int rm)
+{
+	asm_byte(e, 0xc0 | (reg & 7) << 3 | (rm & 7));
+}
+
+/* ModRM (+SIB, +disp) for [base + disp]. */
+static void modrm_mem(struct emitter *e, int reg, int base, int32_t disp)
+{
+	uint8_t mod;
+
+	if (disp == 0 && (base & 7) != H_RBP)
+		mod = 0;
+	else if (disp >= -128 && disp <= 127)
+		mod = 1;
+	else
+		mod = 2;
+	asm_byte(e, mod << 6 | (reg & 7) << 3 | (base & 7));
+	if ((base & 7) == H_RSP)
+		asm_byte(e, 0x24);
+	if (mod == 1)
+		asm_byte(e, (uint8_t)disp);
+	else if (mod == 2)
+		asm_u32(e, (uint32_t)disp);
+}
+
+void asm_mov_rr(struct emitter *e, int dst, int src)
+{
+	if (dst == src)
+		return;
+	rex(e, true, src, dst, false);
+	asm_byte(e, 0x89);
+	modrm_rr(e, src, dst);
+}
+
+void asm_mov_ri(struct emitter *e, int dst, int64_t imm)
+{
+	if (imm == 0) {
+		rex(e, false, dst, dst, false);
+		asm_byte(e, 0x31);
+		modrm_rr(e, dst, dst);
+	} else if ((uint64_t)imm <= 0xffffffffull) {
+		rex(e, false, 0, dst, false);
+		asm_byte(e, 0xb8 + (dst & 7));
+		asm_u32(e, (uint32_t)imm);
+	} else if (fits_i32(imm)) {
+		rex(e, true, 0, dst, false);
+		asm_byte(e, 0xc7);
+		modrm_rr(e, 0, dst);
+		asm_u32(e, (uint32_t)imm);
+	} else {
+		rex(e, true, 0, dst, false);
+		asm_byte(e, 0xb8 + (dst & 7));
+		asm_u64(e, (uint64_t)imm);
+	}
+}
+
+void asm_load(struct emitter *e, int dst, int base, int32_t disp,
+	      unsigned size)
+{
+	switch (size) {
+	case 1:
+		rex(e, false, dst, base, false);
+		asm_byte(e, 0x0f);
+		asm_byte(e, 0xb6);
+		break;
+	case 2:
+		rex(e, false, dst, base, false);
+		asm_byte(e, 0x0f);
+		asm_byte(e, 0xb7);
+		break;
+	case 4:
+		rex(e, false, dst, base, false);
+		asm_byte(e, 0x8b);
+		break;
+	default:
+		rex(e, true, dst, base, false);
+		asm_byte(e, 0x8b);
+		break;
+	}
+	modrm_mem(e, dst, base, disp);
+}
+
+void asm_store(struct emitter *e, int base, int32_t disp, int src,
+	       unsigned size)
+{
+	if (size == 2)
+		asm_byte(e, 0x66);
+	rex(e, size == 8, src, base, size == 1 && src >= 4);
+	asm_byte(e, size == 1 ? 0x88 : 0x89);
+	modrm_mem(e, src, base, disp);
+}
+
+void asm_store_imm32(struct emitter *e, int base, int32_t disp, int32_t imm)
+{
+	rex(e, true, 0, base, false);
+	asm_byte(e, 0xc7);
+	modrm_mem(e, 0, base, disp);
+	asm_u32(e, (uint32_t)imm);
+}
+
+void asm_alu_rr(struct emitter *e, enum asm_alu op, int dst, int src)
+{
+	rex(e, true, src, dst, false);
+	asm_byte(e, (uint8_t)(op << 3 | 1));
+	modrm_rr(e, src, dst);
+}
+
+void asm_alu_ri(struct emitter *e, enum asm_alu op, int dst, int32_t imm)
+{
+	rex(e, true, 0, dst, false);
+	if (imm >= -128 && imm <= 127) {
+		asm_byte(e, 0x83);
+		modrm_rr(e, op, dst);
+		asm_byte(e, (uint8_t)imm);
+	} else {
+		asm_byte(e, 0x81);
+		modrm_rr(e, op, dst);
+		asm_u32(e, (uint32_t)imm);
+	}
+}
+
+void asm_shift_ri(struct emitter *e, enum asm_shift op, int dst, uint8_t n)
+{
+	rex(e, true, 0, dst, false);
+	asm_byte(e, 0xc1);
+	modrm_rr(e, op, dst);
+	asm_byte(e, n & 63);
+}
+
+void asm_shift_rcl(struct emitter *e, enum asm_shift op, int dst)
+{
+	rex(e, true, 0, dst, false);
+	asm_byte(e, 0xd3);
+	modrm_rr(e, op, dst);
+}
+
+void asm_imul_rr(struct emitter *e, int dst, int src)
+{
+	rex(e, true, dst, src, false);
+	asm_byte(e, 0x0f);
+	asm_byte(e, 0xaf);
+	modrm_rr(e, dst, src);
+}
+
+void asm_imul_rri(struct emitter *e, int dst, int src, int32_t imm)
+{
+	rex(e, true, dst, src, false);
+	asm_byte(e, 0x69);
+	modrm_rr(e, dst, src);
+	asm_u32(e, (uint32_t)imm);
+}
+
+void asm_neg(struct emitter *e, int dst)
+{
+	rex(e, true, 0, dst, false);
+	asm_byte(e, 0xf7);
+	modrm_rr(e, 3, dst);
+}
+
+void asm_not(struct emitter *e, int dst)
+{
+	rex(e, true, 0, dst, false);
+	asm_byte(e, 0xf7);
+	modrm_rr(e, 2, dst);
+}
+
+void asm_test_rr(struct emitter *e, int a, int b)
+{
+	rex(e, true, b, a, false);
+	asm_byte(e, 0x85);
+	modrm_rr(e, b, a);
+}
+
+void asm_setcc(struct emitter *e, uint8_t cc, int dst)
+{
+	rex(e, false, 0, dst, dst >= 4);
+	asm_byte(e, 0x0f);
+	asm_byte(e, 0x90 | cc);
+	modrm_rr(e, 0, dst);
+	asm_extend(e, dst, dst, 1, false);
+}
+
+void asm_cmov(struct emitter *e, uint8_t cc, int dst, int src)
+{
+	rex(e, true, dst, src, false);
+	asm_byte(e, 0x0f);
+	asm_byte(e, 0x40 | cc);
+	modrm_rr(e, dst, src);
+}
+
+void asm_extend(struct emitter *e, int dst, int src, unsigned size,
+		bool sign)
+{
+	switch (size) {
+	case 1:
+		rex(e, sign, dst, src, src >= 4);
+		asm_byte(e, 0x0f);
+		asm_byte(e, sign ? 0xbe : 0xb6);
+		break;
+	case 2:
+		rex(e, sign, dst, src, false);
+		asm_byte(e, 0x0f);
+		asm_byte(e, sign ? 0xbf : 0xb7);
+		break;
+	default:
+		if (sign) {
+			rex(e, true, dst, src, false);
+			asm_byte(e, 0x63);
+		} else {
+			rex(e, false, dst, src, false);
+			asm_byte(e, 0x8b);
+		}
+		break;
+	}
+	modrm_rr(e, dst, src);
+}
+
+void asm_push(struct emitter *e, int r)
+{
+	rex(e, false, 0, r, false);
+	asm_byte(e, 0x50 + (r & 7));
+}
+
+void asm_pop(struct emitter *e, int r)
+{
+	rex(e, false, 0, r, false);
+	asm_byte(e, 0x58 + (r & 7));
+}
+
+void asm_call_abs(struct emitter *e, uint64_t target)
+{
+	asm_mov_ri(e, H_RAX, (int64_t)target);
+	asm_byte(e, 0xff);
+	modrm_rr(e, 2, H_RAX);
+}
+
+size_t asm_jmp_exec(struct emitter *e, uint64_t target)
+{
+	size_t at = e->pos;
+	uint64_t next = e->exec_base + e->pos + 5;
+
+	asm_byte(e, 0xe9);
+	asm_u32(e, (uint32_t)(int32_t)(int64_t)(target - next));
+	return at;
+}
+
+size_t asm_jcc_fwd(struct emitter *e, uint8_t cc)
+{
+	asm_byte(e, 0x0f);
+	asm_byte(e, 0x80 | cc);
+	asm_u32(e, 0);
+	return e->pos - 4;
+}
+
+void asm_patch_fwd(struct emitter *e, size_t at)
+{
+	uint32_t rel = (uint32_t)(e->pos - (at + 4));
+
+	if (at + 4 <= e->cap)
+		memcpy(e->buf + at, &rel, 4);
+}
+
+void asm_align_jump(struct emitter *e)
+{
+	/* The rel32 of a following E9 must not straddle a 4-byte boundary
+	 * so that chaining can patch it with one aligned store. */
+	while (((e->exec_base + e->pos + 1) & 3) != 0)
+		asm_byte(e, 0x90);
+}

@@ -1,0 +1,824 @@
+/* IR -> x86-64 host code, with block-local register allocation.
+ *
+ * Host register roles: rbp = env (guest state), rsp = host stack, rcx and
+ * r11 = scratch (shift counts, constants), the other 12 are allocated.
+ * Temps are single-definition, so each gets a register at its definition
+ * and gives it back after its last use.  Guest state slots are cached:
+ * a register may hold a temp and, at the same time, be the current value
+ * of one or more slots (after IR_GET or IR_SET); slots are written back
+ * when dirty at the points listed in backend.h.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "translator/backend.h"
+#include "translator/host/x86_64_asm.h"
+
+#define CACHED_SLOTS 32
+#define NO_REG (-1)
+
+static const int alloc_order[] = {
+	H_RBX, H_R12, H_R13, H_R14, H_R15,	/* callee-saved first */
+	H_RAX, H_RDX, H_RSI, H_RDI, H_R8, H_R9, H_R10,
+};
+#define N_ALLOC ((int)(sizeof(alloc_order) / sizeof(alloc_order[0])))
+
+static bool caller_saved(int r)
+{
+	return r == H_RAX || r == H_RDX || r == H_RSI || r == H_RDI ||
+	       r == H_R8 || r == H_R9 || r == H_R10 || r == H_RCX ||
+	       r == H_R11;
+}
+
+struct ra {
+	struct emitter e;
+	const struct ir_block *blk;
+	const struct tr_backend_config *cfg;
+	struct tr_code_info *info;
+	uint64_t cur_guest_pc;
+	unsigned cur_op;
+	int8_t temp_reg[IR_MAX_TEMPS];
+	uint16_t last_use[IR_MAX_TEMPS];
+	int8_t slot_reg[CACHED_SLOTS];
+	bool slot_dirty[CACHED_SLOTS];
+	uint32_t reg_slots[16];
+	uint8_t reg_temps[16];
+	unsigned evict_cursor;
+	uint32_t locked;		/* registers the current op relies on */
+	int8_t temp_spill[IR_MAX_TEMPS];	/* spill slot or NO_REG */
+	uint64_t spill_used;		/* bitmap of spill slots */
+};
+
+static bool cacheable(int64_t off)
+{
+	return off >= 0 && off < CACHED_SLOTS * 8 && (off & 7) == 0;
+}
+
+/* ---- slots ---- */
+
+static void slot_unbind(struct ra *ra, unsigned s)
+{
+	int r = ra->slot_reg[s];
+
+	if (r != NO_REG)
+		ra->reg_slots[r] &= ~(1u << s);
+	ra->slot_reg[s] = NO_REG;
+	ra->slot_dirty[s] = false;
+}
+
+static void slot_writeback(struct ra *ra, unsigned s)
+{
+	if (ra->slot_reg[s] != NO_REG && ra->slot_dirty[s]) {
+		asm_store(&ra->e, H_RBP, (int32_t)(s * 8), ra->slot_reg[s], 8);
+		ra->slot_dirty[s] = false;
+	}
+}
+
+static void sync_all(struct ra *ra)
+{
+	for (unsigned s = 0; s < CACHED_SLOTS; s++)
+		slot_writeback(ra, s);
+}
+
+static void drop_reg_slots(struct ra *ra, int r)
+{
+	for (unsigned s = 0; s < CACHED_SLOTS; s++)
+		if (ra->reg_slots[r] & (1u << s)) {
+			slot_writeback(ra, s);
+			slot_unbind(ra, s);
+		}
+}
+
+/* ---- registers ---- */
+
+static int spill_offset(const struct ra *ra, int k)
+{
+	return (int)ra->cfg->env_spill_off + 8 * k;
+}
+
+/* No free register: move the temps of the register used furthest in
+ * the future (and not by the current op) to the spill area in env. */
+static int spill_some_reg(struct ra *ra, bool callee_saved_only)
+{
+	int victim = NO_REG, k;
+	unsigned best = 0;
+
+	for (int i = 0; i < N_ALLOC; i++) {
+		int r = alloc_order[i];
+		unsigned far = 0;
+
+		if ((callee_saved_only && caller_saved(r)) ||
+		    (ra->locked & (1u << r)))
+			continue;
+		for (ir_temp t = 0; t < ra->blk->n_temps; t++)
+			if (ra->temp_reg[t] == r && ra->last_use[t] > far)
+				far = ra->last_use[t];
+		if (victim == NO_REG || far > best) {
+			victim = r;
+			best = far;
+		}
+	}
+	if (victim == NO_REG || ra->spill_used == ~0ull >> (64 - ra->cfg->n_spill))
+		fatalx("out of host registers at guest pc %#llx",
+		       (unsigned long long)ra->cur_guest_pc);
+	k = __builtin_ctzll(~ra->spill_used);
+	ra->spill_used |= 1ull << k;
+	drop_reg_slots(ra, victim);
+	asm_store(&ra->e, H_RBP, spill_offset(ra, k), victim, 8);
+	for (ir_temp t = 0; t < ra->blk->n_temps; t++)
+		if (ra->temp_reg[t] == victim) {
+			ra->temp_reg[t] = NO_REG;
+			ra->temp_spill[t] = (int8_t)k;
+		}
+	ra->reg_temps[victim] = 0;
+	ra->locked |= 1u << victim;
+	return victim;
+}
+
+static int alloc_reg_from(struct ra *ra, bool callee_saved_only)
+{
+	/* A register handed out during this op is locked until the op is
+	 * done: it looks free until its result is bound. */
+	for (int i = 0; i < N_ALLOC; i++) {
+		int r = alloc_order[i];
+
+		if ((callee_saved_only && caller_saved(r)) ||
+		    (ra->locked & (1u << r)))
+			continue;
+		if (ra->reg_temps[r] == 0 && ra->reg_slots[r] == 0) {
+			ra->locked |= 1u << r;
+			return r;
+		}
+	}
+	/* Evict a register that only caches slots. */
+	for (int k = 0; k < N_ALLOC; k++) {
+		int r = alloc_order[(ra->evict_cursor + k) % N_ALLOC];
+
+		if ((callee_saved_only && caller_saved(r)) ||
+		    (ra->locked & (1u << r)))
+			continue;
+		if (ra->reg_temps[r] == 0) {
+			ra->evict_cursor = (ra->evict_cursor + k + 1) % N_ALLOC;
+			drop_reg_slots(ra, r);
+			ra->locked |= 1u << r;
+			return r;
+		}
+	}
+	return spill_some_reg(ra, callee_saved_only);
+}
+
+static int alloc_reg(struct ra *ra)
+{
+	return alloc_reg_from(ra, false);
+}
+
+static void bind_temp(struct ra *ra, ir_temp t, int r)
+{
+	ra->temp_reg[t] = (int8_t)r;
+	ra->reg_temps[r]++;
+}
+
+static bool is_const(const struct ra *ra, ir_temp t, int64_t *v)
+{
+	return ir_is_const(ra->blk, t, v);
+}
+
+/* Host register holding T; constants go to SCRATCH. */
+static int use(struct ra *ra, ir_temp t, int scratch)
+{
+	int64_t v;
+
+	int r;
+
+	if (ra->temp_reg[t] != NO_REG) {
+		ra->locked |= 1u << ra->temp_reg[t];
+		return ra->temp_reg[t];
+	}
+	if (is_const(ra, t, &v)) {
+		asm_mov_ri(&ra->e, scratch, v);
+		return scratch;
+	}
+	if (ra->temp_spill[t] == NO_REG)
+		fatalx("temp t%u used before definition", t);
+	r = alloc_reg(ra);
+	asm_load(&ra->e, r, H_RBP, spill_offset(ra, ra->temp_spill[t]), 8);
+	bind_temp(ra, t, r);
+	ra->locked |= 1u << r;
+	return r;
+}
+
+/* Like use() but never allocates: spilled temps go to SCRATCH. */
+static int use_noalloc(struct ra *ra, ir_temp t, int scratch)
+{
+	if (ra->temp_reg[t] == NO_REG && ra->temp_spill[t] != NO_REG) {
+		asm_load(&ra->e, scratch, H_RBP,
+			 spill_offset(ra, ra->temp_spill[t]), 8);
+		return scratch;
+	}
+	return use(ra, t, scratch);
+}
+
+static void release_dead(struct ra *ra, const struct ir_op *op)
+{
+	ir_temp ts[3 + IR_MAX_ARGS];
+	unsigned n = 0;
+
+	ts[n++] = op->a;
+	ts[n++] = op->b;
+	ts[n++] = op->c;
+	if (op->opc == IR_CALL)
+		for (unsigned i = 0; i < op->aux; i++)
+			ts[n++] = op->args[i];
+	for (unsigned i = 0; i < n; i++) {
+		ir_temp t = ts[i];
+
+		if (t == IR_NO_TEMP)
+			continue;
+		if (ra->temp_spill[t] != NO_REG && ra->last_use[t] <= ra->cur_op) {
+			ra->spill_used &= ~(1ull << ra->temp_spill[t]);
+			ra->temp_spill[t] = NO_REG;
+		}
+		if (ra->temp_reg[t] == NO_REG)
+			continue;
+		if (ra->last_use[t] <= ra->cur_op) {
+			ra->reg_temps[ra->temp_reg[t]]--;
+			ra->temp_reg[t] = NO_REG;
+		}
+	}
+}
+
+/* A register for the result of a two-address operation whose first
+ * operand is A: A's own register if this is A's last use and nothing
+ * else lives there, else a fresh register with A copied in. */
+static int dst_from(struct ra *ra, ir_temp a)
+{
+	int64_t v;
+	int r, d;
+
+	if (ra->temp_reg[a] == NO_REG && ra->temp_spill[a] != NO_REG)
+		use(ra, a, H_R11);	/* reload */
+	r = ra->temp_reg[a];
+	if (r != NO_REG && ra->last_use[a] <= ra->cur_op &&
+	    ra->reg_temps[r] == 1 && ra->reg_slots[r] == 0) {
+		ra->reg_temps[r]--;
+		ra->temp_reg[a] = NO_REG;
+		return r;
+	}
+	d = alloc_reg(ra);
+	if (r != NO_REG)
+		asm_mov_rr(&ra->e, d, r);
+	else if (is_const(ra, a, &v))
+		asm_mov_ri(&ra->e, d, v);
+	else
+		fatalx("temp t%u used before definition", a);
+	return d;
+}
+
+/* ---- ops ---- */
+
+static void emit_get(struct ra *ra, const struct ir_op *op)
+{
+	unsigned s = (unsigned)op->imm / 8;
+	int r;
+
+	if (cacheable(op->imm) && ra->slot_reg[s] != NO_REG) {
+		bind_temp(ra, op->dst, ra->slot_reg[s]);
+		return;
+	}
+	r = alloc_reg(ra);
+	asm_load(&ra->e, r, H_RBP, (int32_t)op->imm, 8);
+	bind_temp(ra, op->dst, r);
+	if (cacheable(op->imm)) {
+		ra->slot_reg[s] = (int8_t)r;
+		ra->slot_dirty[s] = false;
+		ra->reg_slots[r] |= 1u << s;
+	}
+}
+
+static void emit_set(struct ra *ra, const struct ir_op *op)
+{
+	unsigned s = (unsigned)op->imm / 8;
+	int64_t v;
+	int r;
+
+	if (cacheable(op->imm))
+		slot_unbind(ra, s);
+	if (ra->temp_reg[op->a] == NO_REG && is_const(ra, op->a, &v)) {
+		if (fits_i32(v)) {
+			asm_store_imm32(&ra->e, H_RBP, (int32_t)op->imm,
+					(int32_t)v);
+		} else {
+			asm_mov_ri(&ra->e, H_R11, v);
+			asm_store(&ra->e, H_RBP, (int32_t)op->imm, H_R11, 8);
+		}
+		return;
+	}
+	r = use(ra, op->a, H_R11);
+	if (!cacheable(op->imm)) {
+		asm_store(&ra->e, H_RBP, (int32_t)op->imm, r, 8);
+	} else {
+		ra->slot_reg[s] = (int8_t)r;
+		ra->slot_dirty[s] = true;
+		ra->reg_slots[r] |= 1u << s;
+	}
+	release_dead(ra, op);
+}
+
+static void emit_binop(struct ra *ra, const struct ir_op *op)
+{
+	static const enum asm_alu alu[] = {
+		[IR_ADD] = A_ADD, [IR_SUB] = A_SUB, [IR_AND] = A_AND,
+		[IR_OR] = A_OR, [IR_XOR] = A_XOR,
+	};
+	static const enum asm_shift sh[] = {
+		[IR_SHL] = S_SHL, [IR_SHR] = S_SHR, [IR_SAR] = S_SAR,
+		[IR_ROL] = S_ROL, [IR_ROR] = S_ROR,
+	};
+	struct emitter *e = &ra->e;
+	int64_t vb;
+	bool cb = ra->temp_reg[op->b] == NO_REG && is_const(ra, op->b, &vb);
+	int d, rb = NO_REG;
+
+	if (!cb)
+		rb = use(ra, op->b, H_R11);
+	if (op->opc >= IR_SHL && op->opc <= IR_ROR && !cb)
+		asm_mov_rr(e, H_RCX, rb);
+	d = dst_from(ra, op->a);
+	switch (op->opc) {
+	case IR_ADD: case IR_SUB: case IR_AND: case IR_OR: case IR_XOR:
+		if (cb && fits_i32(vb)) {
+			asm_alu_ri(e, alu[op->opc], d, (int32_t)vb);
+		} else {
+			if (cb) {
+				asm_mov_ri(e, H_R11, vb);
+				rb = H_R11;
+			}
+			asm_alu_rr(e, alu[op->opc], d, rb);
+		}
+		break;
+	case IR_MUL:
+		if (cb && fits_i32(vb)) {
+			asm_imul_rri(e, d, d, (int32_t)vb);
+		} else {
+			if (cb) {
+				asm_mov_ri(e, H_R11, vb);
+				rb = H_R11;
+			}
+			asm_imul_rr(e, d, rb);
+		}
+		break;
+	default:
+		if (cb)
+			asm_shift_ri(e, sh[op->opc], d, (uint8_t)vb);
+		else
+			asm_shift_rcl(e, sh[op->opc], d);
+		break;
+	}
+	release_dead(ra, op);
+	bind_temp(ra, op->dst, d);
+}
+
+static void emit_unop(struct ra *ra, const struct ir_op *op)
+{
+	struct emitter *e = &ra->e;
+	int d, a;
+
+	switch (op->opc) {
+	case IR_NEG: case IR_NOT: case IR_MOV:
+		d = dst_from(ra, op->a);
+		if (op->opc == IR_NEG)
+			asm_neg(e, d);
+		else if (op->opc == IR_NOT)
+			asm_not(e, d);
+		break;
+	default: {
+		static const unsigned sizes[] = { 1, 2, 4, 1, 2, 4 };
+		unsigned k = op->opc - IR_ZEXT8;
+
+		a = use(ra, op->a, H_R11);
+		d = alloc_reg(ra);
+		asm_extend(e, d, a, sizes[k], k >= 3);
+		break;
+	}
+	}
+	release_dead(ra, op);
+	bind_temp(ra, op->dst, d);
+}
+
+static uint8_t host_cc(enum ir_cond c)
+{
+	static const uint8_t map[] = {
+		[IR_EQ] = HCC_E, [IR_NE] = HCC_NE, [IR_LTU] = HCC_B,
+		[IR_LEU] = HCC_BE, [IR_GTU] = HCC_A, [IR_GEU] = HCC_AE,
+		[IR_LT] = HCC_L, [IR_LE] = HCC_LE, [IR_GT] = HCC_G,
+		[IR_GE] = HCC_GE,
+	};
+	return map[c];
+}
+
+static void emit_setcc(struct ra *ra, const struct ir_op *op)
+{
+	struct emitter *e = &ra->e;
+	int64_t vb;
+	int a = use(ra, op->a, H_R11), d;
+	bool cb = ra->temp_reg[op->b] == NO_REG && is_const(ra, op->b, &vb);
+
+	d = alloc_reg(ra);
+	if (cb && fits_i32(vb)) {
+		asm_alu_ri(e, A_CMP, a, (int32_t)vb);
+	} else {
+		int b = use(ra, op->b, H_RCX);
+
+		asm_alu_rr(e, A_CMP, a, b);
+	}
+	asm_setcc(e, host_cc(op->aux), d);
+	release_dead(ra, op);
+	bind_temp(ra, op->dst, d);
+}
+
+static void emit_select(struct ra *ra, const struct ir_op *op)
+{
+	struct emitter *e = &ra->e;
+	int d = alloc_reg(ra), c, a, b;
+
+	b = use(ra, op->b, H_R11);
+	asm_mov_rr(e, d, b);
+	a = use(ra, op->a, H_R11);
+	c = use(ra, op->c, H_RCX);
+	asm_test_rr(e, c, c);
+	asm_cmov(e, HCC_NE, d, a);
+	release_dead(ra, op);
+	bind_temp(ra, op->dst, d);
+}
+
+static void record_pc(struct ra *ra)
+{
+	struct tr_code_info *info = ra->info;
+
+	if (info->n_pcmap >= TR_MAX_PCMAP) {
+		ra->e.overflow = true;	/* caller retries with a smaller block */
+		return;
+	}
+	info->pcmap_host[info->n_pcmap] = (uint32_t)ra->e.pos;
+	info->pcmap_guest[info->n_pcmap] = ra->cur_guest_pc;
+	info->n_pcmap++;
+}
+
+static void emit_memory(struct ra *ra, const struct ir_op *op)
+{
+	const struct tr_mem_lowering *mem = ra->cfg->mem;
+	int addr, val, d;
+
+	sync_all(ra);
+	addr = use(ra, op->a, H_R11);
+	if (op->opc == IR_LOAD) {
+		d = alloc_reg(ra);
+		record_pc(ra);
+		mem->emit_load(&ra->e, d, addr, op->aux);
+		release_dead(ra, op);
+		bind_temp(ra, op->dst, d);
+		return;
+	}
+	val = use(ra, op->b, H_RCX);
+	record_pc(ra);
+	mem->emit_store(&ra->e, addr, val, op->aux);
+	release_dead(ra, op);
+}
+
+/* Caller-saved registers holding temps that outlive op CUR. */
+static uint32_t live_caller_saved(struct ra *ra)
+{
+	uint32_t mask = 0;
+
+	for (ir_temp t = 0; t < ra->blk->n_temps; t++) {
+		int r = ra->temp_reg[t];
+
+		if (r != NO_REG && caller_saved(r) && ra->last_use[t] > ra->cur_op)
+			mask |= 1u << r;
+	}
+	return mask;
+}
+
+/* Helper call.  Temps living across it in caller-saved registers are
+ * saved on the host stack around it (helpers are the slow path; the
+ * allocator prefers callee-saved registers to make this rare). */
+static void emit_call(struct ra *ra, const struct ir_op *op)
+{
+	static const int argreg[] = { H_RDI, H_RSI, H_RDX, H_RCX, H_R8 };
+	struct emitter *e = &ra->e;
+	bool with_env = op->helper_flags != IR_HELPER_PURE;
+	unsigned n = op->aux, first = with_env ? 1 : 0, pushed = 0;
+	uint32_t keep;
+	int d;
+
+	if (with_env)
+		sync_all(ra);
+	for (int r = 0; r < 16; r++)
+		if (caller_saved(r))
+			drop_reg_slots(ra, r);
+	keep = live_caller_saved(ra);
+	for (int r = 0; r < 16; r++)
+		if (keep & (1u << r)) {
+			asm_push(e, r);
+			pushed++;
+		}
+	if (pushed & 1)
+		asm_alu_ri(e, A_SUB, H_RSP, 8);
+	/* Arguments through the stack to avoid parallel-move puzzles. */
+	for (unsigned i = 0; i < n; i++)
+		asm_push(e, use_noalloc(ra, op->args[i], H_R11));
+	for (unsigned i = n; i-- > 0;)
+		asm_pop(e, argreg[first + i]);
+	if (with_env)
+		asm_mov_rr(e, H_RDI, H_RBP);
+	asm_call_abs(e, (uint64_t)(uintptr_t)op->helper);
+	if (keep & (1u << H_RAX))
+		asm_mov_rr(e, H_R11, H_RAX);
+	if (pushed & 1)
+		asm_alu_ri(e, A_ADD, H_RSP, 8);
+	for (int r = 16; r-- > 0;)
+		if (keep & (1u << r))
+			asm_pop(e, r);
+	release_dead(ra, op);
+	if (op->helper_flags & IR_HELPER_WRITES_ENV)
+		for (unsigned s = 0; s < CACHED_SLOTS; s++)
+			slot_unbind(ra, s);
+	if (keep & (1u << H_RAX)) {
+		d = alloc_reg(ra);
+		asm_mov_rr(e, d, H_R11);
+	} else {
+		if (ra->reg_temps[H_RAX] != 0 || ra->reg_slots[H_RAX] != 0)
+			fatalx("rax busy after helper call");
+		d = H_RAX;
+	}
+	bind_temp(ra, op->dst, d);
+}
+
+/* Chainable exit: [jmp rel32 (patched when chained)] store pc, return
+ * the exit token to the runtime. */
+static void emit_chain_exit(struct ra *ra, uint64_t target)
+{
+	struct emitter *e = &ra->e;
+	struct tr_code_info *info = ra->info;
+	unsigned k = info->n_exits;
+	size_t at;
+
+	if (k >= TR_MAX_CHAIN_EXITS)
+		fatalx("more than %d chainable exits in a block",
+		       TR_MAX_CHAIN_EXITS);
+	asm_align_jump(e);
+	at = asm_jmp_exec(e, e->exec_base + e->pos + 5);
+	info->exit_jmp_off[k] = (uint32_t)at;
+	info->exit_target[k] = target;
+	info->n_exits++;
+	if (fits_i32((int64_t)target)) {
+		asm_store_imm32(e, H_RBP, (int32_t)ra->cfg->env_rip_off,
+				(int32_t)target);
+	} else {
+		asm_mov_ri(e, H_R11, (int64_t)target);
+		asm_store(e, H_RBP, (int32_t)ra->cfg->env_rip_off, H_R11, 8);
+	}
+	asm_mov_ri(e, H_RAX, (int64_t)(ra->cfg->exit_token + k));
+	asm_jmp_exec(e, ra->cfg->epilogue);
+}
+
+static void emit_exit_special(struct ra *ra, unsigned reason, uint64_t pc)
+{
+	struct emitter *e = &ra->e;
+
+	asm_mov_ri(e, H_R11, (int64_t)pc);
+	asm_store(e, H_RBP, (int32_t)ra->cfg->env_rip_off, H_R11, 8);
+	asm_store_imm32(e, H_RBP, (int32_t)ra->cfg->env_exception_off,
+			(int32_t)reason);
+	asm_mov_ri(e, H_RAX, 0);
+	asm_jmp_exec(e, ra->cfg->epilogue);
+}
+
+static void emit_brcond(struct ra *ra, const struct ir_op *op)
+{
+	struct emitter *e = &ra->e;
+	int c;
+	size_t skip;
+
+	sync_all(ra);
+	c = use(ra, op->a, H_R11);
+	asm_test_rr(e, c, c);
+	skip = asm_jcc_fwd(e, HCC_E);
+	if (op->aux)
+		emit_exit_special(ra, op->aux, (uint64_t)op->imm);
+	else
+		emit_chain_exit(ra, (uint64_t)op->imm);
+	asm_patch_fwd(e, skip);
+	release_dead(ra, op);
+}
+
+/* Indirect jump: look the target up in the thread's jump cache inline
+ * and jump straight to its code; fall back to the runtime on a miss. */
+static void emit_exit_indirect(struct ra *ra, int r)
+{
+	const struct tr_backend_config *cfg = ra->cfg;
+	struct emitter *e = &ra->e;
+	size_t miss1, miss2, miss3;
+
+	asm_store(e, H_RBP, (int32_t)cfg->env_rip_off, r, 8);
+	if (cfg->jc_mask) {
+		/* Every register is dead at an exit: rdx keeps the target,
+		 * rax and rcx are scratch. */
+		asm_mov_rr(e, H_RDX, r);
+		r = H_RDX;
+		asm_mov_rr(e, H_RCX, r);
+		asm_shift_ri(e, S_SHR, H_RCX, 12);
+		asm_alu_rr(e, A_XOR, H_RCX, r);
+		asm_alu_ri(e, A_AND, H_RCX, (int32_t)cfg->jc_mask);
+		asm_shift_ri(e, S_SHL, H_RCX, 3);
+		asm_alu_rr(e, A_ADD, H_RCX, H_RBP);
+		asm_load(e, H_RCX, H_RCX, (int32_t)cfg->jc_off, 8);
+		asm_test_rr(e, H_RCX, H_RCX);
+		miss1 = asm_jcc_fwd(e, HCC_E);
+		asm_load(e, H_RAX, H_RCX, (int32_t)cfg->desc_pc_off, 8);
+		asm_alu_rr(e, A_CMP, H_RAX, r);
+		miss2 = asm_jcc_fwd(e, HCC_NE);
+		asm_load(e, H_RAX, H_RCX, (int32_t)cfg->desc_valid_off, 1);
+		asm_test_rr(e, H_RAX, H_RAX);
+		miss3 = asm_jcc_fwd(e, HCC_E);
+		asm_load(e, H_RAX, H_RCX, (int32_t)cfg->desc_code_off, 8);
+		asm_byte(e, 0xff);		/* jmp rax */
+		asm_byte(e, 0xe0);
+		asm_patch_fwd(e, miss1);
+		asm_patch_fwd(e, miss2);
+		asm_patch_fwd(e, miss3);
+	}
+	asm_mov_ri(e, H_RAX, 0);
+	asm_jmp_exec(e, cfg->epilogue);
+}
+
+static void emit_exit(struct ra *ra, const struct ir_op *op)
+{
+	sync_all(ra);
+	switch (op->opc) {
+	case IR_EXIT:
+		emit_chain_exit(ra, (uint64_t)op->imm);
+		break;
+	case IR_EXIT_INDIRECT:
+		emit_exit_indirect(ra, use(ra, op->a, H_R11));
+		break;
+	default:
+		emit_exit_special(ra, op->aux, (uint64_t)op->imm);
+		break;
+	}
+	release_dead(ra, op);
+}
+
+static void compute_last_use(struct ra *ra)
+{
+	const struct ir_block *blk = ra->blk;
+
+	memset(ra->last_use, 0, sizeof(uint16_t) * blk->n_temps);
+	for (unsigned i = 0; i < blk->n_ops; i++) {
+		const struct ir_op *op = &blk->ops[i];
+
+		if (op->opc == IR_NOP)
+			continue;
+		if (op->dst != IR_NO_TEMP)
+			ra->last_use[op->dst] = (uint16_t)i;
+		if (op->a != IR_NO_TEMP)
+			ra->last_use[op->a] = (uint16_t)i;
+		if (op->b != IR_NO_TEMP)
+			ra->last_use[op->b] = (uint16_t)i;
+		if (op->c != IR_NO_TEMP)
+			ra->last_use[op->c] = (uint16_t)i;
+		if (op->opc == IR_CALL)
+			for (unsigned k = 0; k < op->aux; k++)
+				ra->last_use[op->args[k]] = (uint16_t)i;
+	}
+}
+
+static void emit_op(struct ra *ra, const struct ir_op *op)
+{
+	switch (op->opc) {
+	case IR_NOP:
+	case IR_CONST:		/* materialized where used */
+		break;
+	case IR_INSN_START:
+		ra->cur_guest_pc = (uint64_t)op->imm;
+		break;
+	case IR_GET: emit_get(ra, op); break;
+	case IR_SET: emit_set(ra, op); break;
+	case IR_ADD: case IR_SUB: case IR_AND: case IR_OR: case IR_XOR:
+	case IR_SHL: case IR_SHR: case IR_SAR: case IR_ROL: case IR_ROR:
+	case IR_MUL:
+		emit_binop(ra, op);
+		break;
+	case IR_MOV: case IR_NEG: case IR_NOT: case IR_ZEXT8: case IR_ZEXT16:
+	case IR_ZEXT32: case IR_SEXT8: case IR_SEXT16: case IR_SEXT32:
+		emit_unop(ra, op);
+		break;
+	case IR_SETCC: emit_setcc(ra, op); break;
+	case IR_SELECT: emit_select(ra, op); break;
+	case IR_LOAD: case IR_STORE: emit_memory(ra, op); break;
+	case IR_CALL: emit_call(ra, op); break;
+	case IR_BRCOND: emit_brcond(ra, op); break;
+	default: emit_exit(ra, op); break;
+	}
+}
+
+int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
+		      uint64_t exec_addr, const struct tr_backend_config *cfg,
+		      struct tr_code_info *info)
+{
+	static struct ra ra;
+
+	memset(&ra.e, 0, sizeof(ra.e));
+	ra.e.buf = buf;
+	ra.e.cap = cap;
+	ra.e.exec_base = exec_addr;
+	ra.blk = blk;
+	ra.cfg = cfg;
+	ra.info = info;
+	ra.cur_guest_pc = blk->guest_pc;
+	ra.evict_cursor = 0;
+	memset(ra.temp_reg, NO_REG, sizeof(int8_t) * blk->n_temps);
+	memset(ra.temp_spill, NO_REG, sizeof(int8_t) * blk->n_temps);
+	ra.spill_used = 0;
+	memset(ra.slot_reg, NO_REG, sizeof(ra.slot_reg));
+	memset(ra.slot_dirty, 0, sizeof(ra.slot_dirty));
+	memset(ra.reg_slots, 0, sizeof(ra.reg_slots));
+	memset(ra.reg_temps, 0, sizeof(ra.reg_temps));
+	info->n_exits = 0;
+	info->n_pcmap = 0;
+	compute_last_use(&ra);
+	for (unsigned i = 0; i < blk->n_ops && !ra.e.overflow; i++) {
+		const struct ir_op *op = &blk->ops[i];
+
+		ra.cur_op = i;
+		ra.locked = 0;
+		emit_op(&ra, op);
+		/* A result nobody reads (a helper's unused return value). */
+		if (op->dst != IR_NO_TEMP && ra.temp_reg[op->dst] != NO_REG &&
+		    ra.last_use[op->dst] <= i) {
+			ra.reg_temps[ra.temp_reg[op->dst]]--;
+			ra.temp_reg[op->dst] = NO_REG;
+		}
+	}
+	if (ra.e.overflow)
+		return -ENOSPC;
+	info->size = (uint32_t)ra.e.pos;
+	return 0;
+}
+
+/* ---- trampolines and chaining ---- */
+
+size_t x86_64_emit_trampolines(uint8_t *buf, uint64_t exec_addr,
+			       uint64_t *epilogue)
+{
+	static const int saved[] = { H_RBX, H_RBP, H_R12, H_R13, H_R14,
+				     H_R15 };
+	struct emitter e = { .buf = buf, .cap = 256, .exec_base = exec_addr };
+
+	/* tr_enter(env = rdi, code = rsi) */
+	for (int i = 0; i < 6; i++)
+		asm_push(&e, saved[i]);
+	asm_alu_ri(&e, A_SUB, H_RSP, 8);	/* 16-byte aligned calls */
+	asm_mov_rr(&e, H_RBP, H_RDI);
+	asm_byte(&e, 0xff);			/* jmp rsi */
+	asm_byte(&e, 0xe6);
+	while (e.pos & 15)
+		asm_byte(&e, 0xcc);
+	*epilogue = exec_addr + e.pos;
+	asm_alu_ri(&e, A_ADD, H_RSP, 8);
+	for (int i = 6; i-- > 0;)
+		asm_pop(&e, saved[i]);
+	asm_byte(&e, 0xc3);
+	while (e.pos & 15)
+		asm_byte(&e, 0xcc);
+	return e.pos;
+}
+
+void x86_64_patch_jump(uint8_t *jmp, uint64_t jmp_exec, uint64_t target_exec)
+{
+	uint64_t next = jmp_exec + 5;
+	int32_t rel = target_exec ? (int32_t)(int64_t)(target_exec - next) : 0;
+
+	/* One aligned 32-bit store: another thread may be executing it. */
+	__atomic_store_n((uint32_t *)(void *)(jmp + 1), (uint32_t)rel,
+			 __ATOMIC_RELEASE);
+}
+
+/* ---- user-mode memory lowering: host address = guest address ---- */
+
+static void user_load(struct emitter *e, int dst, int addr, unsigned size)
+{
+	asm_load(e, dst, addr, (int32_t)tr_mem_user.guest_base, size);
+}
+
+static void user_store(struct emitter *e, int addr, int val, unsigned size)
+{
+	asm_store(e, addr, (int32_t)tr_mem_user.guest_base, val, size);
+}
+
+const struct tr_mem_lowering tr_mem_user = {
+	.emit_load = user_load,
+	.emit_store = user_store,
+	.guest_base = 0,
+};

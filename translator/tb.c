@@ -1,0 +1,522 @@
+/* Translation blocks: cache, chaining, invalidation, the execution loop
+ * and host-fault to guest-fault mapping. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "translator/backend.h"
+#include "translator/codebuf.h"
+#include "translator/translator.h"
+#include "translator/x86/frontend.h"
+#include "translator/x86/helpers.h"
+
+#define TB_MAX 262144
+#define TB_HASH_SIZE 65536
+#define PCMAP_MAX (4u << 20)
+#define MIN_FREE_CODE (256u << 10)
+
+struct tb {
+	uint64_t pc, pc_end;
+	uint64_t code_exec;	/* exec address (inline jump-cache lookups) */
+	uint32_t code_off, code_size;
+	struct tb *hash_next;
+	bool valid;
+	unsigned n_exits;
+	uint32_t exit_off[TR_MAX_CHAIN_EXITS];
+	uint64_t exit_target[TR_MAX_CHAIN_EXITS];
+	struct tb *exit_dest[TR_MAX_CHAIN_EXITS];
+	/* Incoming chained jumps: (tb | exit) list threaded through the
+	 * source TB's exit_next[]. */
+	uintptr_t jmp_in;
+	uintptr_t exit_next[TR_MAX_CHAIN_EXITS];
+	uint32_t pcmap_first, pcmap_count;
+} __attribute__((aligned(8)));
+
+static struct {
+	struct codebuf code;
+	struct tb *tbs;
+	unsigned n_tbs;
+	struct tb *hash[TB_HASH_SIZE];
+	uint32_t *pcmap_host;
+	uint64_t *pcmap_guest;
+	uint32_t pcmap_used;
+	struct ir_block *blk;
+	struct tr_code_info info;
+	uint64_t epilogue;
+	uint64_t (*enter)(struct x86_cpu *env, uint64_t code);
+	unsigned max_insns;
+	unsigned long generation;	/* bumped by every flush */
+	struct tr_cpu *cpus[64];
+	unsigned n_cpus;
+	struct tr_stats stats;
+} tr;
+
+static __thread struct tr_cpu *tr_current;
+
+/* One lock for translation, chaining, invalidation and the CPU list.
+ * Lookups through a thread's jump cache take no lock.  Recursive
+ * because a translation may flush.  TODO(threads): a flush while other
+ * threads execute translated code is not safe yet; the cache is made
+ * large enough that it does not happen in practice. */
+static pthread_mutex_t tr_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+static unsigned hash_pc(uint64_t pc)
+{
+	return (unsigned)((pc ^ (pc >> 16)) & (TB_HASH_SIZE - 1));
+}
+
+static unsigned jc_index(uint64_t pc)
+{
+	return (unsigned)((pc ^ (pc >> 12)) & (TR_JUMP_CACHE_SIZE - 1));
+}
+
+static size_t fetch_user(void *opaque, uint64_t pc, uint8_t *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = x86_g2h(pc), .iov_len = len };
+	size_t page_left = 4096 - (pc & 4095);
+	ssize_t n;
+
+	/* process_vm_readv stops at the first unreadable page, which is
+	 * exactly the "how much can we fetch" answer the decoder needs. */
+	n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	if (n < 0 && len > page_left) {
+		local.iov_len = remote.iov_len = page_left;
+		n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	}
+	return n < 0 ? 0 : (size_t)n;
+}
+
+static void fault_handler(int sig, siginfo_t *si, void *uc_void);
+
+int tr_init(const struct tr_config *cfg)
+{
+	struct sigaction sa;
+	size_t size = cfg && cfg->code_size ? cfg->code_size : 256u << 20;
+	size_t n;
+	int rc;
+
+	rc = codebuf_init(&tr.code, size);
+	if (rc < 0)
+		return rc;
+	tr.tbs = calloc(TB_MAX, sizeof(*tr.tbs));
+	tr.pcmap_host = calloc(PCMAP_MAX, sizeof(*tr.pcmap_host));
+	tr.pcmap_guest = calloc(PCMAP_MAX, sizeof(*tr.pcmap_guest));
+	tr.blk = malloc(sizeof(*tr.blk));
+	if (!tr.tbs || !tr.pcmap_host || !tr.pcmap_guest || !tr.blk)
+		return -ENOMEM;
+	tr.max_insns = cfg && cfg->max_block_insns ? cfg->max_block_insns : 64;
+	n = x86_64_emit_trampolines(tr.code.rw, codebuf_exec_addr(&tr.code, 0),
+				    &tr.epilogue);
+	tr.enter = (uint64_t (*)(struct x86_cpu *, uint64_t))(uintptr_t)
+		   codebuf_exec_addr(&tr.code, 0);
+	tr.code.reserved = tr.code.used = n;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = fault_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, NULL) < 0 || sigaction(SIGBUS, &sa, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+void tr_cpu_init(struct tr_cpu *cpu)
+{
+	memset(cpu, 0, sizeof(*cpu));
+	cpu->env.df = 1;
+	cpu->env.cc_op = CC_OP(CC_EFLAGS, 3);
+	cpu->env.mxcsr = 0x1f80;
+	cpu->env.fcw = 0x37f;
+	cpu->env.fp_empty = 0xff;
+	cpu->env.runtime = cpu;
+	pthread_mutex_lock(&tr_lock);
+	if (tr.n_cpus < sizeof(tr.cpus) / sizeof(tr.cpus[0]))
+		tr.cpus[tr.n_cpus++] = cpu;
+	else
+		fatalx("too many guest threads for this build");
+	pthread_mutex_unlock(&tr_lock);
+}
+
+void tr_cpu_exit(struct tr_cpu *cpu)
+{
+	pthread_mutex_lock(&tr_lock);
+	for (unsigned i = 0; i < tr.n_cpus; i++)
+		if (tr.cpus[i] == cpu) {
+			tr.cpus[i] = tr.cpus[--tr.n_cpus];
+			break;
+		}
+	pthread_mutex_unlock(&tr_lock);
+}
+
+void tr_flush_all(void)
+{
+	pthread_mutex_lock(&tr_lock);
+	tr.n_tbs = 0;
+	tr.pcmap_used = 0;
+	memset(tr.hash, 0, sizeof(tr.hash));
+	for (unsigned i = 0; i < tr.n_cpus; i++)
+		memset(tr.cpus[i]->jump_cache, 0,
+		       sizeof(tr.cpus[i]->jump_cache));
+	codebuf_reset(&tr.code);
+	tr.generation++;
+	tr.stats.cache_flushes++;
+	pthread_mutex_unlock(&tr_lock);
+}
+
+static struct tb *tb_lookup(uint64_t pc)
+{
+	for (struct tb *tb = tr.hash[hash_pc(pc)]; tb; tb = tb->hash_next)
+		if (tb->pc == pc && tb->valid)
+			return tb;
+	return NULL;
+}
+
+static int tb_emit(struct tb *tb, unsigned max_insns)
+{
+	struct x86_frontend_config fcfg = {
+		.fetch = fetch_user, .max_insns = max_insns,
+	};
+	struct tr_backend_config bcfg = {
+		.mem = &tr_mem_user,
+		.env_rip_off = X86_ENV_OFF(rip),
+		.env_exception_off = X86_ENV_OFF(exception),
+		.epilogue = tr.epilogue,
+		.exit_token = (uint64_t)(uintptr_t)tb,
+		.env_spill_off = X86_ENV_OFF(spill),
+		.n_spill = 64,
+		.jc_off = offsetof(struct tr_cpu, jump_cache),
+		.jc_mask = TR_JUMP_CACHE_SIZE - 1,
+		.desc_pc_off = offsetof(struct tb, pc),
+		.desc_valid_off = offsetof(struct tb, valid),
+		.desc_code_off = offsetof(struct tb, code_exec),
+	};
+	size_t off = (tr.code.used + 15) & ~(size_t)15;
+	int rc;
+
+	x86_translate_block(tr.blk, tb->pc, &fcfg);
+	ir_optimize(tr.blk);
+	if (log_debug_enabled("ir"))
+		ir_dump(tr.blk);
+	rc = x86_64_emit_block(tr.blk, tr.code.rw + off, tr.code.size - off,
+			       codebuf_exec_addr(&tr.code, off), &bcfg,
+			       &tr.info);
+	if (rc < 0)
+		return rc;
+	if (tr.pcmap_used + tr.info.n_pcmap > PCMAP_MAX)
+		return -ENOSPC;
+	tb->pc_end = tr.blk->guest_end;
+	tb->code_off = (uint32_t)off;
+	tb->code_exec = codebuf_exec_addr(&tr.code, off);
+	tb->code_size = tr.info.size;
+	tb->n_exits = tr.info.n_exits;
+	for (unsigned k = 0; k < tb->n_exits; k++) {
+		tb->exit_off[k] = tr.info.exit_jmp_off[k];
+		tb->exit_target[k] = tr.info.exit_target[k];
+		tb->exit_dest[k] = NULL;
+	}
+	tb->jmp_in = 0;
+	tb->pcmap_first = tr.pcmap_used;
+	tb->pcmap_count = tr.info.n_pcmap;
+	for (unsigned i = 0; i < tr.info.n_pcmap; i++) {
+		tr.pcmap_host[tr.pcmap_used] = tr.info.pcmap_host[i];
+		tr.pcmap_guest[tr.pcmap_used++] = tr.info.pcmap_guest[i];
+	}
+	tr.code.used = off + tr.info.size;
+	return 0;
+}
+
+static struct tb *tb_translate(uint64_t pc)
+{
+	struct tb *tb;
+	unsigned max = tr.max_insns;
+	int rc;
+
+	for (int attempt = 0;; attempt++) {
+		if (tr.n_tbs >= TB_MAX ||
+		    tr.code.size - tr.code.used < MIN_FREE_CODE)
+			tr_flush_all();
+		tb = &tr.tbs[tr.n_tbs];
+		memset(tb, 0, sizeof(*tb));
+		tb->pc = pc;
+		rc = tb_emit(tb, max);
+		if (rc == 0)
+			break;
+		if (attempt == 2)
+			fatalx("cannot translate block at %#llx: %s",
+			       (unsigned long long)pc, strerror(-rc));
+		tr_flush_all();
+		max = 8;
+	}
+	tr.n_tbs++;
+	tb->valid = true;
+	tb->hash_next = tr.hash[hash_pc(pc)];
+	tr.hash[hash_pc(pc)] = tb;
+	tr.stats.blocks_translated++;
+	return tb;
+}
+
+static void tb_chain(struct tb *from, unsigned k, struct tb *to)
+{
+	static int no_chain = -1;
+
+	if (no_chain < 0)
+		no_chain = getenv("MICA_NO_CHAIN") != NULL;
+	if (no_chain)
+		return;
+	if (from->exit_dest[k] || from->exit_target[k] != to->pc ||
+	    !from->valid || !to->valid)
+		return;
+	x86_64_patch_jump(tr.code.rw + from->code_off + from->exit_off[k],
+			  codebuf_exec_addr(&tr.code, from->code_off +
+					    from->exit_off[k]),
+			  codebuf_exec_addr(&tr.code, to->code_off));
+	from->exit_dest[k] = to;
+	from->exit_next[k] = to->jmp_in;
+	to->jmp_in = (uintptr_t)from | k;
+	tr.stats.chain_links++;
+}
+
+static void tb_unchain_exit(struct tb *from, unsigned k)
+{
+	x86_64_patch_jump(tr.code.rw + from->code_off + from->exit_off[k],
+			  codebuf_exec_addr(&tr.code, from->code_off +
+					    from->exit_off[k]), 0);
+	from->exit_dest[k] = NULL;
+}
+
+/* Remove (from, k) from the incoming list of its destination. */
+static void tb_unlink_outgoing(struct tb *from, unsigned k)
+{
+	struct tb *to = from->exit_dest[k];
+	uintptr_t *p, me = (uintptr_t)from | k;
+
+	if (!to)
+		return;
+	for (p = &to->jmp_in; *p;) {
+		struct tb *t = (struct tb *)(*p & ~(uintptr_t)3);
+		unsigned idx = *p & 3;
+
+		if (*p == me) {
+			*p = from->exit_next[k];
+			break;
+		}
+		p = &t->exit_next[idx];
+	}
+	from->exit_dest[k] = NULL;
+}
+
+static void tb_invalidate(struct tb *tb)
+{
+	uintptr_t l = tb->jmp_in;
+
+	tb->valid = false;
+	while (l) {
+		struct tb *from = (struct tb *)(l & ~(uintptr_t)3);
+		unsigned k = l & 3;
+
+		l = from->exit_next[k];
+		tb_unchain_exit(from, k);
+	}
+	tb->jmp_in = 0;
+	for (unsigned k = 0; k < tb->n_exits; k++)
+		tb_unlink_outgoing(tb, k);
+	for (unsigned i = 0; i < tr.n_cpus; i++) {
+		struct tb **slot = &tr.cpus[i]->jump_cache[jc_index(tb->pc)];
+
+		if (*slot == tb)
+			*slot = NULL;
+	}
+	tr.stats.invalidations++;
+}
+
+void tr_invalidate_range(uint64_t start, uint64_t len)
+{
+	uint64_t end = start + len;
+
+	pthread_mutex_lock(&tr_lock);
+	for (unsigned i = 0; i < tr.n_tbs; i++) {
+		struct tb *tb = &tr.tbs[i];
+
+		if (tb->valid && tb->pc < end && tb->pc_end > start)
+			tb_invalidate(tb);
+	}
+	pthread_mutex_unlock(&tr_lock);
+}
+
+static struct tb *tb_find(struct tr_cpu *cpu, uint64_t pc)
+{
+	unsigned j = jc_index(pc);
+	struct tb *tb = cpu->jump_cache[j];
+
+	if (tb && tb->pc == pc && tb->valid) {
+		tr.stats.jump_cache_hits++;
+		return tb;
+	}
+	pthread_mutex_lock(&tr_lock);
+	tb = tb_lookup(pc);
+	if (!tb)
+		tb = tb_translate(pc);
+	cpu->jump_cache[j] = tb;
+	pthread_mutex_unlock(&tr_lock);
+	return tb;
+}
+
+static __attribute__((noinline)) int exec_loop(struct tr_cpu *cpu)
+{
+	struct x86_cpu *env = &cpu->env;
+	struct tb *last = NULL, *tb;
+	unsigned last_exit = 0;
+	unsigned long gen;
+	uint64_t ret;
+	int reason;
+
+	for (;;) {
+		gen = tr.generation;
+		tb = tb_find(cpu, env->rip);
+		if (last && gen == tr.generation && !last->exit_dest[last_exit]) {
+			pthread_mutex_lock(&tr_lock);
+			if (gen == tr.generation)
+				tb_chain(last, last_exit, tb);
+			pthread_mutex_unlock(&tr_lock);
+		}
+		tr.stats.dispatches++;
+		ret = tr.enter(env, codebuf_exec_addr(&tr.code, tb->code_off));
+		if (env->exception != X86_EXIT_NONE) {
+			cpu->in_exec = false;
+			reason = (int)env->exception;
+			env->exception = X86_EXIT_NONE;
+			return reason;
+		}
+		last = ret ? (struct tb *)(uintptr_t)(ret & ~3ull) : NULL;
+		last_exit = ret & 3;
+	}
+}
+
+int tr_cpu_exec(struct tr_cpu *cpu)
+{
+	int reason;
+
+	tr_current = cpu;
+	if (sigsetjmp(cpu->fault_jmp, 1)) {
+		cpu->in_exec = false;
+		x86_helper_in_guest_memory = 0;
+		reason = (int)cpu->env.exception;
+		cpu->env.exception = X86_EXIT_NONE;
+		return reason;
+	}
+	cpu->in_exec = true;
+	return exec_loop(cpu);
+}
+
+/* Host PC inside generated code -> guest PC of the faulting access. */
+static bool host_pc_to_guest(uint64_t host_pc, uint64_t *guest_pc)
+{
+	uint64_t base = codebuf_exec_addr(&tr.code, 0);
+	uint32_t off = (uint32_t)(host_pc - base);
+	unsigned lo = 0, hi = tr.n_tbs;
+
+	/* TBs are laid out in allocation order: binary search. */
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (tr.tbs[mid].code_off + tr.tbs[mid].code_size <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= tr.n_tbs || tr.tbs[lo].code_off > off)
+		return false;
+	for (uint32_t i = 0; i < tr.tbs[lo].pcmap_count; i++) {
+		uint32_t k = tr.tbs[lo].pcmap_first + i;
+
+		if (tr.tbs[lo].code_off + tr.pcmap_host[k] == off) {
+			*guest_pc = tr.pcmap_guest[k];
+			return true;
+		}
+	}
+	return false;
+}
+
+static void fault_handler(int sig, siginfo_t *si, void *uc_void)
+{
+	ucontext_t *uc = uc_void;
+	struct tr_cpu *cpu = tr_current;
+	uint64_t pc = (uint64_t)uc->uc_mcontext.gregs[REG_RIP], guest_pc;
+
+	if (cpu && cpu->in_exec) {
+		if (codebuf_contains(&tr.code, pc) &&
+		    host_pc_to_guest(pc, &guest_pc)) {
+			cpu->env.rip = guest_pc;
+		} else if (!x86_helper_in_guest_memory) {
+			goto host_bug;
+		}
+		cpu->env.exception = X86_EXIT_SEGV;
+		cpu->env.exception_addr = (uint64_t)(uintptr_t)si->si_addr;
+		siglongjmp(cpu->fault_jmp, 1);
+	}
+host_bug:
+	/* A fault in the emulator itself: say where, die with the signal. */
+	{
+		char msg[200];
+		int n = snprintf(msg, sizeof(msg),
+				 "mica: internal fault: signal %d at host pc "
+				 "%#llx, address %#llx (code cache %s, guest "
+				 "rip %#llx)\n", sig,
+				 (unsigned long long)pc,
+				 (unsigned long long)(uintptr_t)si->si_addr,
+				 codebuf_contains(&tr.code, pc) ? "yes" : "no",
+				 cpu ? (unsigned long long)cpu->env.rip : 0ull);
+
+		if (n > 0)
+			(void)!write(2, msg, (size_t)n);
+		if (codebuf_contains(&tr.code, pc)) {
+			const uint8_t *c = (const uint8_t *)(uintptr_t)pc;
+			uint32_t off = (uint32_t)(pc - codebuf_exec_addr(&tr.code, 0));
+
+			n = snprintf(msg, sizeof(msg), "  off %#x code %02x %02x %02x %02x %02x %02x %02x %02x n_tbs %u last tb off %#x size %#x\n",
+				     off, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], tr.n_tbs,
+				     tr.n_tbs ? tr.tbs[tr.n_tbs - 1].code_off : 0,
+				     tr.n_tbs ? tr.tbs[tr.n_tbs - 1].code_size : 0);
+			if (n > 0)
+				(void)!write(2, msg, (size_t)n);
+		}
+	}
+	signal(sig, SIG_DFL);
+}
+
+void tr_after_fork_child(void)
+{
+	int rc = codebuf_unshare(&tr.code);
+
+	if (rc < 0) {
+		errno = -rc;
+		fatal("cannot give the forked child its own code cache");
+	}
+}
+
+const struct tr_stats *tr_get_stats(void)
+{
+	return &tr.stats;
+}
+
+void tr_print_stats(void)
+{
+	fprintf(stderr,
+		"mica-x86_64 stats: blocks translated %lu, chain links %lu, "
+		"dispatches %lu, jump-cache hits %lu, cache flushes %lu, "
+		"invalidations %lu\n",
+		tr.stats.blocks_translated, tr.stats.chain_links,
+		tr.stats.dispatches, tr.stats.jump_cache_hits,
+		tr.stats.cache_flushes, tr.stats.invalidations);
+	x86_frontend_print_missing();
+}

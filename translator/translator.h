@@ -1,0 +1,63 @@
+/* libmica-translator: run x86-64 guest code through the JIT.
+ *
+ * One struct tr_cpu per guest thread.  tr_cpu_exec() runs translated
+ * blocks until the guest needs the runtime (syscall, fault, illegal
+ * instruction...) and returns why; the caller handles it and calls again.
+ *
+ * All functions returning int return 0 or a negative errno.
+ */
+#ifndef MICA_TRANSLATOR_H
+#define MICA_TRANSLATOR_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "translator/x86/cpu.h"
+
+#define TR_JUMP_CACHE_SIZE 4096
+
+struct tb;
+
+struct tr_cpu {
+	struct x86_cpu env;		/* first: generated code's env, and
+					 * jump_cache is reached from it */
+	struct tb *jump_cache[TR_JUMP_CACHE_SIZE];
+	sigjmp_buf fault_jmp;
+	bool in_exec;
+};
+
+struct tr_config {
+	size_t code_size;	/* bytes of code cache (0: default 256 MiB) */
+	unsigned max_block_insns;	/* 0: default */
+};
+
+struct tr_stats {
+	unsigned long blocks_translated;
+	unsigned long chain_links;
+	unsigned long jump_cache_hits;
+	unsigned long dispatches;
+	unsigned long cache_flushes;
+	unsigned long invalidations;
+};
+
+/* Set up the code cache and fault handling; once per process. */
+int tr_init(const struct tr_config *cfg);
+void tr_cpu_init(struct tr_cpu *cpu);
+/* The guest thread running CPU is gone. */
+void tr_cpu_exit(struct tr_cpu *cpu);
+/* Run until the guest leaves; returns enum x86_exit_reason.  For
+ * X86_EXIT_SEGV, env.rip is the faulting instruction and
+ * env.exception_addr the address. */
+int tr_cpu_exec(struct tr_cpu *cpu);
+/* Guest code in [start, start+len) changed or went away. */
+void tr_invalidate_range(uint64_t start, uint64_t len);
+/* Drop every translation (also done automatically when full). */
+void tr_flush_all(void);
+/* Call in the child right after a fork of the emulating process. */
+void tr_after_fork_child(void);
+const struct tr_stats *tr_get_stats(void);
+void tr_print_stats(void);	/* to stderr, with missing opcodes */
+
+#endif

@@ -1,0 +1,137 @@
+/* mica-x86_64: run an x86-64 Linux program through the JIT.
+ *
+ *   mica-x86_64 [-0 ARGV0] PROGRAM [ARGS...]
+ *
+ * MICA_TRANSLATOR_STATS=1 prints translation statistics at exit.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "translator/user/user.h"
+
+extern char **environ;
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: mica-x86_64 [-0 ARGV0] PROGRAM [ARGS...]\n");
+	exit(2);
+}
+
+/* Deliver a guest fault the only way we can yet: die of the same signal
+ * (guest handlers are not invoked yet), after a one-line explanation. */
+static noreturn void guest_fatal_signal(struct tr_cpu *cpu,
+							 int sig)
+{
+	const char *s = getenv("MICA_TRANSLATOR_STATS");
+
+	if (sig == SIGSEGV)
+		log_warnx("guest SIGSEGV at pc %#llx (address %#llx)",
+			  (unsigned long long)cpu->env.rip,
+			  (unsigned long long)cpu->env.exception_addr);
+	else
+		log_warnx("guest %s at pc %#llx", strsignal(sig),
+			  (unsigned long long)cpu->env.rip);
+	if (s && *s && strcmp(s, "0") != 0)
+		tr_print_stats();
+	fflush(stderr);
+	signal(sig, SIG_DFL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+noreturn void user_run(struct tr_cpu *cpu)
+{
+	for (;;) {
+		switch (tr_cpu_exec(cpu)) {
+		case X86_EXIT_SYSCALL:
+			user_do_syscall(cpu);
+			break;
+		case X86_EXIT_SEGV:
+		case X86_EXIT_HLT:
+			guest_fatal_signal(cpu, SIGSEGV);
+		case X86_EXIT_DIVIDE:
+			guest_fatal_signal(cpu, SIGFPE);
+		case X86_EXIT_TRAP:
+			guest_fatal_signal(cpu, SIGTRAP);
+		case X86_EXIT_ILLEGAL:
+		default:
+			guest_fatal_signal(cpu, SIGILL);
+		}
+	}
+}
+
+/* A program name without a slash is looked up in PATH, like a shell. */
+static const char *find_program(const char *name, char *buf, size_t len)
+{
+	const char *path = getenv("PATH"), *p, *end;
+
+	if (strchr(name, '/') || !path)
+		return name;
+	for (p = path; *p; p = *end ? end + 1 : end) {
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		snprintf(buf, len, "%.*s/%s", (int)(end - p), p, name);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	return name;
+}
+
+int main(int argc, char **argv)
+{
+	static struct tr_cpu cpu;
+	static char self[PATH_MAX], exe[PATH_MAX], found[PATH_MAX];
+	struct user_image img;
+	const char *why = NULL, *argv0 = NULL;
+	int first = 1, rc;
+	uint64_t sp;
+
+	log_init("mica-x86_64");
+	if (argc > 2 && strcmp(argv[1], "-0") == 0) {
+		argv0 = argv[2];
+		first = 3;
+	}
+	if (first >= argc)
+		usage();
+	if (!realpath(find_program(argv[first], found, sizeof(found)), exe)) {
+		fprintf(stderr, "mica-x86_64: %s: %s\n", argv[first],
+			strerror(errno));
+		return 127;
+	}
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		fatal("readlink /proc/self/exe");
+	self[n] = 0;
+	user_proc.exe_path = exe;
+	user_proc.host_self = self;
+
+	rc = tr_init(NULL);
+	if (rc < 0) {
+		errno = -rc;
+		fatal("translator set-up");
+	}
+	rc = user_load_elf(exe, &img, &why);
+	if (rc < 0) {
+		fprintf(stderr, "mica-x86_64: %s: %s\n", argv[first], why);
+		return rc == -ENOENT ? 127 : 126;
+	}
+	user_proc.brk_start = user_proc.brk_cur = img.brk;
+	if (argv0)
+		argv[first] = (char *)argv0;
+	sp = user_setup_stack(&img, argc - first, argv + first, environ,
+			      exe);
+	if (!sp)
+		fatal("cannot set up the guest stack");
+	tr_cpu_init(&cpu);
+	cpu.env.rip = img.entry;
+	cpu.env.regs[4] = sp;
+	user_run(&cpu);
+}

@@ -1,0 +1,300 @@
+/* SSE/SSE2 (0F map, 128-bit xmm) -> IR.
+ *
+ * Guest xmm registers live in env; operations run in x86_helper_sse on
+ * register indices.  Memory operands never reach the helper: the IR loads
+ * them into the staging register xmm[16] (or stores from env) with
+ * ordinary IR_LOAD/IR_STORE, so they go through the memory lowering and
+ * fault precisely like any other access.
+ */
+#include "translator/x86/frontend_internal.h"
+#include "translator/x86/sse.h"
+
+enum sse_class { SSE_NONE, SSE_OP, SSE_STORE, SSE_GPR_SRC, SSE_GPR_DST,
+		 SSE_FLAGS, SSE_SHIFT_IMM };
+
+#define MEM_SRC_BIT (1u << 11)
+
+static bool has_imm(uint8_t op)
+{
+	return op == 0x70 || op == 0xc2 || op == 0xc4 || op == 0xc5 ||
+	       op == 0xc6 || (op >= 0x71 && op <= 0x73);
+}
+
+/* Size of a memory source operand. */
+static unsigned src_mem_size(uint8_t op, unsigned pfx, bool w)
+{
+	bool scalar_s = pfx == X86_PFX_F3, scalar_d = pfx == X86_PFX_F2;
+
+	switch (op) {
+	case 0x10: case 0x51: case 0x58: case 0x59: case 0x5c: case 0x5d:
+	case 0x5e: case 0x5f: case 0xc2:
+		return scalar_s ? 4 : scalar_d ? 8 : 16;
+	case 0x5a:
+		return scalar_s ? 4 : scalar_d ? 8 : pfx == X86_PFX_NONE ? 8 : 16;
+	case 0x2a: case 0x6e:
+		return w ? 8 : 4;
+	case 0x2c: case 0x2d:
+		return scalar_s ? 4 : 8;
+	case 0x2e: case 0x2f:
+		return pfx == X86_PFX_66 ? 8 : 4;
+	case 0x12: case 0x16:
+		return 8;
+	case 0x7e:
+		return 8;	/* F3: movq xmm, m64 */
+	case 0xe6:
+		return pfx == X86_PFX_F3 ? 8 : 16;
+	case 0xc4:
+		return 2;
+	default:
+		return 16;
+	}
+}
+
+static unsigned store_size(uint8_t op, unsigned pfx)
+{
+	switch (op) {
+	case 0x11:
+		return pfx == X86_PFX_F3 ? 4 : pfx == X86_PFX_F2 ? 8 : 16;
+	case 0xd6: case 0x13: case 0x17:
+		return 8;
+	default:
+		return 16;
+	}
+}
+
+static enum sse_class classify(uint8_t op, unsigned pfx)
+{
+	switch (op) {
+	case 0x11: case 0x29: case 0x2b: case 0x13: case 0x17:
+		return SSE_STORE;
+	case 0x7f:
+		return pfx == X86_PFX_66 || pfx == X86_PFX_F3 ? SSE_STORE :
+							       SSE_NONE;
+	case 0xd6: case 0xe7:
+		return pfx == X86_PFX_66 ? SSE_STORE : SSE_NONE;
+	case 0x6e:
+		return pfx == X86_PFX_66 ? SSE_GPR_SRC : SSE_NONE;
+	case 0x2a:
+		return pfx == X86_PFX_F3 || pfx == X86_PFX_F2 ? SSE_GPR_SRC :
+								SSE_NONE;
+	case 0xc4:
+		return pfx == X86_PFX_66 ? SSE_GPR_SRC : SSE_NONE;
+	case 0x7e:
+		if (pfx == X86_PFX_66)
+			return SSE_GPR_DST;
+		return pfx == X86_PFX_F3 ? SSE_OP : SSE_NONE;
+	case 0xd7: case 0xc5:
+		return pfx == X86_PFX_66 ? SSE_GPR_DST : SSE_NONE;
+	case 0x50:
+		return pfx == X86_PFX_NONE || pfx == X86_PFX_66 ? SSE_GPR_DST :
+								   SSE_NONE;
+	case 0x2c: case 0x2d:
+		return pfx == X86_PFX_F3 || pfx == X86_PFX_F2 ? SSE_GPR_DST :
+								SSE_NONE;
+	case 0x2e: case 0x2f:
+		return pfx == X86_PFX_NONE || pfx == X86_PFX_66 ? SSE_FLAGS :
+								   SSE_NONE;
+	case 0x71: case 0x72: case 0x73:
+		return pfx == X86_PFX_66 ? SSE_SHIFT_IMM : SSE_NONE;
+	case 0x10: case 0x28: case 0x51: case 0x58: case 0x59: case 0x5c:
+	case 0x5d: case 0x5e: case 0x5f: case 0xc2: case 0x5a: case 0x5b:
+	case 0xe6: case 0x70:
+		return SSE_OP;
+	case 0x12: case 0x16: case 0x14: case 0x15: case 0x54: case 0x55:
+	case 0x56: case 0x57: case 0xc6:
+		return pfx == X86_PFX_NONE || pfx == X86_PFX_66 ? SSE_OP :
+								   SSE_NONE;
+	case 0x6f:
+		return pfx == X86_PFX_66 || pfx == X86_PFX_F3 ? SSE_OP :
+							       SSE_NONE;
+	default:
+		break;
+	}
+	/* 66-prefixed integer SSE2 ops. */
+	if (pfx == X86_PFX_66 &&
+	    ((op >= 0x60 && op <= 0x6d) || (op >= 0x74 && op <= 0x76) ||
+	     (op >= 0xd1 && op <= 0xd5) || (op >= 0xd8 && op <= 0xdf) ||
+	     (op >= 0xe0 && op <= 0xe5) || (op >= 0xe8 && op <= 0xef) ||
+	     (op >= 0xf1 && op <= 0xf6) || (op >= 0xf8 && op <= 0xfe)))
+		return SSE_OP;
+	return SSE_NONE;
+}
+
+/* Memory source -> staging register; returns the xmm index to use. */
+static unsigned load_src(struct fe *f, unsigned size)
+{
+	struct ir_block *b = f->blk;
+	ir_temp addr, lo, hi;
+
+	if (f->insn->mod == 3)
+		return f->insn->rm;
+	addr = fe_ea(f);
+	lo = ir_load(b, addr, size < 8 ? size : 8);
+	hi = size == 16 ? ir_load(b, ir_add(b, addr, fe_const(f, 8)), 8) :
+			  fe_const(f, 0);
+	ir_set(b, X86_XMM_OFF(X86_XMM_TMP), lo);
+	ir_set(b, X86_XMM_OFF(X86_XMM_TMP) + 8, hi);
+	return X86_XMM_TMP;
+}
+
+static ir_temp call_sse(struct fe *f, uint64_t key, ir_temp d, ir_temp s)
+{
+	ir_temp args[3] = { fe_const(f, (int64_t)key), d, s };
+
+	return ir_call(f->blk, (const void *)x86_helper_sse,
+		       IR_HELPER_READS_ENV | IR_HELPER_WRITES_ENV, 3, args);
+}
+
+static void sse_store(struct fe *f, uint64_t key, unsigned pfx)
+{
+	const struct x86_insn *in = f->insn;
+	struct ir_block *b = f->blk;
+	unsigned size = store_size(in->opcode, pfx);
+	unsigned off = X86_XMM_OFF(in->reg) + (in->opcode == 0x17 ? 8 : 0);
+	ir_temp addr, lo;
+
+	if (in->mod == 3) {
+		call_sse(f, key, fe_const(f, in->rm), fe_const(f, in->reg));
+		return;
+	}
+	addr = fe_ea(f);
+	lo = ir_get(b, off);
+	if (size == 16) {
+		ir_temp hi = ir_get(b, off + 8);
+
+		ir_store(b, addr, lo, 8);
+		ir_store(b, ir_add(b, addr, fe_const(f, 8)), hi, 8);
+	} else {
+		ir_store(b, addr, lo, size);
+	}
+}
+
+static bool is_mmx_op(uint8_t op)
+{
+	return (op >= 0x60 && op <= 0x6b) || (op >= 0x74 && op <= 0x76) ||
+	       (op >= 0xd1 && op <= 0xd5) || (op >= 0xd8 && op <= 0xdf) ||
+	       (op >= 0xe0 && op <= 0xe5) || (op >= 0xe8 && op <= 0xef) ||
+	       (op >= 0xf1 && op <= 0xf6) || (op >= 0xf8 && op <= 0xfe) ||
+	       op == 0x6e || op == 0x6f || op == 0x7e || op == 0x7f ||
+	       op == 0x70 || (op >= 0x71 && op <= 0x73) || op == 0x77 ||
+	       op == 0xd7 || op == 0xe7;
+}
+
+/* MMX (no prefix): registers are x87 physical registers; memory
+ * operands are 64-bit and staged in xmm[16] like SSE ones. */
+static bool translate_mmx(struct fe *f, uint64_t key)
+{
+	const struct x86_insn *in = f->insn;
+	struct ir_block *b = f->blk;
+	uint8_t op = in->opcode;
+	unsigned s;
+	ir_temp v, r;
+
+	key |= SSE_KEY_MMX;
+	switch (op) {
+	case 0x77:	/* emms */
+		ir_set(b, X86_ENV_OFF(fp_empty), fe_const(f, 0xff));
+		return true;
+	case 0x6e:
+		v = fe_read_rm(f, in->rex_w ? 8 : 4, NULL);
+		call_sse(f, key, fe_const(f, in->reg & 7), v);
+		return true;
+	case 0x7e:
+		v = ir_get(b, X86_MM_OFF(in->reg & 7));
+		fe_write_rm(f, in->rex_w ? 8 : 4, IR_NO_TEMP,
+			    fe_zext(f, v, in->rex_w ? 8 : 4));
+		return true;
+	case 0x7f: case 0xe7:
+		if (in->mod == 3) {
+			call_sse(f, key, fe_const(f, in->rm & 7),
+				 fe_const(f, in->reg & 7));
+			return true;
+		}
+		ir_store(b, fe_ea(f), ir_get(b, X86_MM_OFF(in->reg & 7)), 8);
+		return true;
+	case 0xd7:
+		if (in->mod != 3)
+			return false;
+		r = call_sse(f, key, fe_const(f, 0), fe_const(f, in->rm & 7));
+		fe_write_reg(f, 4, r);
+		return true;
+	case 0x71: case 0x72: case 0x73:
+		if (in->mod != 3)
+			return false;
+		call_sse(f, key | (uint64_t)(in->reg & 7) << 12,
+			 fe_const(f, in->rm & 7), fe_const(f, 0));
+		return true;
+	default:
+		s = in->mod == 3 ? (in->rm & 7) : load_src(f, 8);
+		call_sse(f, key, fe_const(f, in->reg & 7), fe_const(f, s));
+		return true;
+	}
+}
+
+bool x86_translate_sse(struct fe *f)
+{
+	const struct x86_insn *in = f->insn;
+	struct ir_block *b = f->blk;
+	unsigned pfx = in->simd_prefix, s;
+	uint8_t op = in->opcode;
+	enum sse_class cls = classify(op, pfx);
+	uint64_t key = SSE_KEY(op, pfx, in->rex_w,
+			       has_imm(op) ? (uint8_t)in->imm : 0);
+	ir_temp v, r;
+
+	if (in->map != X86_MAP_0F || in->vex)
+		return false;
+	if (in->has_modrm && in->mod != 3)
+		key |= MEM_SRC_BIT;
+	if (pfx == X86_PFX_NONE && !in->opsize_prefix && is_mmx_op(op))
+		return translate_mmx(f, key);
+	switch (cls) {
+	case SSE_OP:
+		s = load_src(f, src_mem_size(op, pfx, in->rex_w));
+		call_sse(f, key, fe_const(f, in->reg), fe_const(f, s));
+		fe_forget_cc(f);
+		return true;
+	case SSE_STORE:
+		sse_store(f, key, pfx);
+		fe_forget_cc(f);
+		return true;
+	case SSE_SHIFT_IMM:
+		call_sse(f, key | (uint64_t)(in->reg & 7) << 12,
+			 fe_const(f, in->rm), fe_const(f, 0));
+		fe_forget_cc(f);
+		return true;
+	case SSE_GPR_SRC: {
+		unsigned size = src_mem_size(op, pfx, in->rex_w);
+
+		v = fe_read_rm(f, size, NULL);
+		call_sse(f, key, fe_const(f, in->reg), v);
+		fe_forget_cc(f);
+		return true;
+	}
+	case SSE_GPR_DST:
+		if (op == 0x7e) {	/* movd/movq r/m, xmm */
+			unsigned size = in->rex_w ? 8 : 4;
+
+			v = ir_get(b, X86_XMM_OFF(in->reg));
+			fe_write_rm(f, size, IR_NO_TEMP, fe_zext(f, v, size));
+			return true;
+		}
+		if ((op == 0xd7 || op == 0x50 || op == 0xc5) && in->mod != 3)
+			return false;
+		s = (op == 0x2c || op == 0x2d) ?
+		    load_src(f, src_mem_size(op, pfx, in->rex_w)) : in->rm;
+		r = call_sse(f, key, fe_const(f, in->reg), fe_const(f, s));
+		fe_forget_cc(f);
+		fe_write_reg(f, (op == 0x2c || op == 0x2d) && in->rex_w ? 8 : 4,
+			     r);
+		return true;
+	case SSE_FLAGS:
+		s = load_src(f, src_mem_size(op, pfx, in->rex_w));
+		r = call_sse(f, key, fe_const(f, in->reg), fe_const(f, s));
+		fe_forget_cc(f);
+		fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP, r, IR_NO_TEMP);
+		return true;
+	default:
+		return false;
+	}
+}
