@@ -83,7 +83,7 @@ static void check_l2_entry(struct check *ck, uint64_t e, bool active,
 			return;
 		}
 		add_ref(ck, host, q->cluster_size, "data cluster");
-		if (active && t == QCOW2_CLUSTER_NORMAL) {
+		if (active) {
 			ck->res->allocated_clusters++;
 			if (ck->prev_host && host != ck->prev_host + q->cluster_size)
 				ck->res->fragmented_clusters++;
@@ -128,6 +128,7 @@ static int walk_l1(struct check *ck, const uint64_t *l1, uint32_t n,
 			continue;
 		}
 		add_ref(ck, l2_offset, q->cluster_size, "L2 table");
+		ck->prev_host = 0;      /* qemu counts fragments per L2 table */
 		ret = blk_file_pread(q->img->fd, ck->l2, q->cluster_size,
 				     l2_offset);
 		if (ret < 0) {

@@ -190,8 +190,9 @@ static int qcow2_parse_header(struct qcow2 *q, const uint8_t *hdr,
 	q->cluster_size = 1u << q->cluster_bits;
 	q->l2_bits = q->cluster_bits - 3;
 	if (crypt != 0) {
-		log_warnx("%s: encrypted qcow2 (method %u) is not supported "
-			  "yet", q->name, crypt);
+		log_warnx("%s: encrypted qcow2 (%s) is not supported yet",
+			  q->name, crypt == 1 ? "AES" : crypt == 2 ? "LUKS"
+						      : "unknown method");
 		return -ENOTSUP;
 	}
 	if (q->version == 2) {

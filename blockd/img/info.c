@@ -162,11 +162,14 @@ static void info_json(struct blk_image *img, const struct blk_info *in,
 		} else {
 			printf("            \"compression-type\": \"zlib\",\n");
 		}
-		printf("            \"refcount-bits\": %u,\n", in->refcount_bits);
-		printf("            \"corrupt\": %s,\n",
-		       in->corrupt ? "true" : "false");
-		printf("            \"extended-l2\": %s\n",
-		       in->extended_l2 ? "true" : "false");
+		printf("            \"refcount-bits\": %u%s\n", in->refcount_bits,
+		       in->version >= 3 ? "," : "");
+		if (in->version >= 3) {
+			printf("            \"corrupt\": %s,\n",
+			       in->corrupt ? "true" : "false");
+			printf("            \"extended-l2\": %s\n",
+			       in->extended_l2 ? "true" : "false");
+		}
 		printf("        }\n    },\n");
 	}
 	if (in->backing_file[0]) {
@@ -208,9 +211,12 @@ static void info_human(struct blk_image *img, const struct blk_info *in,
 			printf("    lazy refcounts: %s\n",
 			       in->lazy_refcounts ? "true" : "false");
 		printf("    refcount bits: %u\n", in->refcount_bits);
-		printf("    corrupt: %s\n", in->corrupt ? "true" : "false");
-		printf("    extended l2: %s\n",
-		       in->extended_l2 ? "true" : "false");
+		if (in->version >= 3) {
+			printf("    corrupt: %s\n",
+			       in->corrupt ? "true" : "false");
+			printf("    extended l2: %s\n",
+			       in->extended_l2 ? "true" : "false");
+		}
 	}
 }
 
