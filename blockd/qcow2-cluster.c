@@ -461,13 +461,15 @@ static int write_partial_cluster(struct qcow2 *q, const struct iovec *iov,
 	uint64_t cs = q->cluster_size;
 	uint64_t start = off & ~(cs - 1);
 	uint64_t visible = q->img->size - start < cs ? q->img->size - start : cs;
-	uint64_t host;
-	uint8_t *buf = calloc(1, cs);
+	uint64_t host = 0;
+	uint8_t *table, *buf = calloc(1, cs);
 	int ret;
 
 	if (buf == NULL)
 		return -ENOMEM;
-	ret = blk_pread(q->img, buf, visible, start);
+	ret = l2_table_for_write(q, off, &table);
+	if (ret == 0)
+		ret = blk_pread(q->img, buf, visible, start);
 	if (ret == 0) {
 		blk_iov_to_buf(iov, iovcnt, skip, buf + (off - start), len);
 		ret = qcow2_alloc_clusters(q, 1, &host);
@@ -506,12 +508,16 @@ int qcow2_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt,
 					   off);
 			n = r.len;
 		} else if (in == 0 && (rest >= cs || off + rest == img->size)) {
-			uint64_t count, host, whole = rest / cs;
+			uint64_t count = 0, host = 0, whole = rest / cs;
+			uint8_t *table;
 
 			/* a partial last cluster only at the end of the disk */
 			if (rest % cs && off + rest == img->size)
 				whole++;
-			ret = count_replaceable(q, off, whole, &count);
+			/* the L2 table first, so data stays contiguous */
+			ret = l2_table_for_write(q, off, &table);
+			if (ret == 0)
+				ret = count_replaceable(q, off, whole, &count);
 			if (ret == 0)
 				ret = qcow2_alloc_clusters(q, count, &host);
 			n = count * cs < rest ? count * cs : rest;

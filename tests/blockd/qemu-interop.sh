@@ -267,7 +267,12 @@ if qemu-img create -f qcow2 --object secret,id=s0,data=pw -o encrypt.format=luks
 	[ $? = 1 ] && grep -q 'LUKS) is not supported yet' out.log &&
 		ok "LUKS: clear not-supported error" || { bad "LUKS: clear not-supported error"; cat out.log; }
 else
-	skip "qemu-img cannot create LUKS images here"
+	# qemu-img's PBKDF benchmark fails on some machines: mark one by hand
+	fresh luks.qcow2; poke luks.qcow2 32 4 2
+	"$MICA_IMG" info luks.qcow2 >out.log 2>&1
+	[ $? = 1 ] && grep -q 'LUKS) is not supported yet' out.log &&
+		ok "LUKS (crypt_method 2): clear not-supported error" ||
+		{ bad "LUKS (crypt_method 2): clear not-supported error"; cat out.log; }
 fi
 
 # dirty and corrupt bits: read fine, writes refused with a reason
