@@ -493,4 +493,7 @@ const struct blk_format_ops blk_format_qcow2 = {
 	.get_info = qcow2_get_info,
 	.check = qcow2_check,
 	.snapshot_list = qcow2_snapshot_list,
+	.snapshot_create = qcow2_snapshot_create,
+	.snapshot_apply = qcow2_snapshot_apply,
+	.snapshot_delete = qcow2_snapshot_delete,
 };

@@ -256,7 +256,6 @@ void qcow2_compressed_range(const struct qcow2 *q, uint64_t entry,
 			    uint64_t *host, uint64_t *len);
 int qcow2_check_table_offset(struct qcow2 *q, uint64_t off, const char *what,
 			     uint64_t where);
-int qcow2_read_l2(struct qcow2 *q, uint64_t l2_offset, uint8_t **table);
 int qcow2_preadv(struct blk_image *img, const struct iovec *iov, int iovcnt,
 		 uint64_t offset);
 int qcow2_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt,
@@ -283,6 +282,9 @@ int qcow2_snapshots_read(struct qcow2 *q);
 void qcow2_snapshots_free(struct qcow2 *q);
 int qcow2_snapshot_list(struct blk_image *img, struct blk_snapshot_info *s,
 			int max);
+int qcow2_snapshot_create(struct blk_image *img, const char *name);
+int qcow2_snapshot_apply(struct blk_image *img, const char *name_or_id);
+int qcow2_snapshot_delete(struct blk_image *img, const char *name_or_id);
 
 /* qcow2-check.c */
 int qcow2_check(struct blk_image *img, unsigned fix,

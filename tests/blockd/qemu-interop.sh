@@ -329,13 +329,42 @@ qemu-img info lk.qcow2 >out.log 2>&1; rc=$?
 "$MICA_IMG" info -U lk.qcow2 >/dev/null 2>&1 && ok "mica-img info -U shares" || bad "mica-img info -U shares"
 wait $mpid
 
-# ---- 6. not supported yet: clear errors ----
-qemu-img create -f qcow2 ns.qcow2 8M >/dev/null
-for op in "-c s1" "-a s1" "-d s1"; do
-	# shellcheck disable=SC2086
-	"$MICA_IMG" snapshot $op ns.qcow2 >out.log 2>&1
-	[ $? = 1 ] && grep -q 'not supported' out.log && ok "snapshot $op: not supported yet" ||
-		{ bad "snapshot $op: not supported yet"; cat out.log; }
-done
+# ---- 6. internal snapshots: Mica and QEMU doing the same steps ----
+qemu-img create -f qcow2 sa.qcow2 16M >/dev/null
+qemu-io -c 'write -P 1 0 4M' -c 'write -c -P 9 8M 64k' -c 'write -z 5M 64k' sa.qcow2 >/dev/null
+cp sa.qcow2 sb.qcow2
+step() { # step NAME MICA-CMD... -- QEMU-CMD...
+	local name=$1; shift
+	local mica=() qemu=()
+	while [ "$1" != -- ]; do mica+=("$1"); shift; done; shift
+	qemu=("$@")
+	"${mica[@]}" >out.log 2>&1 || { bad "snapshots: $name (mica)"; cat out.log; return; }
+	"${qemu[@]}" >/dev/null 2>&1
+	if qemu-img check sa.qcow2 >out.log 2>&1 && qcompare sa.qcow2 sb.qcow2; then
+		ok "snapshots: $name"
+	else
+		bad "snapshots: $name"; head -5 out.log
+	fi
+}
+W1=(-c 'write -P 2 1M 1M' -c 'write -P 3 100 10' -c 'write -P 4 8M 4k' -c 'discard 3M 64k')
+step "create s1" "$MICA_IMG" snapshot -c s1 sa.qcow2 -- qemu-img snapshot -c s1 sb.qcow2
+step "write after s1" "$BLK_IO" "${W1[@]}" sa.qcow2 -- qemu-io "${W1[@]}" sb.qcow2
+step "create s2" "$MICA_IMG" snapshot -c s2 sa.qcow2 -- qemu-img snapshot -c s2 sb.qcow2
+step "write after s2" "$BLK_IO" -c 'write -P 5 0 64k' sa.qcow2 -- qemu-io -c 'write -P 5 0 64k' sb.qcow2
+step "apply s1" "$MICA_IMG" snapshot -a s1 sa.qcow2 -- qemu-img snapshot -a s1 sb.qcow2
+step "delete s1" "$MICA_IMG" snapshot -d s1 sa.qcow2 -- qemu-img snapshot -d s1 sb.qcow2
+step "qemu applies Mica's s2" qemu-img snapshot -a s2 sa.qcow2 -- qemu-img snapshot -a s2 sb.qcow2
+step "delete s2 (last)" "$MICA_IMG" snapshot -d s2 sa.qcow2 -- qemu-img snapshot -d s2 sb.qcow2
+step "qemu snapshot, Mica applies" qemu-img snapshot -c q1 sa.qcow2 -- qemu-img snapshot -c q1 sb.qcow2
+step "write" qemu-io -c 'write -P 7 2M 3M' sa.qcow2 -- qemu-io -c 'write -P 7 2M 3M' sb.qcow2
+step "Mica applies q1" "$MICA_IMG" snapshot -a q1 sa.qcow2 -- qemu-img snapshot -a q1 sb.qcow2
+diff <("$MICA_IMG" snapshot -l sa.qcow2 | cut -c1-37) <(qemu-img snapshot -l sb.qcow2 | cut -c1-37) >/dev/null &&
+	ok "snapshots: lists agree" || { bad "snapshots: lists agree"; "$MICA_IMG" snapshot -l sa.qcow2; qemu-img snapshot -l sb.qcow2; }
+"$MICA_IMG" snapshot -c q1 sa.qcow2 >out.log 2>&1
+[ $? = 1 ] && grep -q "already exists" out.log && ok "snapshots: duplicate name refused" ||
+	bad "snapshots: duplicate name refused"
+"$MICA_IMG" snapshot -a nope sa.qcow2 >out.log 2>&1
+[ $? = 1 ] && grep -q "no snapshot with ID or name 'nope'" out.log && ok "snapshots: unknown name named" ||
+	bad "snapshots: unknown name named"
 
 finish

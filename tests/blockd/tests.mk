@@ -28,3 +28,18 @@ $(BUILD)/tests/test-%: $(BUILD)/obj/tests/blockd/test-%.o \
 UNIT_SUITES += $(BLOCK_UNIT_TESTS)
 .SECONDARY: $(BUILD)/obj/tests/blockd/test-block.o \
 	$(BUILD)/obj/tests/blockd/test-qcow2.o
+
+# libFuzzer harness (make fuzz): clang, ASan+UBSan, the library compiled in.
+FUZZ_CC ?= clang
+FUZZ_QCOW2 := $(BUILD)/fuzz/fuzz_qcow2_open
+
+$(FUZZ_QCOW2): tests/blockd/fuzz_qcow2_open.c $(BLOCK_LIB_SRCS) ipc/log.c \
+		$(wildcard blockd/*.h)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Iipc \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $@ tests/blockd/fuzz_qcow2_open.c $(BLOCK_LIB_SRCS) ipc/log.c \
+		$(BLOCK_LIBS)
+
+FUZZERS += $(FUZZ_QCOW2)
