@@ -402,6 +402,11 @@ int qcow2_snapshot_create(struct blk_image *img, const char *name)
 	}
 	if (q->nb_snapshots >= QCOW2_MAX_SNAPSHOTS)
 		return -EFBIG;
+	if (qcow2_refcount_max(q) < 2) {
+		log_warnx("%s: refcount_bits=1 cannot count snapshot "
+			  "references", q->name);
+		return -ENOTSUP;
+	}
 	snaps = calloc(q->nb_snapshots + 1, sizeof(*snaps));
 	if (snaps == NULL)
 		return -ENOMEM;

@@ -18,6 +18,8 @@
 #define L2_CACHE_TABLES_DEFAULT 32      /* MICA_QCOW2_L2_CACHE overrides */
 #define RB_CACHE_TABLES 8
 
+static int qcow2_repair_dirty(struct blk_image *img);
+
 static int qcow2_probe(const uint8_t *head, size_t len)
 {
 	if (len >= 8 && be32_get(head) == QCOW2_MAGIC)
@@ -350,12 +352,6 @@ static int qcow2_open_checks_rw(struct qcow2 *q)
 			  q->name);
 		return -EROFS;
 	}
-	if (q->incompatible & QCOW2_INCOMPAT_DIRTY) {
-		log_warnx("%s: image has the dirty bit set (lazy refcounts); "
-			  "automatic repair on open is not supported yet, run "
-			  "'qemu-img check -r all' first", q->name);
-		return -ENOTSUP;
-	}
 	if (q->has_bitmaps || (q->autoclear & QCOW2_AUTOCLEAR_BITMAPS)) {
 		log_warnx("%s: writing images with persistent dirty bitmaps "
 			  "is not supported yet", q->name);
@@ -430,6 +426,9 @@ static int qcow2_open(struct blk_image *img)
 	}
 	if (!img->read_only) {
 		ret = qcow2_open_checks_rw(q);
+		if (ret == 0 && (q->incompatible & QCOW2_INCOMPAT_DIRTY) &&
+		    !(img->flags & BLK_OPEN_REPAIR))
+			ret = qcow2_repair_dirty(img);
 		if (ret < 0)
 			goto out;
 	}
@@ -441,6 +440,93 @@ out:
 	if (ret < 0)
 		qcow2_close(img);
 	return ret;
+}
+
+/* Grow the virtual size; the L1 table moves to a bigger place when the
+ * new size needs more entries.  Shrinking is not supported yet. */
+static int qcow2_truncate(struct blk_image *img, uint64_t size)
+{
+	struct qcow2 *q = qcow2_of(img);
+	uint64_t span = (uint64_t)q->cluster_size << q->l2_bits;
+	uint64_t need = (size + span - 1) / span, new_off, old_off;
+	uint32_t old_size = q->l1_size;
+	uint8_t *raw, hdr[12];
+	uint64_t *l1;
+	int ret;
+
+	if (size < img->size) {
+		log_warnx("%s: shrinking qcow2 images is not supported yet",
+			  q->name);
+		return -ENOTSUP;
+	}
+	if (size > (1ull << 55) || need * 8 > QCOW2_MAX_L1_BYTES) {
+		log_warnx("%s: size %" PRIu64 " too large", q->name, size);
+		return -EFBIG;
+	}
+	ret = qcow2_flush(img);
+	if (ret < 0 || need <= q->l1_size)
+		goto set_size;
+	l1 = calloc(need, 8);
+	raw = calloc(need, 8);
+	if (l1 == NULL || raw == NULL) {
+		free(l1);
+		free(raw);
+		return -ENOMEM;
+	}
+	memcpy(l1, q->l1, (size_t)q->l1_size * 8);
+	for (uint64_t i = 0; i < need; i++)
+		be64_put(raw + 8 * i, l1[i]);
+	ret = qcow2_alloc_clusters(q, qcow2_align_up(need * 8, q->cluster_size)
+				   >> q->cluster_bits, &new_off);
+	if (ret == 0)
+		ret = blk_file_pwrite(img->fd, raw, need * 8, new_off);
+	free(raw);
+	/* refcounts and the new table on disk before the header moves */
+	if (ret == 0)
+		ret = qcow2_flush(img);
+	if (ret == 0) {
+		be32_put(hdr, (uint32_t)need);
+		be64_put(hdr + 4, new_off);
+		ret = blk_file_pwrite(img->fd, hdr, sizeof(hdr),
+				      QCOW2_HDR_L1_SIZE);
+	}
+	if (ret == 0 && fdatasync(img->fd) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		free(l1);
+		return ret;
+	}
+	old_off = q->l1_table_offset;
+	free(q->l1);
+	q->l1 = l1;
+	q->l1_size = (uint32_t)need;
+	q->l1_table_offset = new_off;
+	ret = qcow2_free_later(q, old_off, (uint64_t)old_size * 8);
+set_size:
+	if (ret == 0)
+		ret = qcow2_write_header_field(q, QCOW2_HDR_SIZE, size, 8);
+	if (ret == 0)
+		img->size = size;
+	return ret < 0 ? ret : qcow2_flush(img);
+}
+
+/* QEMU's rule for a dirty image (lazy refcounts, not closed cleanly):
+ * repair the refcounts before the first write, then clear the bit. */
+static int qcow2_repair_dirty(struct blk_image *img)
+{
+	struct qcow2 *q = qcow2_of(img);
+	struct blk_check_result res = { .quiet = true };
+	int ret;
+
+	log_info("%s: image was not closed cleanly; repairing refcounts",
+		 q->name);
+	ret = qcow2_check(img, BLK_CHECK_FIX_LEAKS | BLK_CHECK_FIX_ERRORS,
+			  &res);
+	if (ret == 0 && res.corruptions == 0 && res.check_errors == 0)
+		return 0;
+	log_warnx("%s: could not repair the dirty image (%" PRIu64
+		  " corruptions left)", q->name, res.corruptions);
+	return ret < 0 ? ret : -EUCLEAN;
 }
 
 static bool qcow2_can_write(const struct blk_image *img)
@@ -488,6 +574,7 @@ const struct blk_format_ops blk_format_qcow2 = {
 	.flush = qcow2_flush,
 	.write_zeroes = qcow2_write_zeroes,
 	.discard = qcow2_discard,
+	.truncate = qcow2_truncate,
 	.write_compressed = qcow2_write_compressed,
 	.map = qcow2_map,
 	.get_info = qcow2_get_info,
