@@ -278,7 +278,7 @@ fi
 # dirty bit: a lazy-refcounts image killed by qemu-io is repaired by the
 # first Mica writer, like QEMU does; check -r all agrees with qemu-img
 qemu-img create -f qcow2 -o lazy_refcounts=on d.qcow2 16M >/dev/null
-bash -c "qemu-io -c 'write -P 3 0 1M' -c abort d.qcow2" >/dev/null 2>&1
+bash -c "qemu-io -c 'write -P 3 0 1M' -c abort d.qcow2; true" >/dev/null 2>&1
 cp d.qcow2 d2.qcow2
 same_check "dirty image after a crash" d2.qcow2 2
 "$BLK_IO" -r -c 'read -P 3 0 1M' d.qcow2 >/dev/null 2>&1 && ok "dirty image: reads fine" ||
