@@ -60,14 +60,30 @@ static int convert_run(struct blk_image *src, struct blk_image *dst,
 		if (ret <= 0)
 			continue;
 		ret = blk_pread(src, buf, n, off);
-		for (uint64_t i = 0; i < n && ret >= 0; i += block) {
+		for (uint64_t i = 0; i < n && ret >= 0;) {
 			uint64_t m = n - i < block ? n - i : block;
 
-			if (is_zero(buf + i, m))
+			if (is_zero(buf + i, m)) {
+				i += m;
 				continue;
-			ret = compress ? blk_write_compressed(dst, buf + i, m,
-							      off + i)
-				       : blk_pwrite(dst, buf + i, m, off + i);
+			}
+			if (compress) {
+				ret = blk_write_compressed(dst, buf + i, m,
+							   off + i);
+				i += m;
+				continue;
+			}
+			/* one write for a run of non-zero blocks */
+			while (i + m < n) {
+				uint64_t more = n - i - m < block ? n - i - m
+								  : block;
+
+				if (is_zero(buf + i + m, more))
+					break;
+				m += more;
+			}
+			ret = blk_pwrite(dst, buf + i, m, off + i);
+			i += m;
 		}
 	}
 	progress(show, size, size);
