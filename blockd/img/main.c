@@ -171,13 +171,19 @@ static int set_create_opt(struct blk_create_opts *o, char *key, char *val)
 	return 0;
 }
 
+/* create options point into these copies for the life of the process */
+static char *opt_copies[16];
+static unsigned opt_ncopies;
+
 int img_parse_create_opts(const char *s, struct blk_create_opts *o)
 {
-	/* the strings stay referenced from O for the life of the process */
 	char *copy = strdup(s), *save = NULL;
 
-	if (copy == NULL)
+	if (copy == NULL || opt_ncopies == 16) {
+		free(copy);
 		return -1;
+	}
+	opt_copies[opt_ncopies++] = copy;
 	for (char *kv = strtok_r(copy, ",", &save); kv != NULL;
 	     kv = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(kv, '=');
