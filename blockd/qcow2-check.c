@@ -117,7 +117,7 @@ static int walk_l1(struct check *ck, const uint64_t *l1, uint32_t n,
 		if ((l1[i] & QCOW2_L1E_RESERVED) ||
 		    (l2_offset & (q->cluster_size - 1))) {
 			say(ck, "ERROR l2_offset=%" PRIx64 ": Table is not "
-			    "properly aligned; L1 entry corrupted\n", l2_offset);
+			    "cluster aligned; L1 entry corrupted\n", l2_offset);
 			ck->res->corruptions++;
 			continue;
 		}
@@ -187,6 +187,12 @@ static void walk_refcount_structures(struct check *ck)
 		if (q->rt[i] == 0)
 			continue;
 		if (q->rt[i] & QCOW2_RTE_RESERVED) {
+			say(ck, "ERROR refcount table entry %" PRIu64 " has "
+			    "reserved bits set\n", i);
+			ck->res->corruptions++;
+			continue;
+		}
+		if (off & (q->cluster_size - 1)) {
 			say(ck, "ERROR refcount block %" PRIu64 " is not "
 			    "cluster aligned; refcount table entry corrupted\n",
 			    i);

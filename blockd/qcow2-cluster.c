@@ -634,10 +634,17 @@ static int alloc_compressed_bytes(struct qcow2 *q, uint64_t len,
 				  uint64_t *host)
 {
 	uint64_t cs = q->cluster_size;
-	uint64_t used = q->compressed_cursor & (cs - 1);
+	uint64_t used = q->compressed_cursor & (cs - 1), rc = 0;
 	int ret;
 
+	/* share the cursor's cluster only while its refcount can grow */
 	if (q->compressed_cursor != 0 && used != 0 && cs - used >= len) {
+		ret = qcow2_refcount_get(q, q->compressed_cursor >>
+					 q->cluster_bits, &rc);
+		if (ret < 0)
+			return ret;
+	}
+	if (rc != 0 && rc < qcow2_refcount_max(q)) {
 		ret = qcow2_refcount_add(q, q->compressed_cursor >>
 					 q->cluster_bits, 1);
 		if (ret < 0)

@@ -80,7 +80,8 @@ static int rb_lookup(struct qcow2 *q, uint64_t cluster, uint8_t **block)
 	off = q->rt[idx] & ~QCOW2_RTE_RESERVED;
 	if (off == 0)
 		return 0;
-	if ((q->rt[idx] & QCOW2_RTE_RESERVED) || off >= q->file_size) {
+	if ((q->rt[idx] & QCOW2_RTE_RESERVED) ||
+	    (off & (q->cluster_size - 1)) || off >= q->file_size) {
 		log_warnx("%s: corrupt qcow2: refcount table entry %" PRIu64
 			  " (%#" PRIx64 ") is %s", q->name, idx, q->rt[idx],
 			  off >= q->file_size ? "past the end of the file"

@@ -235,7 +235,26 @@ static int snap_table_commit(struct qcow2 *q, struct qcow2_snapshot *snaps,
 }
 
 /* Add DELTA (+1 or -1, the latter deferred until metadata is on disk) to
- * every cluster the L1 table reaches: L2 tables, data, compressed data. */
+ * every cluster the L1 table reaches: L2 tables, data, compressed data.
+ * DELTA 0 only verifies that +1 is possible everywhere, so that a
+ * refcount about to overflow (or a reference to a free cluster) is found
+ * before anything changes. */
+static int refcount_can_add(struct qcow2 *q, uint64_t cluster)
+{
+	uint64_t rc;
+	int ret = qcow2_refcount_get(q, cluster, &rc);
+
+	if (ret < 0)
+		return ret;
+	if (rc == 0 || rc == qcow2_refcount_max(q)) {
+		log_warnx("%s: corrupt qcow2: cluster %" PRIu64 " has refcount "
+			  "%" PRIu64 "; refusing to add a reference (run "
+			  "check -r all)", q->name, cluster, rc);
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
 static int tree_refcounts(struct qcow2 *q, const uint64_t *l1, uint32_t n,
 			  int delta)
 {
@@ -283,7 +302,8 @@ static int tree_refcounts(struct qcow2 *q, const uint64_t *l1, uint32_t n,
 			for (uint64_t c = host >> q->cluster_bits;
 			     ret == 0 && c <= (host + len - 1) >> q->cluster_bits;
 			     c++)
-				ret = qcow2_refcount_add(q, c, 1);
+				ret = delta ? qcow2_refcount_add(q, c, 1)
+					    : refcount_can_add(q, c);
 		}
 	}
 	free(l2);
@@ -423,6 +443,8 @@ int qcow2_snapshot_create(struct blk_image *img, const char *name)
 	ret = s->id && s->name ? qcow2_flush(img) : -ENOMEM;
 	/* one more reference to everything; active tables lose COPIED */
 	if (ret == 0)
+		ret = tree_refcounts(q, q->l1, q->l1_size, 0);
+	if (ret == 0)
 		ret = tree_refcounts(q, q->l1, q->l1_size, 1);
 	if (ret == 0)
 		ret = fix_copied_flags(q);
@@ -472,7 +494,9 @@ int qcow2_snapshot_apply(struct blk_image *img, const char *name_or_id)
 	for (uint32_t j = 0; j < s->l1_size; j++)
 		l1[j] = be64_get(raw + 8 * j) & ~QCOW2_OFLAG_COPIED;
 	/* the snapshot's tree gains the active reference ... */
-	ret = tree_refcounts(q, l1, s->l1_size, 1);
+	ret = tree_refcounts(q, l1, s->l1_size, 0);
+	if (ret == 0)
+		ret = tree_refcounts(q, l1, s->l1_size, 1);
 	if (ret < 0)
 		goto out;
 	memcpy(old, q->l1, (size_t)q->l1_size * 8);

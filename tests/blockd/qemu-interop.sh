@@ -132,6 +132,26 @@ for ct in zlib zstd; do
 		bad "convert -c ($ct) passes qemu-img check/compare"
 done
 
+rm -f c.qcow2
+"$MICA_IMG" convert -c -O qcow2 -o refcount_bits=1 src.qcow2 c.qcow2 &&
+	qcheck c.qcow2 && qcompare c.qcow2 src.qcow2 &&
+	ok "convert -c with refcount_bits=1 (no shared compressed clusters)" ||
+	bad "convert -c with refcount_bits=1 (no shared compressed clusters)"
+
+# refcount at its maximum: snapshot refused before anything is written
+fresh() {
+	rm -f "$1"; qemu-img create -f qcow2 "$1" 8M >/dev/null
+	qemu-io -c 'write -P 9 0 128k' -c 'write -P 8 4M 64k' "$1" >/dev/null
+}
+rb_off() { python3 -c "f=open('$1','rb');f.seek($(hdr "$1" 48 8));print(int.from_bytes(f.read(8),'big'))"; }
+fresh ovf.qcow2
+poke ovf.qcow2 $(( $(rb_off ovf.qcow2) + 2 * 6 )) 2 65535
+sum=$(md5sum < ovf.qcow2)
+"$MICA_IMG" snapshot -c s ovf.qcow2 >out.log 2>&1
+[ $? = 1 ] && grep -q 'cluster 6 has refcount 65535; refusing' out.log && [ "$(md5sum < ovf.qcow2)" = "$sum" ] &&
+	ok "refcount overflow: snapshot refused, image untouched" ||
+	{ bad "refcount overflow: snapshot refused, image untouched"; cat out.log; }
+
 # ---- 2. images made by QEMU, read by Mica ----
 qemu-img create -f raw chain0.raw 10M >/dev/null
 qemu-io -f raw -c 'write -P 1 0 3M' chain0.raw >/dev/null
@@ -183,12 +203,7 @@ diff <("$MICA_IMG" map base.raw) <(qemu-img map base.raw) >/dev/null &&
 	ok "map (human) of raw matches qemu-img" || bad "map (human) of raw matches qemu-img"
 
 # ---- 3. damaged images: same verdicts as qemu-img ----
-# clean image with a little data: header@0 rt@64k rb@128k L1@192k L2@256k data@320k
-fresh() {
-	rm -f "$1"; qemu-img create -f qcow2 "$1" 8M >/dev/null
-	qemu-io -c 'write -P 9 0 128k' -c 'write -P 8 4M 64k' "$1" >/dev/null
-}
-rb_off() { echo $(( $(python3 -c "f=open('$1','rb');f.seek($(hdr "$1" 48 8));print(int.from_bytes(f.read(8),'big'))") )); }
+# fresh(): clean image, header@0 rt@64k rb@128k L1@192k L2@256k data@320k
 same_check() { # same_check NAME IMAGE WANT_RC
 	"$MICA_IMG" check "$2" >mica.log 2>&1; local m=$?
 	qemu-img check "$2" >qemu.log 2>&1; local q=$?
@@ -233,6 +248,17 @@ poke copied.qcow2 $l2 8 "$v"
 same_check "missing COPIED flag" copied.qcow2 2
 expect_rc 0 "check -r all fixes COPIED" "$MICA_IMG" check -r all copied.qcow2
 qcheck copied.qcow2 && ok "qemu-img agrees COPIED is fixed" || bad "qemu-img agrees COPIED is fixed"
+
+fresh dup.qcow2
+l2=$(python3 -c "f=open('dup.qcow2','rb');f.seek($(hdr dup.qcow2 40 8));print(int.from_bytes(f.read(8),'big') & 0x00fffffffffffe00)")
+poke dup.qcow2 $((l2 + 8)) 8 "$(hdr dup.qcow2 "$l2" 8)"   # two guest clusters, one host cluster
+same_check "two L2 entries sharing a cluster" dup.qcow2 2
+diff <("$MICA_IMG" check dup.qcow2 2>&1) <(qemu-img check dup.qcow2 2>&1) >/dev/null &&
+	ok "shared cluster: same report as qemu-img" || bad "shared cluster: same report as qemu-img"
+fresh rte.qcow2; poke rte.qcow2 "$(hdr rte.qcow2 48 8)" 8 12345
+same_check "refcount table entry with reserved bits" rte.qcow2 1
+fresh l1a.qcow2; poke l1a.qcow2 "$(hdr l1a.qcow2 40 8)" 8 "(1 << 63) | 0x10200"
+same_check "unaligned L2 table in L1" l1a.qcow2 2
 
 # ---- 4. malformed images: clear errors, no crash, no write ----
 malformed() { # malformed NAME FILE PATTERN [read]: open (or only reads) fail
