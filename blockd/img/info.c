@@ -19,6 +19,8 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static bool backing_chain;
+
 /* Common option parsing for info and map. */
 static int parse_read_opts(int argc, char **argv, const char **fmt,
 			   bool *json, unsigned *flags)
@@ -39,7 +41,7 @@ static int parse_read_opts(int argc, char **argv, const char **fmt,
 				return -1;
 			}
 			break;
-		case OPT_BACKING_CHAIN: break;
+		case OPT_BACKING_CHAIN: backing_chain = true; break;
 		default: return -1;
 		}
 	}
@@ -101,86 +103,87 @@ static void snapshot_table_human(const struct blk_snapshot_info *s, int n)
 	}
 }
 
-static void snapshots_json(const struct blk_snapshot_info *s, int n)
+static void snapshots_json(FILE *f, const struct blk_snapshot_info *s, int n)
 {
-	printf("    \"snapshots\": [\n");
+	fprintf(f, "    \"snapshots\": [\n");
 	for (int i = 0; i < n; i++) {
-		printf("        {\n");
+		fprintf(f, "        {\n");
 		if (s[i].icount != UINT64_MAX)
-			printf("            \"icount\": %" PRIu64 ",\n",
+			fprintf(f, "            \"icount\": %" PRIu64 ",\n",
 			       s[i].icount);
-		printf("            \"vm-clock-nsec\": %" PRIu64 ",\n",
+		fprintf(f, "            \"vm-clock-nsec\": %" PRIu64 ",\n",
 		       (uint64_t)(s[i].vm_clock_nsec % 1000000000u));
-		printf("            \"name\": ");
-		img_json_string(stdout, s[i].name);
-		printf(",\n            \"date-sec\": %u,\n", s[i].date_sec);
-		printf("            \"date-nsec\": %u,\n", s[i].date_nsec);
-		printf("            \"vm-clock-sec\": %" PRIu64 ",\n",
+		fprintf(f, "            \"name\": ");
+		img_json_string(f, s[i].name);
+		fprintf(f, ",\n            \"date-sec\": %u,\n", s[i].date_sec);
+		fprintf(f, "            \"date-nsec\": %u,\n", s[i].date_nsec);
+		fprintf(f, "            \"vm-clock-sec\": %" PRIu64 ",\n",
 		       (uint64_t)(s[i].vm_clock_nsec / 1000000000u));
-		printf("            \"id\": ");
-		img_json_string(stdout, s[i].id);
-		printf(",\n            \"vm-state-size\": %" PRIu64 "\n",
+		fprintf(f, "            \"id\": ");
+		img_json_string(f, s[i].id);
+		fprintf(f, ",\n            \"vm-state-size\": %" PRIu64 "\n",
 		       s[i].vm_state_size);
-		printf("        }%s\n", i + 1 < n ? "," : "");
+		fprintf(f, "        }%s\n", i + 1 < n ? "," : "");
 	}
-	printf("    ],\n");
+	fprintf(f, "    ],\n");
 }
 
-static void info_json(struct blk_image *img, const struct blk_info *in,
+static void info_json(FILE *f, struct blk_image *img,
+		      const struct blk_info *in,
 		      const struct blk_snapshot_info *snaps, int nsnaps)
 {
 	const char *path = blk_filename(img);
 	char full[PATH_MAX];
 
-	printf("{\n");
+	fprintf(f, "{\n");
 	if (in->backing_fmt[0] && in->backing_file[0]) {
-		printf("    \"backing-filename-format\": ");
-		img_json_string(stdout, in->backing_fmt);
-		printf(",\n");
+		fprintf(f, "    \"backing-filename-format\": ");
+		img_json_string(f, in->backing_fmt);
+		fprintf(f, ",\n");
 	}
 	if (nsnaps > 0)
-		snapshots_json(snaps, nsnaps);
-	printf("    \"virtual-size\": %" PRIu64 ",\n", in->virtual_size);
-	printf("    \"filename\": ");
-	img_json_string(stdout, path);
-	printf(",\n");
+		snapshots_json(f, snaps, nsnaps);
+	fprintf(f, "    \"virtual-size\": %" PRIu64 ",\n", in->virtual_size);
+	fprintf(f, "    \"filename\": ");
+	img_json_string(f, path);
+	fprintf(f, ",\n");
 	if (in->cluster_size)
-		printf("    \"cluster-size\": %u,\n", in->cluster_size);
-	printf("    \"format\": \"%s\",\n", blk_format_name(img));
-	printf("    \"actual-size\": %" PRIu64 ",\n", actual_size(path));
+		fprintf(f, "    \"cluster-size\": %u,\n", in->cluster_size);
+	fprintf(f, "    \"format\": \"%s\",\n", blk_format_name(img));
+	fprintf(f, "    \"actual-size\": %" PRIu64 ",\n", actual_size(path));
 	if (in->is_qcow2) {
-		printf("    \"format-specific\": {\n");
-		printf("        \"type\": \"qcow2\",\n");
-		printf("        \"data\": {\n");
-		printf("            \"compat\": \"%s\",\n",
+		fprintf(f, "    \"format-specific\": {\n");
+		fprintf(f, "        \"type\": \"qcow2\",\n");
+		fprintf(f, "        \"data\": {\n");
+		fprintf(f, "            \"compat\": \"%s\",\n",
 		       in->version >= 3 ? "1.1" : "0.10");
 		if (in->version >= 3) {
-			printf("            \"compression-type\": \"%s\",\n",
+			fprintf(f, "            \"compression-type\": \"%s\",\n",
 			       in->zstd ? "zstd" : "zlib");
-			printf("            \"lazy-refcounts\": %s,\n",
+			fprintf(f, "            \"lazy-refcounts\": %s,\n",
 			       in->lazy_refcounts ? "true" : "false");
 		} else {
-			printf("            \"compression-type\": \"zlib\",\n");
+			fprintf(f, "            \"compression-type\": \"zlib\",\n");
 		}
-		printf("            \"refcount-bits\": %u%s\n", in->refcount_bits,
+		fprintf(f, "            \"refcount-bits\": %u%s\n", in->refcount_bits,
 		       in->version >= 3 ? "," : "");
 		if (in->version >= 3) {
-			printf("            \"corrupt\": %s,\n",
+			fprintf(f, "            \"corrupt\": %s,\n",
 			       in->corrupt ? "true" : "false");
-			printf("            \"extended-l2\": %s\n",
+			fprintf(f, "            \"extended-l2\": %s\n",
 			       in->extended_l2 ? "true" : "false");
 		}
-		printf("        }\n    },\n");
+		fprintf(f, "        }\n    },\n");
 	}
 	if (in->backing_file[0]) {
 		full_backing_name(path, in->backing_file, full, sizeof(full));
-		printf("    \"full-backing-filename\": ");
-		img_json_string(stdout, full);
-		printf(",\n    \"backing-filename\": ");
-		img_json_string(stdout, in->backing_file);
-		printf(",\n");
+		fprintf(f, "    \"full-backing-filename\": ");
+		img_json_string(f, full);
+		fprintf(f, ",\n    \"backing-filename\": ");
+		img_json_string(f, in->backing_file);
+		fprintf(f, ",\n");
 	}
-	printf("    \"dirty-flag\": %s\n}\n", in->dirty ? "true" : "false");
+	fprintf(f, "    \"dirty-flag\": %s\n}\n", in->dirty ? "true" : "false");
 }
 
 static void info_human(struct blk_image *img, const struct blk_info *in,
@@ -220,25 +223,15 @@ static void info_human(struct blk_image *img, const struct blk_info *in,
 	}
 }
 
-int img_info(int argc, char **argv)
+/* One image's info, as JSON into F or as text on stdout. */
+static int info_one(struct blk_image *img, FILE *json)
 {
-	const char *fmt = NULL;
-	unsigned flags = BLK_OPEN_NO_BACKING;
 	struct blk_snapshot_info *snaps = NULL;
-	struct blk_image *img;
 	struct blk_info info;
-	bool json;
 	int n = 0;
 
-	if (parse_read_opts(argc, argv, &fmt, &json, &flags) < 0)
-		return IMG_EXIT_ERROR;
-	img = img_open(argv[optind], fmt, flags);
-	if (img == NULL)
-		return IMG_EXIT_ERROR;
-	if (blk_get_info(img, &info) < 0) {
-		blk_close(img);
-		return IMG_EXIT_ERROR;
-	}
+	if (blk_get_info(img, &info) < 0)
+		return -1;
 	if (info.nb_snapshots > 0) {
 		snaps = calloc(info.nb_snapshots, sizeof(*snaps));
 		if (snaps != NULL)
@@ -247,12 +240,69 @@ int img_info(int argc, char **argv)
 			n = 0;
 	}
 	if (json)
-		info_json(img, &info, snaps, n);
+		info_json(json, img, &info, snaps, n);
 	else
 		info_human(img, &info, snaps, n);
 	free(snaps);
+	return 0;
+}
+
+/* --backing-chain --output=json: an array, each object indented. */
+static int info_chain_json(struct blk_image *img)
+{
+	printf("[\n");
+	for (; img != NULL; img = blk_backing(img)) {
+		char *text = NULL, *line, *save = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		if (f == NULL || info_one(img, f) < 0) {
+			if (f)
+				fclose(f);
+			free(text);
+			return -1;
+		}
+		fclose(f);
+		for (line = strtok_r(text, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save)) {
+			bool last = save == NULL || *save == '\0';
+
+			printf("    %s%s\n", line,
+			       last && blk_backing(img) ? "," : "");
+		}
+		free(text);
+	}
+	printf("]\n");
+	return 0;
+}
+
+int img_info(int argc, char **argv)
+{
+	const char *fmt = NULL;
+	unsigned flags = BLK_OPEN_NO_BACKING;
+	struct blk_image *img;
+	bool json;
+	int ret = 0;
+
+	if (parse_read_opts(argc, argv, &fmt, &json, &flags) < 0)
+		return IMG_EXIT_ERROR;
+	if (backing_chain)
+		flags &= ~BLK_OPEN_NO_BACKING;
+	img = img_open(argv[optind], fmt, flags);
+	if (img == NULL)
+		return IMG_EXIT_ERROR;
+	if (backing_chain && json) {
+		ret = info_chain_json(img);
+	} else {
+		for (struct blk_image *i = img; i != NULL && ret == 0;
+		     i = backing_chain ? blk_backing(i) : NULL) {
+			if (i != img)
+				printf("\n");
+			ret = info_one(i, json ? stdout : NULL);
+		}
+	}
 	blk_close(img);
-	return IMG_EXIT_OK;
+	return ret < 0 ? IMG_EXIT_ERROR : IMG_EXIT_OK;
 }
 
 /* ---- map ---- */

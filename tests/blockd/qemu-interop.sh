@@ -197,6 +197,12 @@ for img in chain2.qcow2 chain1.qcow2 v2.qcow2 qz-zlib.qcow2 qz-zstd.qcow2 rc1.qc
 		bad "check output matches qemu-img on $img"; cat out.log
 	fi
 done
+for out in human json; do
+	diff <("$MICA_IMG" info --backing-chain --output=$out chain2.qcow2 2>&1) \
+		<(qemu-img info --backing-chain --output=$out chain2.qcow2) >out.log &&
+		ok "info --backing-chain --output=$out matches qemu-img" ||
+		{ bad "info --backing-chain --output=$out matches qemu-img"; cat out.log; }
+done
 diff <("$MICA_IMG" snapshot -l snaps.qcow2) <(qemu-img snapshot -l snaps.qcow2) >/dev/null &&
 	ok "snapshot -l matches qemu-img" || bad "snapshot -l matches qemu-img"
 diff <("$MICA_IMG" map base.raw) <(qemu-img map base.raw) >/dev/null &&
