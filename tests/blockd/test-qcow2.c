@@ -173,6 +173,57 @@ static void test_model_refcount1(void) { model_run(4096, 1, 3); }
 static void test_model_refcount64(void) { model_run(1024, 64, 3); }
 static void test_model_v2(void) { model_run(65536, 16, 2); }
 
+/* Snapshots through the API: what was there comes back on apply, the
+ * writes after it are kept apart, and the image checks clean throughout. */
+static void test_snapshot_roundtrip(void)
+{
+	const uint64_t size = 4 << 20;
+	uint8_t *before = malloc(size), *buf = malloc(size);
+	struct blk_image *img = create_open("snap.qcow2", size, 4096, 16, 3);
+	struct blk_snapshot_info info[4];
+
+	for (uint64_t i = 0; i < size; i++)
+		before[i] = (uint8_t)(i * 31 / 4096);
+	CU_ASSERT_EQUAL(blk_pwrite(img, before, size / 2, 0), 0);
+	CU_ASSERT_EQUAL(blk_pread(img, before, size, 0), 0);
+	CU_ASSERT_EQUAL(blk_snapshot_create(img, "one"), 0);
+	assert_check_clean(img);
+	memset(buf, 0x77, size);
+	CU_ASSERT_EQUAL(blk_pwrite(img, buf, 12345, 4000), 0);
+	CU_ASSERT_EQUAL(blk_pwrite(img, buf, size / 4, size / 2), 0);
+	CU_ASSERT_EQUAL(blk_discard(img, 1 << 20, 1 << 20), 0);
+	CU_ASSERT_EQUAL(blk_snapshot_create(img, "two"), 0);
+	CU_ASSERT_EQUAL(blk_snapshot_create(img, "two"), -EEXIST);
+	CU_ASSERT_EQUAL(blk_snapshot_list(img, info, 4), 2);
+	CU_ASSERT_STRING_EQUAL(info[1].name, "two");
+	CU_ASSERT_STRING_EQUAL(info[1].id, "2");
+	CU_ASSERT_EQUAL(blk_snapshot_apply(img, "one"), 0);
+	CU_ASSERT_EQUAL(blk_pread(img, buf, size, 0), 0);
+	CU_ASSERT(memcmp(buf, before, size) == 0);
+	assert_check_clean(img);
+	CU_ASSERT_EQUAL(blk_snapshot_delete(img, "1"), 0);
+	CU_ASSERT_EQUAL(blk_snapshot_delete(img, "two"), 0);
+	CU_ASSERT_EQUAL(blk_snapshot_apply(img, "two"), -ENOENT);
+	CU_ASSERT_EQUAL(blk_snapshot_list(img, info, 4), 0);
+	assert_check_clean(img);
+	CU_ASSERT_EQUAL(blk_pread(img, buf, size, 0), 0);
+	CU_ASSERT(memcmp(buf, before, size) == 0);
+	/* grow: the L1 table of a 4 KiB-cluster image has to move */
+	CU_ASSERT_EQUAL(blk_truncate(img, 8ull << 30), 0);
+	CU_ASSERT_EQUAL(blk_size(img), 8ull << 30);
+	CU_ASSERT_EQUAL(blk_pwrite(img, buf, 4096, (8ull << 30) - 4096), 0);
+	CU_ASSERT_EQUAL(blk_truncate(img, 1 << 20), -ENOTSUP);
+	assert_check_clean(img);
+	blk_close(img);
+	CU_ASSERT_EQUAL(blk_open(tmp_path("snap.qcow2"), NULL, 0, &img), 0);
+	CU_ASSERT_EQUAL(blk_size(img), 8ull << 30);
+	CU_ASSERT_EQUAL(blk_pread(img, buf, size, 0), 0);
+	CU_ASSERT(memcmp(buf, before, size) == 0);
+	blk_close(img);
+	free(before);
+	free(buf);
+}
+
 static void test_backing_cow(void)
 {
 	struct blk_create_opts o = { .size = 1 << 20 };
@@ -321,6 +372,7 @@ CUTEST_MAIN("test-qcow2",
 	    CUTEST(test_model_refcount1),
 	    CUTEST(test_model_refcount64),
 	    CUTEST(test_model_v2),
+	    CUTEST(test_snapshot_roundtrip),
 	    CUTEST(test_backing_cow),
 	    CUTEST(test_map_kinds),
 	    CUTEST(test_rejects_out_of_range_and_read_only),

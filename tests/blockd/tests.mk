@@ -13,6 +13,10 @@ ALL += $(BLK_IO)
 # The interop suite runs blk-io and mica-img against qemu-img/qemu-io.
 INTEGRATION_SUITES += tests/blockd/qemu-interop.sh
 
+# make test-slow: random operations through Mica and QEMU side by side
+# (5 option sets x 3 seeds x 300 steps, about 75 s).
+SLOW_SUITES += tests/blockd/stress-vs-qemu.py
+
 # CUnit suites.  Each includes the .c file it tests (to reach statics) and
 # links the rest of the library; the archive member it replaces is then
 # never pulled in.
