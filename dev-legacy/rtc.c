@@ -1,0 +1,217 @@
+/* MC146818 CMOS RTC: time and date registers in BCD or binary, 12/24 hour,
+ * status registers A-D, century at 0x32 (the FADT's century index), and
+ * the rest as battery-backed RAM.  Time follows the host clock plus the
+ * offset the guest set.  Not modelled yet: periodic, alarm and update
+ * interrupts (status C reads 0), so IRQ 8 never fires. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "legacy.h"
+
+#define RTC_SECONDS	0x00
+#define RTC_MINUTES	0x02
+#define RTC_HOURS	0x04
+#define RTC_WEEKDAY	0x06
+#define RTC_DAY		0x07
+#define RTC_MONTH	0x08
+#define RTC_YEAR	0x09
+#define RTC_REG_A	0x0a
+#define RTC_REG_B	0x0b
+#define RTC_REG_C	0x0c
+#define RTC_REG_D	0x0d
+#define RTC_CENTURY	0x32
+#define RTC_RAM_SIZE	128
+
+#define REG_A_UIP	0x80
+#define REG_B_SET	0x80
+#define REG_B_DM	0x04	/* binary instead of BCD */
+#define REG_B_24H	0x02
+#define REG_D_VRT	0x80
+
+struct rtc {
+	struct legacy_dev dev;
+	uint8_t index;
+	uint8_t ram[RTC_RAM_SIZE];
+	time_t offset;			/* guest time - host time */
+	time_t frozen;			/* guest time while SET is on */
+};
+
+static time_t rtc_host_now(const struct rtc *r)
+{
+	const struct legacy_host *h = r->dev.host;
+
+	return h->now != NULL ? h->now(h->opaque) : time(NULL);
+}
+
+static uint8_t to_bcd(unsigned v)
+{
+	return (uint8_t)(((v / 10) << 4) | (v % 10));
+}
+
+static unsigned from_bcd(uint8_t v)
+{
+	return (v >> 4) * 10u + (v & 0x0f);
+}
+
+static uint8_t rtc_encode(const struct rtc *r, unsigned v)
+{
+	return (r->ram[RTC_REG_B] & REG_B_DM) ? (uint8_t)v : to_bcd(v);
+}
+
+static unsigned rtc_decode(const struct rtc *r, uint8_t v)
+{
+	return (r->ram[RTC_REG_B] & REG_B_DM) ? v : from_bcd(v);
+}
+
+static time_t rtc_guest_now(const struct rtc *r)
+{
+	if (r->ram[RTC_REG_B] & REG_B_SET)
+		return r->frozen;
+	return rtc_host_now(r) + r->offset;
+}
+
+static uint8_t rtc_encode_hours(const struct rtc *r, unsigned hour)
+{
+	bool pm = hour >= 12;
+
+	if (r->ram[RTC_REG_B] & REG_B_24H)
+		return rtc_encode(r, hour);
+	hour %= 12;
+	return rtc_encode(r, hour == 0 ? 12 : hour) | (pm ? 0x80 : 0);
+}
+
+static unsigned rtc_decode_hours(const struct rtc *r, uint8_t v)
+{
+	unsigned hour;
+
+	if (r->ram[RTC_REG_B] & REG_B_24H)
+		return rtc_decode(r, v);
+	hour = rtc_decode(r, v & 0x7f) % 12;
+	return (v & 0x80) ? hour + 12 : hour;
+}
+
+/* Fill the time registers from the guest clock. */
+static void rtc_latch(struct rtc *r)
+{
+	time_t t = rtc_guest_now(r);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	r->ram[RTC_SECONDS] = rtc_encode(r, (unsigned)tm.tm_sec);
+	r->ram[RTC_MINUTES] = rtc_encode(r, (unsigned)tm.tm_min);
+	r->ram[RTC_HOURS] = rtc_encode_hours(r, (unsigned)tm.tm_hour);
+	r->ram[RTC_WEEKDAY] = rtc_encode(r, (unsigned)tm.tm_wday + 1);
+	r->ram[RTC_DAY] = rtc_encode(r, (unsigned)tm.tm_mday);
+	r->ram[RTC_MONTH] = rtc_encode(r, (unsigned)tm.tm_mon + 1);
+	r->ram[RTC_YEAR] = rtc_encode(r, (unsigned)(tm.tm_year + 1900) % 100);
+	r->ram[RTC_CENTURY] = rtc_encode(r, (unsigned)(tm.tm_year + 1900) / 100);
+}
+
+/* The guest wrote a time register: the registers now hold the wanted
+ * guest time; derive the new offset from them. */
+static void rtc_commit(struct rtc *r)
+{
+	struct tm tm = {
+		.tm_sec = (int)rtc_decode(r, r->ram[RTC_SECONDS]),
+		.tm_min = (int)rtc_decode(r, r->ram[RTC_MINUTES]),
+		.tm_hour = (int)rtc_decode_hours(r, r->ram[RTC_HOURS]),
+		.tm_mday = (int)rtc_decode(r, r->ram[RTC_DAY]),
+		.tm_mon = (int)rtc_decode(r, r->ram[RTC_MONTH]) - 1,
+		.tm_year = (int)(rtc_decode(r, r->ram[RTC_CENTURY]) * 100 +
+				 rtc_decode(r, r->ram[RTC_YEAR])) - 1900,
+	};
+	time_t t = timegm(&tm);
+
+	if (t == (time_t)-1)
+		return;			/* nonsense date: keep the old time */
+	if (r->ram[RTC_REG_B] & REG_B_SET)
+		r->frozen = t;
+	else
+		r->offset = t - rtc_host_now(r);
+}
+
+static bool rtc_is_time_reg(uint8_t index)
+{
+	return index <= RTC_YEAR || index == RTC_CENTURY;
+}
+
+static uint32_t rtc_read(struct legacy_dev *dev, uint16_t port, unsigned size)
+{
+	struct rtc *r = (struct rtc *)dev;
+	uint8_t val;
+
+	if (port == LEGACY_RTC_PORT)
+		return 0xff;		/* index register is write-only */
+	if (rtc_is_time_reg(r->index))
+		rtc_latch(r);
+	val = r->ram[r->index];
+	if (r->index == RTC_REG_C)
+		r->ram[RTC_REG_C] = 0;	/* read clears the flags */
+	return val;
+}
+
+static void rtc_write(struct legacy_dev *dev, uint16_t port, unsigned size,
+		      uint32_t val32)
+{
+	struct rtc *r = (struct rtc *)dev;
+	uint8_t val = (uint8_t)val32;
+
+	if (port == LEGACY_RTC_PORT) {
+		r->index = val & 0x7f;	/* bit 7 is the NMI mask */
+		return;
+	}
+	switch (r->index) {
+	case RTC_REG_A:
+		r->ram[RTC_REG_A] = val & ~REG_A_UIP;
+		break;
+	case RTC_REG_B:
+		if (!(r->ram[RTC_REG_B] & REG_B_SET) && (val & REG_B_SET))
+			r->frozen = rtc_guest_now(r);
+		else if ((r->ram[RTC_REG_B] & REG_B_SET) && !(val & REG_B_SET))
+			r->offset = r->frozen - rtc_host_now(r);
+		/* Changing the format reinterprets nothing: re-latch. */
+		r->ram[RTC_REG_B] = val;
+		break;
+	case RTC_REG_C:
+	case RTC_REG_D:
+		break;			/* read-only */
+	default:
+		if (rtc_is_time_reg(r->index)) {
+			rtc_latch(r);
+			r->ram[r->index] = val;
+			rtc_commit(r);
+		} else {
+			r->ram[r->index] = val;
+		}
+		break;
+	}
+}
+
+static void rtc_destroy(struct legacy_dev *dev)
+{
+	free(dev);
+}
+
+static const struct legacy_dev_ops rtc_ops = {
+	.name = "rtc",
+	.read = rtc_read,
+	.write = rtc_write,
+	.destroy = rtc_destroy,
+};
+
+struct legacy_dev *rtc_create(const struct legacy_host *host)
+{
+	struct rtc *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->dev = (struct legacy_dev){
+		.ops = &rtc_ops, .host = host, .irq = LEGACY_RTC_IRQ,
+		.ports = { { LEGACY_RTC_PORT, 2 } }, .nr_ports = 1,
+	};
+	r->ram[RTC_REG_A] = 0x26;	/* 32.768 kHz base, 1024 Hz rate */
+	r->ram[RTC_REG_B] = REG_B_24H;
+	r->ram[RTC_REG_D] = REG_D_VRT;
+	return &r->dev;
+}

@@ -1,0 +1,39 @@
+#!/bin/bash
+# Run each test guest under build/tests/guest-run on KVM and check its
+# serial output and how the VM ended.
+BUILD=${BUILD:-build}
+RUN=$BUILD/tests/guest-run
+G=$BUILD/guests
+pass=0 fail=0 skip=0
+out=$(mktemp); err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+
+# check NAME EXPECTED_RC EXPECTED_OUTPUT_REGEX -- guest-run args...
+check() {
+	local name=$1 want_rc=$2 want_out=$3
+	shift 4
+	"$RUN" "$@" >"$out" 2>"$err"
+	local rc=$?
+	if [ "$rc" = "$want_rc" ] && grep -Eq -- "$want_out" "$out"; then
+		echo "ok   $name ($(tail -1 "$err"))"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $name: rc $rc (want $want_rc), output:"
+		sed 's/^/    | /' "$out" "$err" | tail -30
+		fail=$((fail + 1))
+	fi
+}
+
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	echo "skipped: /dev/kvm is not usable here"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+
+check realmode 0 '^real$' -- -f "$G/realmode.bin"
+check hello 0 'hello from mica guest' -- -k "$G/hello.elf"
+check hello-uart-regs 0 '^uart: ok$' -- -k "$G/hello.elf"
+check i8042-reset 0 'resetting via i8042' -- -k "$G/reset.elf"
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]

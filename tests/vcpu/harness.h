@@ -1,0 +1,13 @@
+/* Devices of the guest-run harness, wired in-process. */
+#ifndef MICA_HARNESS_H
+#define MICA_HARNESS_H
+
+#include "machine.h"
+
+/* Port 0xf4: writing V ends the VM with status V (like isa-debug-exit). */
+#define HARNESS_EXIT_PORT 0xf4
+
+int harness_devices_init(struct machine *m, unsigned nr_vcpus);
+void harness_devices_fini(void);
+
+#endif

@@ -1,0 +1,13 @@
+# guest-run harness, loader/PCI unit tests and the guest integration suite.
+EXTRA_CFLAGS_tests/vcpu/ += -Ivcpu-runner
+
+GUEST_RUN := $(BUILD)/tests/guest-run
+$(GUEST_RUN): $(call objs,tests/vcpu/guest-run.c tests/vcpu/harness-devices.c \
+		ipc/log.c) $(BUILD)/lib/libmica-vcpu.a \
+		$(BUILD)/lib/libmica-legacy.a
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+ALL += $(GUEST_RUN)
+INTEGRATION_SUITES += tests/vcpu/guests.sh
