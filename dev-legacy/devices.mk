@@ -11,7 +11,7 @@ ALL += $(LEGACY_LIB)
 
 # Unit tests, one per model; each #includes its .c to reach the statics.
 LEGACY_TESTS := uart8250 i8042 rtc
-EXTRA_CFLAGS_dev-legacy/tests/ += -Idev-legacy
+EXTRA_CFLAGS_dev-legacy/tests/ += -Idev-legacy -Itests/lib
 
 $(BUILD)/tests/test-legacy-%: $(BUILD)/obj/dev-legacy/tests/test-%.o \
 		$(call objs,ipc/log.c)
@@ -20,3 +20,4 @@ $(BUILD)/tests/test-legacy-%: $(BUILD)/obj/dev-legacy/tests/test-%.o \
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CUNIT)
 
 UNIT_SUITES += $(patsubst %,$(BUILD)/tests/test-legacy-%,$(LEGACY_TESTS))
+.SECONDARY: $(patsubst %,$(BUILD)/obj/dev-legacy/tests/test-%.o,$(LEGACY_TESTS))
