@@ -33,6 +33,7 @@
 #define LAYOUT_LAPIC		0xfee00000ULL
 #define LAYOUT_RAM_ABOVE_4G	0x100000000ULL
 
+#define LAYOUT_RESET_PORT	0xcf9		/* FADT reset register */
 #define LAYOUT_PCI_IO		0x1000		/* PCI port I/O window start */
 #define LAYOUT_PCI_IO_END	0x10000
 

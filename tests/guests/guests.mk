@@ -23,4 +23,11 @@ $(GUEST_DIR)/realmode.bin: tests/guests/realmode.S
 	$(Q)$(CC) -m32 -c -o $(GUEST_DIR)/realmode.o $<
 	$(Q)objcopy -O binary -j .text $(GUEST_DIR)/realmode.o $@
 
-ALL += $(GUEST_ELFS) $(GUEST_DIR)/realmode.bin
+# A hand-made bzImage with a 64-bit payload, for the 64-bit boot protocol.
+$(GUEST_DIR)/bzimage64.bin: tests/guests/bzimage64.S
+	$(call msg,GUEST,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -c -o $(GUEST_DIR)/bzimage64.o $<
+	$(Q)objcopy -O binary -j .text $(GUEST_DIR)/bzimage64.o $@
+
+ALL += $(GUEST_ELFS) $(GUEST_DIR)/realmode.bin $(GUEST_DIR)/bzimage64.bin

@@ -33,6 +33,8 @@ fi
 check realmode 0 '^real$' -- -f "$G/realmode.bin"
 check hello 0 'hello from mica guest' -- -k "$G/hello.elf"
 check hello-uart-regs 0 '^uart: ok$' -- -k "$G/hello.elf"
+check bzimage64 0 'long mode ok, cmdline: console=ttyS0 mica$' -- \
+	-k "$G/bzimage64.bin" -l "console=ttyS0 mica"
 check i8042-reset 0 'resetting via i8042' -- -k "$G/reset.elf"
 
 echo "$pass passed, $fail failed, $skip skipped"

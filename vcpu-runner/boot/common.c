@@ -31,7 +31,7 @@ int boot_place_initrd(const struct guest_mem *mem,
 	uint64_t top = mem->region[0].size, start;
 	void *dst;
 
-	if (limit + 1 < top)
+	if (limit < top - 1)
 		top = limit + 1;
 	if (cfg->initrd_size > top)
 		goto too_big;
