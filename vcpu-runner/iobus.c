@@ -63,12 +63,13 @@ int iobus_read(const struct iobus *bus, uint64_t addr, unsigned size,
 	       uint64_t *val)
 {
 	const struct iobus_range *r = iobus_lookup(bus, addr);
+	uint64_t mask = size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
 
 	if (r == NULL || r->ops->read == NULL) {
-		*val = size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+		*val = mask;
 		return 0;
 	}
-	*val = r->ops->read(r->opaque, addr, size);
+	*val = r->ops->read(r->opaque, addr, size) & mask;
 	return 1;
 }
 

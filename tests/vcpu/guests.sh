@@ -35,6 +35,9 @@ check hello 0 'hello from mica guest' -- -k "$G/hello.elf"
 check hello-uart-regs 0 '^uart: ok$' -- -k "$G/hello.elf"
 check bzimage64 0 'long mode ok, cmdline: console=ttyS0 mica$' -- \
 	-k "$G/bzimage64.bin" -l "console=ttyS0 mica"
+check pci-enum 0 '^00:03.0 1b36:0005 class 00ff00$' -- -k "$G/pci.elf"
+check pci-bars 0 'BAR2 mem64 00000000c0100000 pref size 00100000' -- -k "$G/pci.elf"
+check pci-testdev 0 '^pci: ok$' -- -k "$G/pci.elf"
 check i8042-reset 0 'resetting via i8042' -- -k "$G/reset.elf"
 
 echo "$pass passed, $fail failed, $skip skipped"
