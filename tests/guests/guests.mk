@@ -6,7 +6,7 @@ GUEST_CFLAGS := -m32 -march=i686 -ffreestanding -fno-pic -fno-pie \
 	-std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Itests/guests
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
 	-Wl,-T,tests/guests/guest.ld
-GUEST_NAMES := hello reset pci
+GUEST_NAMES := hello reset pci smp
 GUEST_COMMON := start.S lib.c
 GUEST_ELFS := $(patsubst %,$(GUEST_DIR)/%.elf,$(GUEST_NAMES))
 
@@ -29,5 +29,9 @@ $(GUEST_DIR)/bzimage64.bin: tests/guests/bzimage64.S
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -c -o $(GUEST_DIR)/bzimage64.o $<
 	$(Q)objcopy -O binary -j .text $(GUEST_DIR)/bzimage64.o $@
+
+# The smp guest also carries the AP trampoline.
+$(GUEST_DIR)/smp.elf: GUEST_COMMON += trampoline.S
+$(GUEST_DIR)/smp.elf: tests/guests/trampoline.S
 
 ALL += $(GUEST_ELFS) $(GUEST_DIR)/realmode.bin $(GUEST_DIR)/bzimage64.bin

@@ -38,6 +38,9 @@ check bzimage64 0 'long mode ok, cmdline: console=ttyS0 mica$' -- \
 check pci-enum 0 '^00:03.0 1b36:0005 class 00ff00$' -- -k "$G/pci.elf"
 check pci-bars 0 'BAR2 mem64 00000000c0100000 pref size 00100000' -- -k "$G/pci.elf"
 check pci-testdev 0 '^pci: ok$' -- -k "$G/pci.elf"
+check smp-2 0 '^smp: 1 APs checked in, mask 02$' -- -c 2 -k "$G/smp.elf"
+check smp-4 0 '^smp: 3 APs checked in, mask 0e$' -- -c 4 -k "$G/smp.elf"
+check smp-1 0 '^smp: ok$' -- -c 1 -k "$G/smp.elf"
 check i8042-reset 0 'resetting via i8042' -- -k "$G/reset.elf"
 
 echo "$pass passed, $fail failed, $skip skipped"
