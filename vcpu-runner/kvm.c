@@ -424,6 +424,15 @@ static void kvm_exit_decode(struct accel_vcpu *vcpu, struct accel_exit *exit)
 		exit->reason = ACCEL_EXIT_ERROR;
 		exit->error.code = run->exit_reason;
 		exit->error.detail = run->internal.suberror;
+		/* For emulation failures the data words carry the
+		 * instruction bytes: worth having in the log. */
+		log_warnx("vCPU %u: KVM internal error %u, %u data words: "
+			  "%#llx %#llx %#llx %#llx", vcpu->index,
+			  run->internal.suberror, run->internal.ndata,
+			  (unsigned long long)run->internal.data[0],
+			  (unsigned long long)run->internal.data[1],
+			  (unsigned long long)run->internal.data[2],
+			  (unsigned long long)run->internal.data[3]);
 		break;
 	default:
 		exit->reason = ACCEL_EXIT_ERROR;

@@ -105,6 +105,23 @@ static void machine_mmio(struct machine *m, struct accel_exit *e)
 	pthread_mutex_unlock(&m->io_lock);
 }
 
+/* Where a vCPU was when it died: enough to find the code in System.map. */
+static void machine_log_state(struct machine *m, unsigned index)
+{
+	struct accel_regs r;
+	struct accel_sregs s;
+
+	if (m->ops->get_regs(m->vcpu[index], &r) < 0 ||
+	    m->ops->get_sregs(m->vcpu[index], &s) < 0)
+		return;
+	log_warnx("vCPU %u: rip %#llx rsp %#llx rflags %#llx cr0 %#llx "
+		  "cr3 %#llx cr4 %#llx efer %#llx", index,
+		  (unsigned long long)r.rip, (unsigned long long)r.rsp,
+		  (unsigned long long)r.rflags, (unsigned long long)s.cr0,
+		  (unsigned long long)s.cr3, (unsigned long long)s.cr4,
+		  (unsigned long long)s.efer);
+}
+
 struct vcpu_thread {
 	struct machine *m;
 	unsigned index;
@@ -150,6 +167,7 @@ static void *machine_vcpu_loop(void *arg)
 			log_warnx("vCPU %u: accelerator error %u (detail %#llx)",
 				  t->index, e.error.code,
 				  (unsigned long long)e.error.detail);
+			machine_log_state(m, t->index);
 			machine_request_stop(m, MACHINE_ERROR, 1);
 			break;
 		}
