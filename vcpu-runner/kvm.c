@@ -85,11 +85,24 @@ static int kvm_check_caps(int kvm_fd)
 	return 0;
 }
 
+/* PVM (kvm_pvm: KVM without hardware virtualisation, as on the CI
+ * machines) runs everything that is not plain 64-bit code, and every write
+ * to a shadowed page table, through KVM's instruction emulator. */
+static bool kvm_is_pvm(void)
+{
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
 /* Keep only what the machine model can honour: no PMU (we do not
  * virtualise perf counters consistently across hosts), and say we are a
- * guest.  Per-vCPU APIC ids are patched in kvm_cpuid_for_vcpu. */
+ * guest.  Under PVM also no CMPXCHG16B: the emulator cannot execute it,
+ * and Linux's SLUB uses it on pages that may be write-protected shadow
+ * page tables (seen as an emulation failure right after "Memory:").
+ * Per-vCPU APIC ids are patched in kvm_vcpu_set_cpuid. */
 static void kvm_cpuid_filter(struct kvm_cpuid2 *cpuid)
 {
+	bool pvm = kvm_is_pvm();
+
 	for (unsigned i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
 
@@ -97,6 +110,8 @@ static void kvm_cpuid_filter(struct kvm_cpuid2 *cpuid)
 		case 1:
 			e->ecx |= 1u << 31;		/* hypervisor present */
 			e->ecx &= ~(1u << 3);		/* no MONITOR/MWAIT */
+			if (pvm)
+				e->ecx &= ~(1u << 13);	/* no CMPXCHG16B */
 			break;
 		case 0xa:				/* architectural PMU */
 			e->eax = e->ebx = e->ecx = e->edx = 0;

@@ -116,6 +116,8 @@ static void pci_update_mappings(struct pci_device *dev)
 		if (b->mapped) {
 			iobus_unregister(bus, b->addr);
 			b->mapped = false;
+			if (dev->bar_mapped != NULL)
+				dev->bar_mapped(dev, i, b->addr, false);
 		}
 		/* Address 0 or a half-sized BAR is "not placed". */
 		if (!on || addr == 0 || addr + b->size < addr)
@@ -127,6 +129,8 @@ static void pci_update_mappings(struct pci_device *dev)
 		}
 		b->addr = addr;
 		b->mapped = true;
+		if (dev->bar_mapped != NULL)
+			dev->bar_mapped(dev, i, addr, true);
 	}
 }
 

@@ -6,7 +6,7 @@
  * Functions return 0 or a negative errno.  Guest accesses never fail:
  * absent devices read as all ones, writes to read-only bits are ignored.
  * Not supported yet: bridges/other buses, multi-function devices, MSI
- * (MSI-X lives in the device, see pci_msix_*), INTx routing (_PRT). */
+ * (MSI-X: pci-msix.h), INTx routing (_PRT), 64-bit MMIO window. */
 #ifndef MICA_PCI_H
 #define MICA_PCI_H
 
@@ -62,6 +62,10 @@ struct pci_device {
 	/* Called after the guest changed config bytes [off, off+size). */
 	void (*config_written)(struct pci_device *dev, unsigned off,
 			       unsigned size);
+	/* Called after BAR idx appeared at addr (mapped) or went away, so
+	 * doorbells registered with the accelerator can follow it. */
+	void (*bar_mapped)(struct pci_device *dev, unsigned idx, uint64_t addr,
+			   bool mapped);
 	void *opaque;
 	struct pci_host *host;
 	unsigned slot;

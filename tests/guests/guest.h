@@ -32,12 +32,12 @@ static inline uint32_t inl(uint16_t port)
 	return v;
 }
 
-static inline uint32_t mmio_read32(uint32_t addr)
+static inline uint32_t mmio_read32(uintptr_t addr)
 {
 	return *(volatile uint32_t *)addr;
 }
 
-static inline void mmio_write32(uint32_t addr, uint32_t v)
+static inline void mmio_write32(uintptr_t addr, uint32_t v)
 {
 	*(volatile uint32_t *)addr = v;
 }
