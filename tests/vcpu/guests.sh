@@ -46,5 +46,16 @@ check irq-msix 0 'doorbell -> irqfd -> vector 0x41 delivered' -- -k "$G/irq.bz"
 check irq-msix-mask 0 'pending vector delivered on unmask' -- -k "$G/irq.bz"
 check i8042-reset 0 'resetting via i8042' -- -k "$G/reset.elf"
 
+# Exit cost, informational: 20000 round trips per phase (bench.c).
+if "$RUN" -t 60 -k "$G/bench.bz" >"$out" 2>"$err"; then
+	awk '/mark [1-4]:/ { us[$3 + 0] = $4 / 20000 }
+	     END { printf "ok   bench: per exit %.1f us port I/O, %.1f us MMIO, " \
+		   "%.1f us doorbell (no exit), %.1f us 8250 LSR read\n",
+		   us[1], us[2], us[3], us[4] }' "$err"
+	pass=$((pass + 1))
+else
+	echo "FAIL bench"; cat "$err"; fail=$((fail + 1))
+fi
+
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

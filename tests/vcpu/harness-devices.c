@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -248,6 +249,26 @@ static void exit_port_write(void *opaque, uint64_t addr, unsigned size,
 
 static const struct io_handler exit_port = { .write = exit_port_write };
 
+/* Port 0xf5: the guest marks phase boundaries; the harness prints the
+ * time since the previous mark ("guest-run: mark N: T us"). */
+static double mark_last;
+
+static void mark_port_write(void *opaque, uint64_t addr, unsigned size,
+			    uint64_t val)
+{
+	struct timespec ts;
+	double now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+	if (val != 0)
+		fprintf(stderr, "guest-run: mark %u: %.0f us\n",
+			(unsigned)val, now - mark_last);
+	mark_last = now;
+}
+
+static const struct io_handler mark_port = { .write = mark_port_write };
+
 int harness_devices_init(struct machine *m, unsigned nr_vcpus)
 {
 	int err;
@@ -272,6 +293,9 @@ int harness_devices_init(struct machine *m, unsigned nr_vcpus)
 	err = pci_host_init(&pci, &m->pio, &m->mmio);
 	if (err == 0)
 		err = testdev_init(&pci, m);
+	if (err < 0)
+		return err;
+	err = iobus_register(&m->pio, HARNESS_MARK_PORT, 1, &mark_port, m);
 	if (err < 0)
 		return err;
 	return iobus_register(&m->pio, HARNESS_EXIT_PORT, 1, &exit_port, m);

@@ -6,6 +6,8 @@
 
 /* Port 0xf4: writing V ends the VM with status V (like isa-debug-exit). */
 #define HARNESS_EXIT_PORT 0xf4
+/* Port 0xf5: timing marks (see harness-devices.c). */
+#define HARNESS_MARK_PORT 0xf5
 
 int harness_devices_init(struct machine *m, unsigned nr_vcpus);
 void harness_devices_fini(void);
