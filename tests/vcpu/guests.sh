@@ -44,6 +44,7 @@ check smp-1 0 '^smp: ok$' -- -c 1 -k "$G/smp.elf"
 check irq-isa 0 'UART THRE on IRQ 4 -> vector 0x24' -- -k "$G/irq.bz"
 check irq-msix 0 'doorbell -> irqfd -> vector 0x41 delivered' -- -k "$G/irq.bz"
 check irq-msix-mask 0 'pending vector delivered on unmask' -- -k "$G/irq.bz"
+check triple-fault 2 '^triple: faulting$' -- -k "$G/triple.bz"
 check i8042-reset 0 'resetting via i8042' -- -k "$G/reset.elf"
 
 # Exit cost, informational: 20000 round trips per phase (bench.c).
