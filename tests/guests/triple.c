@@ -1,5 +1,6 @@
 /* Triple fault: with an empty IDT, ud2 (#UD) -> #GP -> #DF -> shutdown.  The
- * harness must report "shutdown" (exit status 2), not hang or crash. */
+ * harness must report "shutdown" (exit status 2), not hang or crash.
+ * (Not int3: under PVM the emulator cannot deliver a software INT.) */
 #include "guest.h"
 
 int guest_main(const void *boot_params)
