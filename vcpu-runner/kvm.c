@@ -97,9 +97,10 @@ static bool kvm_is_pvm(void)
  * virtualise perf counters consistently across hosts), and say we are a
  * guest.  Under PVM also no CMPXCHG16B: the emulator cannot execute it,
  * and Linux's SLUB uses it on pages that may be write-protected shadow
- * page tables (seen as an emulation failure right after "Memory:"); and
- * no XSAVE (nor AVX, which needs it): Linux's XRSTOR at FPU set-up ends in
- * the emulator too.  Per-vCPU APIC ids are patched in kvm_vcpu_set_cpuid. */
+ * page tables (seen as an emulation failure right after "Memory:").
+ * (PVM forces the host's XSAVE/AVX bits back into leaf 1 whatever we set,
+ * so those cannot be hidden this way.)  Per-vCPU APIC ids are patched in
+ * kvm_vcpu_set_cpuid. */
 static void kvm_cpuid_filter(struct kvm_cpuid2 *cpuid)
 {
 	bool pvm = kvm_is_pvm();
@@ -112,22 +113,7 @@ static void kvm_cpuid_filter(struct kvm_cpuid2 *cpuid)
 			e->ecx |= 1u << 31;		/* hypervisor present */
 			e->ecx &= ~(1u << 3);		/* no MONITOR/MWAIT */
 			if (pvm)
-				e->ecx &= ~(1u << 13 |	/* CMPXCHG16B */
-					    1u << 26 |	/* XSAVE */
-					    1u << 27 |	/* OSXSAVE */
-					    1u << 28 |	/* AVX */
-					    1u << 12 |	/* FMA */
-					    1u << 29);	/* F16C */
-			break;
-		case 7:
-			if (pvm && e->index == 0)	/* AVX2, AVX-512 */
-				e->ebx &= ~(1u << 5 | 1u << 16 | 1u << 17 |
-					    1u << 21 | 1u << 26 | 1u << 27 |
-					    1u << 28 | 1u << 30 | 1u << 31);
-			break;
-		case 0xd:				/* XSAVE state */
-			if (pvm)
-				e->eax = e->ebx = e->ecx = e->edx = 0;
+				e->ecx &= ~(1u << 13);	/* CMPXCHG16B */
 			break;
 		case 0xa:				/* architectural PMU */
 			e->eax = e->ebx = e->ecx = e->edx = 0;

@@ -45,6 +45,11 @@ check irq-isa 0 'UART THRE on IRQ 4 -> vector 0x24' -- -k "$G/irq.bz"
 check irq-msix 0 'doorbell -> irqfd -> vector 0x41 delivered' -- -k "$G/irq.bz"
 check irq-msix-mask 0 'pending vector delivered on unmask' -- -k "$G/irq.bz"
 check triple-fault 2 '^triple: faulting$' -- -k "$G/triple.bz"
+# CPUID as filtered by the runner: hypervisor bit on, MONITOR off, APIC
+# id 0 with one logical CPU, no architectural PMU.
+check cpuid-hypervisor 0 '^cpuid.1.ecx [89a-f].{6}[0-7]$' -- -k "$G/cpuid.bz"
+check cpuid-apic-id 0 '^cpuid.1.ebx 0001' -- -k "$G/cpuid.bz"
+check cpuid-no-pmu 0 '^cpuid.a.eax 00000000$' -- -k "$G/cpuid.bz"
 check i8042-reset 0 'resetting via i8042' -- -k "$G/reset.elf"
 
 # Exit cost, informational: 20000 round trips per phase (bench.c).
