@@ -22,3 +22,4 @@ $(BUILD)/tests/test-vcpu-%: $(BUILD)/obj/tests/vcpu/test-%.o \
 .SECONDARY: $(patsubst %,$(BUILD)/obj/tests/vcpu/test-%.o,$(VCPU_UNIT_TESTS))
 
 UNIT_SUITES += $(patsubst %,$(BUILD)/tests/test-vcpu-%,$(VCPU_UNIT_TESTS))
+SLOW_SUITES += tests/vcpu/linux-early.sh
