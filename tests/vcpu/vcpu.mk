@@ -23,3 +23,26 @@ $(BUILD)/tests/test-vcpu-%: $(BUILD)/obj/tests/vcpu/test-%.o \
 
 UNIT_SUITES += $(patsubst %,$(BUILD)/tests/test-vcpu-%,$(VCPU_UNIT_TESTS))
 SLOW_SUITES += tests/vcpu/linux-early.sh
+
+# libFuzzer harnesses (make fuzz; clang).  Built straight from the sources
+# with ASan/UBSan, outside the gcc object tree.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
+	-Wall -Wno-unused-parameter -I. -Iipc -Ivcpu-runner
+FUZZ_BOOT_SRCS := tests/vcpu/fuzz-boot.c $(sort $(wildcard vcpu-runner/boot/*.c)) \
+	vcpu-runner/guest-mem.c ipc/log.c
+FUZZ_DEVICES_SRCS := tests/vcpu/fuzz-devices.c vcpu-runner/iobus.c \
+	vcpu-runner/pci.c vcpu-runner/pci-msix.c dev-legacy/uart8250.c \
+	dev-legacy/i8042.c dev-legacy/rtc.c ipc/log.c
+
+$(BUILD)/fuzz/fuzz-boot: $(FUZZ_BOOT_SRCS)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+
+$(BUILD)/fuzz/fuzz-devices: $(FUZZ_DEVICES_SRCS)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+
+FUZZERS += $(BUILD)/fuzz/fuzz-boot $(BUILD)/fuzz/fuzz-devices
