@@ -34,6 +34,9 @@
 #define LAYOUT_RAM_ABOVE_4G	0x100000000ULL
 
 #define LAYOUT_RESET_PORT	0xcf9		/* FADT reset register */
+/* Legacy PCI INTx: slot s pin p (0 = INTA) goes to IOAPIC GSI 16-23 with
+ * the usual swizzle; the DSDT _PRT says the same. */
+#define LAYOUT_PCI_INTX_GSI(slot, pin)	(16 + ((slot) + (pin)) % 8)
 #define LAYOUT_PCI_IO		0x1000		/* PCI port I/O window start */
 #define LAYOUT_PCI_IO_END	0x10000
 

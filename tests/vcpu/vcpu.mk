@@ -46,3 +46,12 @@ $(BUILD)/fuzz/fuzz-devices: $(FUZZ_DEVICES_SRCS)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
 FUZZERS += $(BUILD)/fuzz/fuzz-boot $(BUILD)/fuzz/fuzz-devices
+
+# ACPI tables checked by ACPICA's disassembler.
+$(BUILD)/tests/acpi-dump: $(call objs,tests/vcpu/acpi-dump.c ipc/log.c) \
+		$(BUILD)/lib/libmica-vcpu.a
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+ALL += $(BUILD)/tests/acpi-dump
+INTEGRATION_SUITES += tests/vcpu/acpi-iasl.sh

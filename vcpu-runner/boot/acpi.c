@@ -243,6 +243,35 @@ static void crs_pci0(struct aml *a)
 			(uint32_t)(LAYOUT_PCI_MMIO_END - 1));
 }
 
+/* Motherboard resources: the ECAM window, so Linux trusts MCFG without
+ * falling back to the e820 check. */
+static void crs_mres(struct aml *a)
+{
+	uint32_t v[2] = { (uint32_t)LAYOUT_PCI_ECAM, (uint32_t)LAYOUT_PCI_ECAM_SIZE };
+	uint8_t d[] = { 0x86, 0x09, 0x00, 0x01 };	/* Memory32Fixed, RW */
+
+	aml_bytes(a, d, sizeof(d));
+	aml_bytes(a, v, sizeof(v));
+}
+
+/* _PRT: INTx of every slot straight to IOAPIC GSIs (no link devices). */
+static void aml_prt(struct aml *a)
+{
+	aml_name(a, "_PRT");
+	aml_package(a, 128);
+	for (unsigned slot = 0; slot < 32; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			aml_package(a, 4);
+			aml_integer(a, (uint64_t)slot << 16 | 0xffff);
+			aml_integer(a, pin);
+			aml_integer(a, 0);
+			aml_integer(a, LAYOUT_PCI_INTX_GSI(slot, pin));
+			aml_close(a);
+		}
+	}
+	aml_close(a);
+}
+
 static void crs_com1(struct aml *a)
 {
 	rt_io(a, 0x3f8, 8);
@@ -257,7 +286,7 @@ static void crs_rtc(struct aml *a)
 
 static int acpi_build_dsdt(struct acpi_area *ar, uint64_t *gpa)
 {
-	uint8_t body[1024];
+	uint8_t body[4096];
 	struct aml a;
 	struct acpi_header *h;
 
@@ -278,6 +307,15 @@ static int acpi_build_dsdt(struct acpi_area *ar, uint64_t *gpa)
 	aml_name(&a, "_UID");
 	aml_integer(&a, 0);
 	aml_crs(&a, crs_pci0);
+	aml_prt(&a);
+	aml_close(&a);
+
+	aml_device(&a, "MRES");
+	aml_name(&a, "_HID");
+	aml_eisaid(&a, "PNP0C02");
+	aml_name(&a, "_UID");
+	aml_integer(&a, 2);
+	aml_crs(&a, crs_mres);
 	aml_close(&a);
 
 	aml_device(&a, "COM1");

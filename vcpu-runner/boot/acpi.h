@@ -1,6 +1,8 @@
 /* ACPI tables for the Mica machine: RSDP, XSDT, FADT (hardware-reduced,
- * reset register at 0xCF9), FACS, DSDT (PCI host bridge PNP0A08, COM1,
- * RTC), MADT (one LAPIC per vCPU, IOAPIC, ISA overrides), MCFG (ECAM). */
+ * reset register at 0xCF9), FACS, DSDT (PCI host bridge PNP0A08 with _CRS
+ * and _PRT, ECAM as PNP0C02 motherboard resource, COM1, RTC), MADT (one
+ * LAPIC per vCPU, IOAPIC, LINT1 NMI; no ISA overrides: identity routing as
+ * KVM's default), MCFG (ECAM). */
 #ifndef MICA_ACPI_H
 #define MICA_ACPI_H
 

@@ -5,6 +5,7 @@
 #define AML_SCOPE_OP	0x10
 #define AML_NAME_OP	0x08
 #define AML_BUFFER_OP	0x11
+#define AML_PACKAGE_OP	0x12
 #define AML_EXT_PREFIX	0x5b
 #define AML_DEVICE_OP	0x82
 #define AML_ROOT_CHAR	'\\'
@@ -108,6 +109,13 @@ void aml_buffer(struct aml *a)
 {
 	aml_byte(a, AML_BUFFER_OP);
 	aml_open(a);
+}
+
+void aml_package(struct aml *a, uint8_t n)
+{
+	aml_byte(a, AML_PACKAGE_OP);
+	aml_open(a);
+	aml_byte(a, n);
 }
 
 void aml_name(struct aml *a, const char *name)

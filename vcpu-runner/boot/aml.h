@@ -25,6 +25,8 @@ void aml_device(struct aml *a, const char *name);
 /* Buffer() { ...: the caller emits the size (aml_integer) and the bytes,
  * then aml_close. */
 void aml_buffer(struct aml *a);
+/* Package(n) { ...: n data objects follow, closed by aml_close. */
+void aml_package(struct aml *a, uint8_t n);
 void aml_close(struct aml *a);
 void aml_name(struct aml *a, const char *name);	/* then one data object */
 void aml_integer(struct aml *a, uint64_t v);
