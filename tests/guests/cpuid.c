@@ -24,6 +24,9 @@ int guest_main(const void *boot_params)
 	show("cpuid.1.ebx ", r[1]);
 	show("cpuid.1.ecx ", r[2]);
 	show("cpuid.1.edx ", r[3]);
+	cpuid(0xb, 1, r);
+	show("cpuid.b.1.ebx ", r[1]);
+	show("cpuid.b.1.edx ", r[3]);
 	cpuid(7, 0, r);
 	show("cpuid.7.ebx ", r[1]);
 	cpuid(0xa, 0, r);

@@ -18,13 +18,22 @@ extern const char trampoline_start[], trampoline_end[];
 
 static uint8_t ap_stacks[8][4096] __attribute__((aligned(16)));
 uint32_t ap_stack_next = (uint32_t)ap_stacks;
-static volatile uint32_t ap_count, ap_mask;
+static volatile uint32_t ap_count, ap_mask, ap_cpuid_bad;
 
 void ap_main(void);
 
+/* Each AP also checks that CPUID agrees with its local APIC id. */
 void ap_main(void)
 {
 	uint32_t id = mmio_read32(LAPIC + LAPIC_ID) >> 24;
+	uint32_t a, b, c, d;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	if (b >> 24 != id)
+		__atomic_fetch_or(&ap_cpuid_bad, 1u << id, __ATOMIC_SEQ_CST);
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xb), "c"(0));
+	if (d != id)
+		__atomic_fetch_or(&ap_cpuid_bad, 1u << id, __ATOMIC_SEQ_CST);
 
 	__atomic_fetch_or(&ap_mask, 1u << id, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&ap_count, 1, __ATOMIC_SEQ_CST);
@@ -102,6 +111,12 @@ int guest_main(const void *start_info)
 	put_hex(ap_mask, 2); putc('\n');
 	if (ap_mask != want) {
 		puts("smp: wrong APIC ids\n");
+		return 1;
+	}
+	if (ap_cpuid_bad) {
+		puts("smp: CPUID APIC ids disagree, mask ");
+		put_hex(ap_cpuid_bad, 2);
+		putc('\n');
 		return 1;
 	}
 	puts("smp: ok\n");

@@ -49,6 +49,7 @@ check triple-fault 2 '^triple: faulting$' -- -k "$G/triple.bz"
 # id 0 with one logical CPU, no architectural PMU.
 check cpuid-hypervisor 0 '^cpuid.1.ecx [89a-f].{6}[0-7]$' -- -k "$G/cpuid.bz"
 check cpuid-apic-id 0 '^cpuid.1.ebx 0001' -- -k "$G/cpuid.bz"
+check cpuid-topology 0 '^cpuid.b.1.ebx 00000004$' -- -c 4 -k "$G/cpuid.bz"
 check cpuid-no-pmu 0 '^cpuid.a.eax 00000000$' -- -k "$G/cpuid.bz"
 check i8042-reset 0 'resetting via i8042' -- -k "$G/reset.elf"
 
