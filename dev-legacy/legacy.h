@@ -9,6 +9,7 @@
 #ifndef MICA_LEGACY_H
 #define MICA_LEGACY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -67,6 +68,30 @@ static inline void legacy_dev_destroy(struct legacy_dev *dev)
 	if (dev != NULL)
 		dev->ops->destroy(dev);
 }
+
+/* A set of devices with a port dispatcher. */
+#define LEGACY_BUS_MAX 8
+
+struct legacy_bus {
+	struct legacy_dev *dev[LEGACY_BUS_MAX];
+	unsigned nr;
+	struct legacy_dev *com1;	/* set by legacy_bus_create_pc */
+};
+
+/* 0, -EEXIST if dev's ports overlap a device already there, -ENOSPC, or
+ * -EINVAL for NULL.  The bus owns dev from then on. */
+int legacy_bus_add(struct legacy_bus *bus, struct legacy_dev *dev);
+struct legacy_dev *legacy_bus_find(const struct legacy_bus *bus, uint16_t port);
+/* Unclaimed reads are all ones; legacy_bus_write says whether a device
+ * took the write. */
+uint32_t legacy_bus_read(const struct legacy_bus *bus, uint16_t port,
+			 unsigned size);
+bool legacy_bus_write(const struct legacy_bus *bus, uint16_t port,
+		      unsigned size, uint32_t val);
+/* COM1 (0x3F8, IRQ 4), i8042 (0x60/0x64, IRQ 1), RTC (0x70-0x71, IRQ 8),
+ * reset register 0xCF9.  0 or -ENOMEM; bus is empty on failure. */
+int legacy_bus_create_pc(struct legacy_bus *bus, const struct legacy_host *host);
+void legacy_bus_destroy(struct legacy_bus *bus);
 
 /* Standard PC resources. */
 #define LEGACY_COM1_PORT	0x3f8

@@ -170,6 +170,17 @@ static int kvm_cpuid_init(struct accel_vm *vm)
 	return 0;
 }
 
+/* KVM_CAP_MAX_VCPUS, falling back to the recommended KVM_CAP_NR_VCPUS
+ * and then to 4, as api.rst says. */
+static unsigned kvm_max_vcpus(int kvm_fd)
+{
+	int n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+
+	if (n <= 0)
+		n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	return n > 0 ? (unsigned)n : 4;
+}
+
 static void kvm_vm_destroy(struct accel_vm *vm)
 {
 	if (vm == NULL)
@@ -219,8 +230,8 @@ static int kvm_vm_create(const struct accel_vm_config *cfg,
 	err = kvm_check_caps(vm->kvm_fd);
 	if (err < 0)
 		goto fail;
-	if ((long)cfg->nr_vcpus > ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
-					KVM_CAP_MAX_VCPUS)) {
+	if (cfg->nr_vcpus > kvm_max_vcpus(vm->kvm_fd)) {
+		log_warnx("KVM allows at most %u vCPUs", kvm_max_vcpus(vm->kvm_fd));
 		err = -E2BIG;
 		goto fail;
 	}

@@ -59,12 +59,12 @@ static struct legacy_dev *must(struct legacy_dev *d)
 	return d;
 }
 
-static uint8_t io_in(struct legacy_dev *d, uint16_t port)
+static __attribute__((unused)) uint8_t io_in(struct legacy_dev *d, uint16_t port)
 {
 	return (uint8_t)d->ops->read(d, port, 1);
 }
 
-static void io_out(struct legacy_dev *d, uint16_t port, uint8_t v)
+static __attribute__((unused)) void io_out(struct legacy_dev *d, uint16_t port, uint8_t v)
 {
 	d->ops->write(d, port, 1, v);
 }

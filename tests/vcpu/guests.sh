@@ -40,6 +40,7 @@ check pci-bars 0 'BAR2 mem64 00000000c0100000 pref size 00100000' -- -k "$G/pci.
 check pci-testdev 0 '^pci: ok$' -- -k "$G/pci.elf"
 check smp-2 0 '^smp: 1 APs checked in, mask 02$' -- -c 2 -k "$G/smp.elf"
 check smp-4 0 '^smp: 3 APs checked in, mask 0e$' -- -c 4 -k "$G/smp.elf"
+check smp-8 0 '^smp: 7 APs checked in, mask fe$' -- -c 8 -k "$G/smp.elf"
 check smp-1 0 '^smp: ok$' -- -c 1 -k "$G/smp.elf"
 check irq-isa 0 'UART THRE on IRQ 4 -> vector 0x24' -- -k "$G/irq.bz"
 check irq-msix 0 'doorbell -> irqfd -> vector 0x41 delivered' -- -k "$G/irq.bz"

@@ -17,7 +17,7 @@
 #include "pci-msix.h"
 
 static struct machine *harness_machine;
-static struct legacy_dev *devs[4];
+static struct legacy_bus legacy;
 static struct pci_host pci;
 
 /* pci-testdev: a PCI function with one BAR of each kind.  BAR0 (MMIO,
@@ -275,17 +275,15 @@ int harness_devices_init(struct machine *m, unsigned nr_vcpus)
 
 	harness_machine = m;
 	host.opaque = m;
-	devs[0] = uart8250_create(&host, LEGACY_COM1_PORT, LEGACY_COM1_IRQ);
-	devs[1] = i8042_create(&host);
-	devs[2] = rtc_create(&host);
-	devs[3] = reset_cf9_create(&host);
-	for (unsigned i = 0; i < 4; i++) {
-		if (devs[i] == NULL)
-			return -ENOMEM;
-		for (unsigned r = 0; r < devs[i]->nr_ports; r++) {
-			err = iobus_register(&m->pio, devs[i]->ports[r].base,
-					     devs[i]->ports[r].len, &legacy_io,
-					     devs[i]);
+	err = legacy_bus_create_pc(&legacy, &host);
+	if (err < 0)
+		return err;
+	for (unsigned i = 0; i < legacy.nr; i++) {
+		struct legacy_dev *dev = legacy.dev[i];
+
+		for (unsigned r = 0; r < dev->nr_ports; r++) {
+			err = iobus_register(&m->pio, dev->ports[r].base,
+					     dev->ports[r].len, &legacy_io, dev);
 			if (err < 0)
 				return err;
 		}
@@ -305,8 +303,5 @@ void harness_devices_fini(void)
 {
 	pci_host_fini(&pci);
 	testdev_fini();
-	for (unsigned i = 0; i < 4; i++) {
-		legacy_dev_destroy(devs[i]);
-		devs[i] = NULL;
-	}
+	legacy_bus_destroy(&legacy);
 }
