@@ -1,6 +1,6 @@
 # libmica-legacy.a: 8250 UART, i8042, CMOS RTC, 0xCF9 reset register.
 LEGACY_LIB_SRCS := dev-legacy/uart8250.c dev-legacy/i8042.c dev-legacy/rtc.c \
-	dev-legacy/legacy-bus.c
+	dev-legacy/legacy-bus.c dev-legacy/acpi-sleep.c
 LEGACY_LIB := $(BUILD)/lib/libmica-legacy.a
 
 $(LEGACY_LIB): $(call objs,$(LEGACY_LIB_SRCS))

@@ -69,6 +69,7 @@ int legacy_bus_create_pc(struct legacy_bus *bus, const struct legacy_host *host)
 		i8042_create(host),
 		rtc_create(host),
 		reset_cf9_create(host),
+		acpi_sleep_create(host),
 	};
 	int err = 0;
 

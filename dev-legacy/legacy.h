@@ -23,6 +23,8 @@ struct legacy_host {
 	void (*output)(void *opaque, const uint8_t *buf, size_t len);
 	/* The guest asked for a system reset. */
 	void (*reset)(void *opaque);
+	/* The guest entered S5 (soft off) through the ACPI sleep register. */
+	void (*poweroff)(void *opaque);
 	/* Wall-clock time for the RTC; NULL means time(NULL). */
 	time_t (*now)(void *opaque);
 	void *opaque;
@@ -62,6 +64,9 @@ struct legacy_dev *i8042_create(const struct legacy_host *host);
 struct legacy_dev *rtc_create(const struct legacy_host *host);
 /* PIIX-style reset control register at 0xCF9 (FADT RESET_REG). */
 struct legacy_dev *reset_cf9_create(const struct legacy_host *host);
+/* Hardware-reduced ACPI sleep control (0x600) and status (0x601)
+ * registers: SLP_EN with SLP_TYP 5 powers off. */
+struct legacy_dev *acpi_sleep_create(const struct legacy_host *host);
 
 static inline void legacy_dev_destroy(struct legacy_dev *dev)
 {
@@ -89,7 +94,7 @@ uint32_t legacy_bus_read(const struct legacy_bus *bus, uint16_t port,
 bool legacy_bus_write(const struct legacy_bus *bus, uint16_t port,
 		      unsigned size, uint32_t val);
 /* COM1 (0x3F8, IRQ 4), i8042 (0x60/0x64, IRQ 1), RTC (0x70-0x71, IRQ 8),
- * reset register 0xCF9.  0 or -ENOMEM; bus is empty on failure. */
+ * reset register 0xCF9, ACPI sleep registers 0x600-0x601.  0 or -ENOMEM; bus is empty on failure. */
 int legacy_bus_create_pc(struct legacy_bus *bus, const struct legacy_host *host);
 void legacy_bus_destroy(struct legacy_bus *bus);
 
@@ -102,5 +107,6 @@ void legacy_bus_destroy(struct legacy_bus *bus);
 #define LEGACY_RTC_PORT		0x70
 #define LEGACY_RTC_IRQ		8
 #define LEGACY_RESET_PORT	0xcf9
+#define LEGACY_SLEEP_PORT	0x600
 
 #endif

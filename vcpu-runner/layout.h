@@ -34,6 +34,8 @@
 #define LAYOUT_RAM_ABOVE_4G	0x100000000ULL
 
 #define LAYOUT_RESET_PORT	0xcf9		/* FADT reset register */
+#define LAYOUT_SLEEP_CONTROL	0x600		/* FADT sleep control/status */
+#define LAYOUT_SLEEP_STATUS	0x601
 /* Legacy PCI INTx: slot s pin p (0 = INTA) goes to IOAPIC GSI 16-23 with
  * the usual swizzle; the DSDT _PRT says the same. */
 #define LAYOUT_PCI_INTX_GSI(slot, pin)	(16 + ((slot) + (pin)) % 8)

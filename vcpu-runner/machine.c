@@ -64,7 +64,8 @@ const char *machine_stop_name(enum machine_stop why)
 {
 	static const char *const names[] = {
 		[MACHINE_RUNNING] = "running", [MACHINE_EXIT] = "exit",
-		[MACHINE_RESET] = "reset", [MACHINE_SHUTDOWN] = "shutdown",
+		[MACHINE_RESET] = "reset", [MACHINE_POWEROFF] = "poweroff",
+		[MACHINE_SHUTDOWN] = "shutdown",
 		[MACHINE_HALT] = "halt", [MACHINE_ERROR] = "error",
 	};
 

@@ -15,6 +15,7 @@ enum machine_stop {
 	MACHINE_RUNNING = 0,
 	MACHINE_EXIT,		/* a device asked to end the VM with a status */
 	MACHINE_RESET,		/* guest reset (i8042, ACPI reset register) */
+	MACHINE_POWEROFF,	/* guest entered ACPI S5 */
 	MACHINE_SHUTDOWN,	/* triple fault / shutdown */
 	MACHINE_HALT,		/* BSP halted with nothing to wake it */
 	MACHINE_ERROR,		/* accelerator failure */

@@ -12,7 +12,7 @@ struct fake_host {
 	unsigned irq_changes;
 	uint8_t out[256];
 	size_t out_len;
-	unsigned resets;
+	unsigned resets, poweroffs;
 	time_t now;
 };
 
@@ -35,6 +35,11 @@ static void fake_reset(void *opaque)
 	fake.resets++;
 }
 
+static void fake_poweroff(void *opaque)
+{
+	fake.poweroffs++;
+}
+
 static time_t fake_now(void *opaque)
 {
 	return fake.now;
@@ -44,6 +49,7 @@ static const struct legacy_host fake_host = {
 	.set_irq = fake_set_irq,
 	.output = fake_output,
 	.reset = fake_reset,
+	.poweroff = fake_poweroff,
 	.now = fake_now,
 };
 

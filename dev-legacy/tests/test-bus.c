@@ -18,7 +18,8 @@ static void test_pc_set(void)
 
 	fake_reset_state();
 	CU_ASSERT_EQUAL_FATAL(legacy_bus_create_pc(&bus, &fake_host), 0);
-	CU_ASSERT_EQUAL(bus.nr, 4);
+	CU_ASSERT_EQUAL(bus.nr, 5);
+	CU_ASSERT_STRING_EQUAL(name_at(&bus, 0x601), "acpi-sleep");
 	CU_ASSERT_PTR_EQUAL(legacy_bus_find(&bus, 0x3fd), bus.com1);
 	CU_ASSERT_STRING_EQUAL(name_at(&bus, 0x64), "i8042");
 	CU_ASSERT_STRING_EQUAL(name_at(&bus, 0x71), "rtc");
@@ -54,6 +55,22 @@ static void test_add_limits(void)
 	legacy_bus_destroy(&bus);
 }
 
+static void test_acpi_sleep_s5(void)
+{
+	struct legacy_bus bus;
+
+	fake_reset_state();
+	CU_ASSERT_EQUAL_FATAL(legacy_bus_create_pc(&bus, &fake_host), 0);
+	legacy_bus_write(&bus, 0x600, 1, 5 << 2);		/* no SLP_EN */
+	legacy_bus_write(&bus, 0x600, 1, 3 << 2 | 0x20);	/* S3: ignored */
+	CU_ASSERT_EQUAL(fake.poweroffs, 0);
+	legacy_bus_write(&bus, 0x600, 1, 5 << 2 | 0x20);
+	CU_ASSERT_EQUAL(fake.poweroffs, 1);
+	CU_ASSERT_EQUAL(legacy_bus_read(&bus, 0x601, 1), 0);
+	legacy_bus_destroy(&bus);
+}
+
 CUTEST_MAIN("legacy-bus",
+	CUTEST(test_acpi_sleep_s5),
 	CUTEST(test_pc_set),
 	CUTEST(test_add_limits));

@@ -35,6 +35,8 @@ expect dsdt-mmio-window '0xC0000000,.*Range Minimum' DSDT
 expect dsdt-prt 'Name \(_PRT, Package \(0x80\)' DSDT
 expect dsdt-mres 'Memory32Fixed \(ReadWrite,' DSDT
 expect dsdt-com1 'EisaId \("PNP0501"\)' DSDT
+expect dsdt-s5 'Name \(\\_S5, Package \(0x04\)' DSDT
+expect fadt-sleep-control 'Sleep Control Register' FACP
 expect fadt-reset 'Reset Register.*' FACP
 expect fadt-hw-reduced 'Hardware Reduced \(V5\) : 1' FACP
 expect madt-cpus 'Local Apic ID : 03' APIC

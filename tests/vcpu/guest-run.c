@@ -7,7 +7,8 @@
  * Guest serial output goes to stdout.  Port 0xf4 is a test-only exit
  * device: writing V ends the VM with exit status V.  The closing line on
  * stderr is "guest-run: <stop reason> status N, E exits".  Exit status:
- * the guest's for "exit", 0 for reset, 2 shutdown, 3 halt/error, 4 timeout.
+ * the guest's for "exit", 0 for reset or poweroff, 2 shutdown, 3 halt/error,
+ * 4 timeout.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
 	switch (why) {
 	case MACHINE_EXIT: rc = the_machine.exit_status; break;
 	case MACHINE_RESET: rc = 0; break;
+	case MACHINE_POWEROFF: rc = 0; break;
 	case MACHINE_SHUTDOWN: rc = 2; break;
 	default: rc = timed_out ? 4 : 3; break;
 	}

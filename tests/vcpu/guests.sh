@@ -52,6 +52,7 @@ check cpuid-hypervisor 0 '^cpuid.1.ecx [89a-f].{6}[0-7]$' -- -k "$G/cpuid.bz"
 check cpuid-apic-id 0 '^cpuid.1.ebx 0001' -- -k "$G/cpuid.bz"
 check cpuid-topology 0 '^cpuid.b.1.ebx 00000004$' -- -c 4 -k "$G/cpuid.bz"
 check cpuid-no-pmu 0 '^cpuid.a.eax 00000000$' -- -k "$G/cpuid.bz"
+check acpi-poweroff 0 '^poweroff: S5 via port 0600$' -- -k "$G/poweroff.elf"
 check i8042-reset 0 'resetting via i8042' -- -k "$G/reset.elf"
 
 # Exit cost, informational: 20000 round trips per phase (bench.c).

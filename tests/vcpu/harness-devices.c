@@ -214,10 +214,16 @@ static void host_reset(void *opaque)
 	machine_request_stop(opaque, MACHINE_RESET, 0);
 }
 
+static void host_poweroff(void *opaque)
+{
+	machine_request_stop(opaque, MACHINE_POWEROFF, 0);
+}
+
 static struct legacy_host host = {
 	.set_irq = host_set_irq,
 	.output = host_output,
 	.reset = host_reset,
+	.poweroff = host_poweroff,
 };
 
 static uint64_t legacy_io_read(void *opaque, uint64_t addr, unsigned size)

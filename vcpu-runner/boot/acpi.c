@@ -291,6 +291,15 @@ static int acpi_build_dsdt(struct acpi_area *ar, uint64_t *gpa)
 	struct acpi_header *h;
 
 	aml_init(&a, body, sizeof(body));
+	/* \_S5_: SLP_TYP 5 for the sleep control register (soft off). */
+	aml_name(&a, "\\_S5_");
+	aml_package(&a, 4);
+	aml_integer(&a, 5);
+	aml_integer(&a, 5);
+	aml_integer(&a, 0);
+	aml_integer(&a, 0);
+	aml_close(&a);
+
 	aml_scope(&a, "\\_SB_");
 
 	aml_device(&a, "PCI0");
@@ -365,6 +374,16 @@ static int acpi_build_fadt(struct acpi_area *ar, uint64_t dsdt, uint64_t facs,
 					  .access_size = ACPI_GAS_ACCESS_BYTE,
 					  .address = LAYOUT_RESET_PORT };
 	f->reset_value = 0x06;			/* RST_CPU | SYS_RST */
+	/* Hardware-reduced sleep registers: S5 (\_S5_) is how the guest
+	 * powers off. */
+	f->sleep_control = (struct acpi_gas){ .space_id = ACPI_GAS_IO,
+					      .bit_width = 8,
+					      .access_size = ACPI_GAS_ACCESS_BYTE,
+					      .address = LAYOUT_SLEEP_CONTROL };
+	f->sleep_status = (struct acpi_gas){ .space_id = ACPI_GAS_IO,
+					     .bit_width = 8,
+					     .access_size = ACPI_GAS_ACCESS_BYTE,
+					     .address = LAYOUT_SLEEP_STATUS };
 	f->minor_version = 4;
 	memcpy(&f->hypervisor_id, "Mica\0\0\0\0", 8);
 	acpi_finish(&f->h);

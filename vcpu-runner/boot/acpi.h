@@ -1,5 +1,6 @@
 /* ACPI tables for the Mica machine: RSDP, XSDT, FADT (hardware-reduced,
- * reset register at 0xCF9), FACS, DSDT (PCI host bridge PNP0A08 with _CRS
+ * reset register at 0xCF9, sleep control/status at 0x600/0x601 with \_S5_
+ * for power-off), FACS, DSDT (PCI host bridge PNP0A08 with _CRS
  * and _PRT, ECAM as PNP0C02 motherboard resource, COM1, RTC), MADT (one
  * LAPIC per vCPU, IOAPIC, LINT1 NMI; no ISA overrides: identity routing as
  * KVM's default), MCFG (ECAM). */
