@@ -316,6 +316,23 @@ static int pci_assign_bar(struct pci_host *h, struct pci_device *dev,
 	return 0;
 }
 
+int pci_device_set_intx_pin(struct pci_device *dev, unsigned pin)
+{
+	if (pin < 1 || pin > 4)
+		return -EINVAL;
+	dev->cfg[PCI_INTERRUPT_PIN] = (uint8_t)pin;
+	return 0;
+}
+
+int pci_device_intx_gsi(const struct pci_device *dev)
+{
+	unsigned pin = dev->cfg[PCI_INTERRUPT_PIN];
+
+	if (pin == 0 || dev->host == NULL)
+		return -ENOENT;
+	return LAYOUT_PCI_INTX_GSI(dev->slot, pin - 1);
+}
+
 int pci_host_add_device(struct pci_host *h, struct pci_device *dev,
 			unsigned slot)
 {
@@ -344,6 +361,8 @@ int pci_host_add_device(struct pci_host *h, struct pci_device *dev,
 	dev->slot = slot;
 	h->slot[slot] = dev;
 	cfg_set(dev->cfg, PCI_COMMAND, 2, cmd);
+	if (dev->cfg[PCI_INTERRUPT_PIN])
+		dev->cfg[PCI_INTERRUPT_LINE] = (uint8_t)pci_device_intx_gsi(dev);
 	pci_update_mappings(dev);
 	return 0;
 }

@@ -98,8 +98,17 @@ int pci_device_add_bar(struct pci_device *dev, unsigned idx, uint64_t size,
  * -ENOSPC.  The caller fills the body and its wmask. */
 int pci_device_add_cap(struct pci_device *dev, uint8_t id, unsigned len);
 
+/* Give dev a legacy interrupt pin (1 = INTA .. 4 = INTD); -EINVAL
+ * otherwise.  Its GSI is known once the device is plugged in. */
+int pci_device_set_intx_pin(struct pci_device *dev, unsigned pin);
+/* The IOAPIC GSI the device's INTx pin is wired to (as the DSDT _PRT
+ * says), or -ENOENT without a pin or before pci_host_add_device.
+ * Raise it with accel irq_line (level) or a resampling irqfd. */
+int pci_device_intx_gsi(const struct pci_device *dev);
+
 /* Plug dev into slot (1..31), allocate and program its BARs, enable
- * decoding.  -EBUSY if taken, -ENOSPC if a window is exhausted. */
+ * decoding, fill the interrupt line register.  -EBUSY if taken, -ENOSPC
+ * if a window is exhausted. */
 int pci_host_add_device(struct pci_host *host, struct pci_device *dev,
 			unsigned slot);
 

@@ -1,7 +1,9 @@
 /* Interrupt delivery, both ways a device raises one:
  *  1. an ISA line: the 8250 model raises IRQ 4 on THRE, through the
  *     in-kernel IOAPIC to vector 0x24;
- *  2. MSI-X: a doorbell write on the pci-testdev (an accelerator doorbell,
+ *  2. PCI INTx: the pci-testdev asserts INTA (level, active low, the GSI
+ *     from its interrupt line register) until the handler deasserts it;
+ *  3. MSI-X: a doorbell write on the pci-testdev (an accelerator doorbell,
  *     no exit) wakes the harness "backend", which signals the vector's
  *     eventfd (irqfd) to deliver vector 0x41.  Masking holds the message
  *     pending in the PBA until the vector is unmasked. */
@@ -13,6 +15,7 @@
 #define IOAPIC		0xfec00000u
 #define VEC_UART	0x24
 #define VEC_MSIX	0x41
+#define VEC_INTX	0x50
 #define TESTDEV_SLOT	3
 
 /* 64-bit guest: 32-bit code runs in the instruction emulator under PVM,
@@ -25,12 +28,14 @@ struct idt_gate {
 } __attribute__((packed));
 
 static struct idt_gate idt[256] __attribute__((aligned(8)));
-static volatile uint32_t uart_irqs, msix_irqs, unexpected;
+static volatile uint32_t uart_irqs, msix_irqs, intx_irqs, unexpected;
+static uint32_t testdev_bar0;
 
 void on_uart(void);
 void on_msix(void);
 void on_unexpected(void);
-extern char isr_uart[], isr_msix[], isr_default[];
+void on_intx(void);
+extern char isr_uart[], isr_msix[], isr_intx[], isr_default[];
 
 /* Save the caller-saved registers; the frame keeps %rsp 16-aligned. */
 #define ISR(name, fn) \
@@ -45,6 +50,7 @@ extern char isr_uart[], isr_msix[], isr_default[];
 __asm__(".text\n"
 	ISR(isr_uart, on_uart)
 	ISR(isr_msix, on_msix)
+	ISR(isr_intx, on_intx)
 	ISR(isr_default, on_unexpected));
 
 void on_uart(void)
@@ -57,6 +63,14 @@ void on_uart(void)
 void on_msix(void)
 {
 	msix_irqs++;
+	mmio_write32(LAPIC + LAPIC_EOI, 0);
+}
+
+/* Level-triggered: quiesce the device before EOI or it fires again. */
+void on_intx(void)
+{
+	mmio_write32(testdev_bar0 + 0x14, 0);
+	intx_irqs++;
 	mmio_write32(LAPIC + LAPIC_EOI, 0);
 }
 
@@ -84,15 +98,19 @@ static void idt_setup(void)
 		set_gate(v, isr_default, cs);
 	set_gate(VEC_UART, isr_uart, cs);
 	set_gate(VEC_MSIX, isr_msix, cs);
+	set_gate(VEC_INTX, isr_intx, cs);
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
-static void ioapic_route(unsigned pin, uint8_t vector)
+#define IOAPIC_LEVEL	(1u << 15)
+#define IOAPIC_LOW	(1u << 13)
+
+static void ioapic_route(unsigned pin, uint32_t flags)
 {
 	mmio_write32(IOAPIC, 0x10 + 2 * pin + 1);
 	mmio_write32(IOAPIC + 0x10, 0);			/* APIC id 0 */
 	mmio_write32(IOAPIC, 0x10 + 2 * pin);
-	mmio_write32(IOAPIC + 0x10, vector);		/* edge, high, fixed */
+	mmio_write32(IOAPIC + 0x10, flags);		/* fixed, physical */
 }
 
 /* Sleep until *counter reaches want; interrupts stay off outside hlt. */
@@ -112,6 +130,25 @@ static void cfg_write(unsigned slot, unsigned off, uint32_t v)
 {
 	outl(0xcf8, 0x80000000u | slot << 11 | (off & 0xfc));
 	outl(0xcfc, v);
+}
+
+static int test_intx(void)
+{
+	uint32_t line = cfg_read(TESTDEV_SLOT, 0x3c);
+
+	testdev_bar0 = cfg_read(TESTDEV_SLOT, 0x10) & ~0xfu;
+	if (((line >> 8) & 0xff) != 1 || (line & 0xff) < 16) {
+		puts("intx: pci-testdev has no INTA routed to the IOAPIC\n");
+		return 1;
+	}
+	ioapic_route(line & 0xff, VEC_INTX | IOAPIC_LEVEL | IOAPIC_LOW);
+	mmio_write32(testdev_bar0 + 0x14, 1);		/* assert INTA */
+	wait_for(&intx_irqs, 1);
+	mmio_write32(testdev_bar0 + 0x14, 1);		/* and once more */
+	wait_for(&intx_irqs, 2);
+	puts("intx: INTA on GSI "); put_dec(line & 0xff);
+	puts(" -> vector 0x50, level, twice\n");
+	return 0;
 }
 
 static int test_msix(void)
@@ -176,7 +213,8 @@ int guest_main(const void *start_info)
 	outb(COM1 + 1, 0x00);
 	puts("irq: UART THRE on IRQ 4 -> vector 0x24\n");
 
-	bad = test_msix();
+	bad = test_intx();
+	bad |= test_msix();
 	if (unexpected) {
 		puts("irq: unexpected interrupts\n");
 		bad = 1;

@@ -22,7 +22,8 @@ static struct pci_host pci;
 
 /* pci-testdev: a PCI function with one BAR of each kind.  BAR0 (MMIO,
  * 4 KiB) reads "MICA" at 0 and a scratch register at 4, and has a
- * doorbell at 0x10 (an accelerator doorbell, no exit); BAR1 (I/O, 256
+ * doorbell at 0x10 (an accelerator doorbell, no exit) and an INTx
+ * control at 0x14 (write 1/0 to assert/deassert INTA); BAR1 (I/O, 256
  * bytes) reads the port offset; BAR2 (64-bit prefetchable MMIO, 1 MiB)
  * holds the MSI-X table (0) and PBA (0x800) for 2 vectors.
  *
@@ -34,6 +35,7 @@ static struct pci_host pci;
 #define TESTDEV_CLASS  0x00ff00
 
 #define TESTDEV_DOORBELL 0x10
+#define TESTDEV_INTX     0x14
 #define TESTDEV_MSIX_GSI 24
 
 static struct pci_testdev {
@@ -62,9 +64,13 @@ static void testdev_bar0_write(void *opaque, uint64_t addr, unsigned size,
 			       uint64_t val)
 {
 	struct pci_testdev *t = opaque;
+	uint64_t off = addr - t->pci.bar[0].addr;
+	int gsi = pci_device_intx_gsi(&t->pci);
 
-	if (addr - t->pci.bar[0].addr == 4)
+	if (off == 4)
 		t->scratch = (uint32_t)val;
+	else if (off == TESTDEV_INTX && gsi >= 0)
+		t->m->ops->irq_line(t->m->vm, (unsigned)gsi, (int)(val & 1));
 }
 
 static uint64_t testdev_bar1_read(void *opaque, uint64_t addr, unsigned size)
@@ -159,6 +165,7 @@ static int testdev_init(struct pci_host *host, struct machine *m)
 	pci_device_init(d, "pci-testdev", TESTDEV_VENDOR, TESTDEV_DEVICE,
 			TESTDEV_CLASS, 1);
 	d->config_written = testdev_config_written;
+	pci_device_set_intx_pin(d, 1);
 	d->bar_mapped = testdev_bar_mapped;
 	err = pci_device_add_bar(d, 0, 4096, 0, &testdev_bar0, &testdev);
 	if (err == 0)

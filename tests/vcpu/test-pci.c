@@ -168,7 +168,26 @@ static void test_bad_bars_and_slots(void)
 	pci_host_fini(&host);
 }
 
+static void test_intx_routing(void)
+{
+	struct pci_device d2;
+
+	setup();
+	pci_device_init(&d2, "d2", 1, 2, 0, 0);
+	CU_ASSERT_EQUAL(pci_device_set_intx_pin(&d2, 0), -EINVAL);
+	CU_ASSERT_EQUAL(pci_device_set_intx_pin(&d2, 5), -EINVAL);
+	CU_ASSERT_EQUAL(pci_device_set_intx_pin(&d2, 2), 0);	/* INTB */
+	CU_ASSERT_EQUAL(pci_device_intx_gsi(&d2), -ENOENT);
+	CU_ASSERT_EQUAL_FATAL(pci_host_add_device(&host, &d2, 7), 0);
+	CU_ASSERT_EQUAL(pci_device_intx_gsi(&d2), 16 + (7 + 1) % 8);
+	CU_ASSERT_EQUAL(cf8_read(7, PCI_INTERRUPT_PIN, 1), 2);
+	CU_ASSERT_EQUAL(cf8_read(7, PCI_INTERRUPT_LINE, 1), 16);
+	CU_ASSERT_EQUAL(pci_device_intx_gsi(&dev), -ENOENT);	/* no pin */
+	pci_host_fini(&host);
+}
+
 CUTEST_MAIN("vcpu-pci",
+	CUTEST(test_intx_routing),
 	CUTEST(test_config_mechanism1),
 	CUTEST(test_ecam),
 	CUTEST(test_bar_allocation_and_sizing),
