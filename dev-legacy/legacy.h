@@ -57,8 +57,11 @@ struct legacy_dev {
  * the device. */
 struct legacy_dev *uart8250_create(const struct legacy_host *host,
 				   uint16_t base, unsigned irq);
-/* Queue received bytes (console input); returns how many fit. */
+/* Queue received bytes (console input); returns how many fit.  Bytes that
+ * do not fit set the overrun flag, so feed no more than uart8250_rx_room
+ * says and try again after the guest has read (any port access). */
 size_t uart8250_receive(struct legacy_dev *dev, const uint8_t *buf, size_t len);
+size_t uart8250_rx_room(const struct legacy_dev *dev);
 
 struct legacy_dev *i8042_create(const struct legacy_host *host);
 struct legacy_dev *rtc_create(const struct legacy_host *host);

@@ -248,6 +248,13 @@ size_t uart8250_receive(struct legacy_dev *dev, const uint8_t *buf, size_t len)
 	return n;
 }
 
+size_t uart8250_rx_room(const struct legacy_dev *dev)
+{
+	const struct uart8250 *u = (const struct uart8250 *)dev;
+
+	return uart_rx_capacity(u) - u->rx_count;
+}
+
 static void uart_destroy(struct legacy_dev *dev)
 {
 	free(dev);

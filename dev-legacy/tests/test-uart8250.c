@@ -111,6 +111,20 @@ static void test_rx_fifo_and_interrupts(void)
 	legacy_dev_destroy(d);
 }
 
+static void test_rx_room(void)
+{
+	struct legacy_dev *d = new_uart();
+
+	CU_ASSERT_EQUAL(uart8250_rx_room(d), 1);
+	io_out(d, B + REG_IIR_FCR, 0x01);
+	CU_ASSERT_EQUAL(uart8250_rx_room(d), 16);
+	uart8250_receive(d, (const uint8_t *)"abc", 3);
+	CU_ASSERT_EQUAL(uart8250_rx_room(d), 13);
+	io_in(d, B);
+	CU_ASSERT_EQUAL(uart8250_rx_room(d), 14);
+	legacy_dev_destroy(d);
+}
+
 static void test_loopback(void)
 {
 	struct legacy_dev *d = new_uart();
@@ -146,5 +160,6 @@ CUTEST_MAIN("legacy-uart8250",
 	CUTEST(test_thre_interrupt),
 	CUTEST(test_out2_gates_irq),
 	CUTEST(test_rx_fifo_and_interrupts),
+	CUTEST(test_rx_room),
 	CUTEST(test_loopback),
 	CUTEST(test_wide_access));

@@ -2,7 +2,8 @@
  * devices in-process and report how it ended.
  *
  *   guest-run [-a kvm] [-m MiB] [-c vcpus] [-t seconds] [-s]
- *             (-f flat.bin | -k kernel [-i initrd] [-l cmdline])
+ *             [-r console-input] (-f flat.bin | -k kernel [-i initrd]
+ *             [-l cmdline])
  *
  * Guest serial output goes to stdout.  Port 0xf4 is a test-only exit
  * device: writing V ends the VM with exit status V.  The closing line on
@@ -45,7 +46,7 @@ static void *watchdog(void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: guest-run [-a accel] [-m MiB] [-c vcpus] "
-		"[-t seconds] [-s] (-f flat.bin | -k kernel [-i initrd] "
+		"[-t seconds] [-s] [-r input] (-f flat.bin | -k kernel [-i initrd] "
 		"[-l cmdline])\n");
 	exit(64);
 }
@@ -61,6 +62,7 @@ static double now(void)
 int main(int argc, char **argv)
 {
 	const char *accel = "kvm", *flat = NULL, *kernel = NULL, *initrd = NULL;
+	const char *input = NULL;
 	struct boot_config cfg = { .cmdline = "" };
 	unsigned mib = 64, vcpus = 1;
 	int opt, err, memfd, stats = 0, rc;
@@ -73,7 +75,7 @@ int main(int argc, char **argv)
 	double t0;
 
 	log_init("guest-run");
-	while ((opt = getopt(argc, argv, "a:m:c:t:f:k:i:l:s")) != -1) {
+	while ((opt = getopt(argc, argv, "a:m:c:t:f:k:i:l:r:s")) != -1) {
 		switch (opt) {
 		case 'a': accel = optarg; break;
 		case 'm': mib = (unsigned)strtoul(optarg, NULL, 0); break;
@@ -84,6 +86,7 @@ int main(int argc, char **argv)
 		case 'i': initrd = optarg; break;
 		case 'l': cfg.cmdline = optarg; break;
 		case 's': stats = 1; break;
+		case 'r': input = optarg; break;
 		default: usage();
 		}
 	}
@@ -110,6 +113,8 @@ int main(int argc, char **argv)
 	err = harness_devices_init(&the_machine, cfg.nr_vcpus);
 	if (err < 0)
 		fatalx("devices: %s", strerror(-err));
+	if (input != NULL)
+		harness_console_input(input);
 
 	if (flat != NULL)
 		err = boot_load_flat(&the_machine.mem, image, image_len,

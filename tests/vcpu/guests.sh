@@ -54,6 +54,8 @@ check cpuid-apic-id 0 '^cpuid.1.ebx 0001' -- -k "$G/cpuid.bz"
 check cpuid-topology 0 '^cpuid.b.1.ebx 00000004$' -- -c 4 -k "$G/cpuid.bz"
 check cpuid-no-pmu 0 '^cpuid.a.eax 00000000$' -- -k "$G/cpuid.bz"
 check acpi-poweroff 0 '^poweroff: S5 via port 0600$' -- -k "$G/poweroff.elf"
+check uart-rx-irq 0 '^echo: the quick brown fox jumps over the lazy dog$' -- \
+	-r $'the quick brown fox jumps over the lazy dog\n' -k "$G/echo.bz"
 check i8042-reset 0 'resetting via i8042' -- -k "$G/reset.elf"
 
 # Exit cost, informational: 20000 round trips per phase (bench.c).

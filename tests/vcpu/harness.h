@@ -11,5 +11,7 @@
 
 int harness_devices_init(struct machine *m, unsigned nr_vcpus);
 void harness_devices_fini(void);
+/* Bytes to type into COM1, fed as the guest drains the receive FIFO. */
+void harness_console_input(const char *text);
 
 #endif
