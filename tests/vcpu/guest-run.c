@@ -132,9 +132,11 @@ int main(int argc, char **argv)
 	free(rd);
 
 	pthread_create(&wd, NULL, watchdog, &the_machine);
-	pthread_detach(wd);
 	t0 = now();
 	why = machine_run(&the_machine);
+	/* The watchdog must not touch the machine once it is torn down. */
+	pthread_cancel(wd);
+	pthread_join(wd, NULL);
 	fflush(stdout);
 	if (stats)
 		fprintf(stderr, "guest-run: %.3f s, %.2f us per exit\n",
