@@ -65,6 +65,11 @@ size_t uart8250_rx_room(const struct legacy_dev *dev);
 
 struct legacy_dev *i8042_create(const struct legacy_host *host);
 struct legacy_dev *rtc_create(const struct legacy_host *host);
+/* Let the RTC catch up with the host monotonic clock now_ns: sets the
+ * periodic, alarm and update-ended flags that are due and raises IRQ 8 for
+ * the enabled ones.  Returns when to call again (monotonic ns), or
+ * UINT64_MAX when no interrupt is enabled. */
+uint64_t rtc_poll(struct legacy_dev *dev, uint64_t now_ns);
 /* PIIX-style reset control register at 0xCF9 (FADT RESET_REG). */
 struct legacy_dev *reset_cf9_create(const struct legacy_host *host);
 /* Hardware-reduced ACPI sleep control (0x600) and status (0x601)

@@ -94,7 +94,65 @@ static void test_status_and_ram(void)
 	legacy_dev_destroy(d);
 }
 
+#define MS 1000000ULL
+
+static void test_periodic_interrupt(void)
+{
+	struct legacy_dev *d = new_rtc();
+	uint64_t next;
+
+	/* PIE off: nothing to schedule, no line (PF still ticks). */
+	CU_ASSERT_EQUAL(rtc_poll(d, 1000 * MS), UINT64_MAX);
+	cmos(d, RTC_REG_C);
+	cmos_set(d, RTC_REG_B, REG_B_24H | REG_B_PIE);	/* 1024 Hz default */
+	next = rtc_poll(d, 1000 * MS + 100);
+	CU_ASSERT(next > 1000 * MS && next <= 1000 * MS + MS);
+	CU_ASSERT_EQUAL(fake.irq_level[8], 0);
+	rtc_poll(d, next);
+	CU_ASSERT_EQUAL(fake.irq_level[8], 1);
+	CU_ASSERT_EQUAL(cmos(d, RTC_REG_C) & (REG_C_IRQF | REG_C_PF),
+			REG_C_IRQF | REG_C_PF);
+	CU_ASSERT_EQUAL(fake.irq_level[8], 0);		/* read C acks */
+	CU_ASSERT_EQUAL(cmos(d, RTC_REG_C), 0);
+	/* Rate 15 is 2 Hz: a long gap sets PF once. */
+	cmos_set(d, RTC_REG_A, 0x2f);
+	next = rtc_poll(d, 2000 * MS);
+	CU_ASSERT(next > 2000 * MS && next <= 2500 * MS);
+	rtc_poll(d, 9000 * MS);
+	CU_ASSERT_EQUAL(cmos(d, RTC_REG_C) & REG_C_PF, REG_C_PF);
+	/* PF without PIE: flag but no interrupt. */
+	cmos_set(d, RTC_REG_B, REG_B_24H);
+	rtc_poll(d, 20000 * MS);
+	CU_ASSERT_EQUAL(fake.irq_level[8], 0);
+	CU_ASSERT_EQUAL(cmos(d, RTC_REG_C), REG_C_PF);
+	legacy_dev_destroy(d);
+}
+
+static void test_update_and_alarm_interrupts(void)
+{
+	struct legacy_dev *d = new_rtc();
+
+	cmos_set(d, RTC_SECONDS_ALARM, 0x00);		/* 00:00:00 */
+	cmos_set(d, RTC_MINUTES_ALARM, 0x00);
+	cmos_set(d, RTC_HOURS_ALARM, 0xc0);		/* any hour */
+	cmos_set(d, RTC_REG_B, REG_B_24H | REG_B_UIE | REG_B_AIE);
+	CU_ASSERT_EQUAL(rtc_poll(d, 5 * MS), 1000 * MS);
+	CU_ASSERT_EQUAL(fake.irq_level[8], 0);		/* same second */
+	fake.now++;					/* 23:59:59 */
+	rtc_poll(d, 1000 * MS);
+	CU_ASSERT_EQUAL(cmos(d, RTC_REG_C) & ~REG_C_PF, REG_C_IRQF | REG_C_UF);
+	fake.now++;					/* 00:00:00 */
+	rtc_poll(d, 2000 * MS);
+	CU_ASSERT_EQUAL(fake.irq_level[8], 1);
+	CU_ASSERT_EQUAL(cmos(d, RTC_REG_C) & ~REG_C_PF,
+			REG_C_IRQF | REG_C_UF | REG_C_AF);
+	CU_ASSERT_EQUAL(fake.irq_level[8], 0);
+	legacy_dev_destroy(d);
+}
+
 CUTEST_MAIN("legacy-rtc",
+	CUTEST(test_periodic_interrupt),
+	CUTEST(test_update_and_alarm_interrupts),
 	CUTEST(test_bcd_time),
 	CUTEST(test_binary_12h),
 	CUTEST(test_set_time),
