@@ -116,7 +116,9 @@ struct accel_ops {
 	/* Run until an exit that needs the runner.  -EINTR never: a signal
 	 * gives ACCEL_EXIT_INTR. */
 	int (*vcpu_run)(struct accel_vcpu *vcpu, struct accel_exit *exit);
-	/* Make a running (or the next) vcpu_run return ACCEL_EXIT_INTR. */
+	/* Make a running (or the next) vcpu_run return ACCEL_EXIT_INTR.
+	 * KVM interrupts the vCPU thread with SIGUSR1: the process must
+	 * have a handler installed for it (machine_run installs a no-op). */
 	void (*vcpu_kick)(struct accel_vcpu *vcpu);
 
 	int (*get_regs)(struct accel_vcpu *vcpu, struct accel_regs *regs);
