@@ -46,6 +46,7 @@ void machine_destroy(struct machine *m)
 	if (m->vm != NULL)
 		m->ops->vm_destroy(m->vm);
 	m->vm = NULL;
+	memset(m->vcpu, 0, sizeof(m->vcpu));
 	pthread_mutex_destroy(&m->io_lock);
 }
 

@@ -6,7 +6,7 @@ GUEST_CFLAGS := -m32 -march=i686 -ffreestanding -fno-pic -fno-pie \
 	-std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Itests/guests
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
 	-Wl,-T,tests/guests/guest.ld
-GUEST_NAMES := hello reset pci smp poweroff
+GUEST_NAMES := hello reset pci smp poweroff reboot
 GUEST_COMMON := start.S lib.c
 GUEST_ELFS := $(patsubst %,$(GUEST_DIR)/%.elf,$(GUEST_NAMES))
 

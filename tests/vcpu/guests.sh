@@ -57,6 +57,7 @@ check cpuid-no-pmu 0 '^cpuid.a.eax 00000000$' -- -k "$G/cpuid.bz"
 check acpi-poweroff 0 '^poweroff: S5 via port 0600$' -- -k "$G/poweroff.elf"
 check uart-rx-irq 0 '^echo: the quick brown fox jumps over the lazy dog$' -- \
 	-r $'the quick brown fox jumps over the lazy dog\n' -k "$G/echo.bz"
+check reboot 0 '^reboot: boot 2$' -- -R 1 -c 2 -k "$G/reboot.elf"
 check i8042-reset 0 'resetting via i8042' -- -k "$G/reset.elf"
 
 # Exit cost, informational: 20000 round trips per phase (bench.c).

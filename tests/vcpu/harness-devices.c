@@ -317,8 +317,9 @@ int harness_devices_init(struct machine *m, unsigned nr_vcpus)
 
 	harness_machine = m;
 	host.opaque = m;
-	err = legacy_bus_create_pc(&legacy, &host);
-	if (err < 0)
+	/* The legacy devices outlive a machine across reboots, as
+	 * mica-legacy outlives a restarted mica-vcpu. */
+	if (legacy.nr == 0 && (err = legacy_bus_create_pc(&legacy, &host)) < 0)
 		return err;
 	for (unsigned i = 0; i < legacy.nr; i++) {
 		struct legacy_dev *dev = legacy.dev[i];
@@ -341,9 +342,14 @@ int harness_devices_init(struct machine *m, unsigned nr_vcpus)
 	return iobus_register(&m->pio, HARNESS_EXIT_PORT, 1, &exit_port, m);
 }
 
-void harness_devices_fini(void)
+void harness_devices_detach(void)
 {
 	pci_host_fini(&pci);
 	testdev_fini();
+}
+
+void harness_devices_fini(void)
+{
+	harness_devices_detach();
 	legacy_bus_destroy(&legacy);
 }
