@@ -1,0 +1,18 @@
+# libmica-vcpu.a: accelerator ops (KVM), machine + I/O buses, the
+# accelerator-neutral Linux loader (boot/), the PCI host bridge.
+VCPU_LIB_SRCS := \
+	vcpu-runner/accel.c vcpu-runner/kvm.c vcpu-runner/kvm-cpuid.c \
+	vcpu-runner/machine.c \
+	vcpu-runner/iobus.c vcpu-runner/guest-mem.c vcpu-runner/pci.c vcpu-runner/pci-msix.c \
+	$(sort $(wildcard vcpu-runner/boot/*.c))
+VCPU_LIB := $(BUILD)/lib/libmica-vcpu.a
+
+EXTRA_CFLAGS_vcpu-runner/ += -Ivcpu-runner
+EXTRA_CFLAGS_vcpu-runner/boot/ += -Ivcpu-runner
+
+$(VCPU_LIB): $(call objs,$(VCPU_LIB_SRCS))
+	$(call msg,AR,$@)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+ALL += $(VCPU_LIB)
