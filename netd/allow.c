@@ -134,7 +134,7 @@ static int refuse(char *why, size_t why_size, unsigned index, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	log_warnx("refused request for nic %u: %s", index, reason);
+	log_msg("net_allow_check", 0, "refused request for nic %u: %s", index, reason);
 	if (why && why_size)
 		snprintf(why, why_size, "%s", reason);
 	return -EPERM;
