@@ -75,16 +75,20 @@ static int macvtap_queue_setup(int fd)
 }
 
 /* Make node "tapN" in dirfd for the device number sysfs shows. */
-static int macvtap_mknod(int dirfd, const struct macvtap_id *id, const char *node)
+static int macvtap_mknod(struct plumb *p, int dirfd, const struct macvtap_id *id,
+			 const char *node)
 {
 	char path[128], buf[32];
 	unsigned maj, min;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/macvtap/tap%d/dev",
-		 id->name, id->ifindex);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (p->sysnet_dirfd < 0)
+		return -ENOENT;
+	/* NAME is a symlink into /sys/devices: plain openat; the name came
+	 * from the kernel and holds no '/'. */
+	snprintf(path, sizeof(path), "%s/macvtap/tap%d/dev", id->name, id->ifindex);
+	fd = openat(p->sysnet_dirfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -106,9 +110,9 @@ static int macvtap_open_node(int dirfd, const char *node, const struct macvtap_i
 {
 	int fd, err;
 
-	fd = openat(dirfd, node, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	fd = plumb_open_beneath(dirfd, node, O_RDWR | O_NONBLOCK);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (!macvtap_fd_matches(fd, id)) {
 		close(fd);
 		return -ESTALE;
@@ -142,7 +146,7 @@ int plumb_macvtap_open(struct plumb *p, int ifindex, unsigned nqueues,
 		log_debug("netd", "%s: /dev/%s %s; making our own node", id.name,
 			  node, fd == -ENOENT ? "missing" : "is another link's");
 		dirfd = node_dirfd;
-		err = macvtap_mknod(dirfd, &id, node);
+		err = macvtap_mknod(p, dirfd, &id, node);
 		fd = err < 0 ? err : macvtap_open_node(dirfd, node, &id);
 	}
 	if (fd < 0) {

@@ -20,6 +20,7 @@ struct plumb_owned {
 struct plumb {
 	struct nl_sock *sk;
 	int dev_dirfd;
+	int sysnet_dirfd;	/* /sys/class/net, or -1 */
 	char tag[PLUMB_TAG_MAX];
 	struct plumb_owned *owned;
 	size_t nowned, owned_cap;
@@ -36,6 +37,11 @@ int plumb_link_get(struct plumb *p, int ifindex, const char *name,
 /* Tag a link we just created with our alias and record it as ours.  On
  * failure the caller removes the link. */
 int plumb_claim(struct plumb *p, int ifindex, const char *name, const char *kind);
+
+/* Open path beneath directory dirfd: no "..", no symlinks, no absolute
+ * path (openat2 RESOLVE_BENEATH; plain openat with O_NOFOLLOW on kernels
+ * before 5.6).  Adds O_CLOEXEC.  fd or negative errno. */
+int plumb_open_beneath(int dirfd, const char *path, int flags);
 
 /* Forget ifindex (it was removed). */
 void plumb_forget(struct plumb *p, int ifindex);

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+
+#include <linux/openat2.h>
 
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
@@ -44,6 +47,23 @@ int plumb_nlerr(int nlerr)
 	return -EIO;
 }
 
+int plumb_open_beneath(int dirfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS) {
+		if (path[0] == '/' || strstr(path, ".."))
+			return -EXDEV;
+		fd = openat(dirfd, path, flags | O_CLOEXEC | O_NOFOLLOW);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
 static bool valid_tag(const char *tag)
 {
 	size_t n = tag ? strlen(tag) : 0;
@@ -68,6 +88,7 @@ int plumb_open(struct plumb **pp, const char *tag, int dev_dirfd)
 	if (!p)
 		return -ENOMEM;
 	strcpy(p->tag, tag);
+	p->sysnet_dirfd = -1;
 	if (dev_dirfd >= 0)
 		p->dev_dirfd = fcntl(dev_dirfd, F_DUPFD_CLOEXEC, 3);
 	else
@@ -77,6 +98,8 @@ int plumb_open(struct plumb **pp, const char *tag, int dev_dirfd)
 		log_warn("/dev");
 		goto fail;
 	}
+	/* Only for the macvtap mknod fallback; its absence is not an error. */
+	p->sysnet_dirfd = open("/sys/class/net", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	p->sk = nl_socket_alloc();
 	if (!p->sk) {
 		err = -ENOMEM;
@@ -103,6 +126,8 @@ void plumb_close(struct plumb *p)
 		nl_socket_free(p->sk);
 	if (p->dev_dirfd >= 0)
 		close(p->dev_dirfd);
+	if (p->sysnet_dirfd >= 0)
+		close(p->sysnet_dirfd);
 	free(p->owned);
 	free(p);
 }

@@ -18,8 +18,9 @@
  * mica-net gets fresh queues), and are removed by the owner explicitly.
  *
  * Paths.  After lockdown netd has an empty root; the context therefore
- * opens "/dev/net/tun" and "/dev/tapN" relative to a directory fd of /dev
- * taken at plumb_open() time.
+ * opens "net/tun" and "tapN" beneath a directory fd of /dev taken at
+ * plumb_open() time, with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)
+ * so no request can walk out of /dev.
  */
 #ifndef MICA_NETD_PLUMB_H
 #define MICA_NETD_PLUMB_H
@@ -36,7 +37,9 @@
 
 struct plumb;
 
-/* Open a context: a connected rtnetlink socket and a directory fd of /dev.
+/* Open a context: a connected rtnetlink socket, a directory fd of /dev
+ * and (when it can) one of /sys/class/net.  Call it before lockdown: the
+ * context needs no path and no new socket afterwards.
  * dev_dirfd: an open directory fd of /dev (the context dup()s it), or -1
  * to open "/dev" now.  tag: owner tag, 1..PLUMB_TAG_MAX-1 printable
  * characters.  -EINVAL bad tag, -ENOMEM, or the errno of socket/open. */
@@ -131,12 +134,14 @@ int plumb_macvtap_create(struct plumb *p, const char *parent, const char *name,
 
 /* Open nqueues queues (1..PLUMB_MAX_QUEUES) of macvtap ifindex, with
  * IFF_VNET_HDR, header size PLUMB_VNET_HDR_SIZE, non-blocking.  Opens
- * /dev/tapIFINDEX (udev or devtmpfs made it) and checks with TUNGETIFF
- * that the node belongs to this link; when there is no such node or it is
+ * /dev/tapIFINDEX (udev or devtmpfs made it) and checks with TUNGETIFF and
+ * SIOCGIFHWADDR that the node belongs to this link (devtmpfs has one /dev
+ * for every network namespace).  When there is no such node, or it is
  * somebody else's, makes one with mknodat() in node_dirfd (a private
- * writable directory, needs CAP_MKNOD; -1: no fallback) from the device
- * number in sysfs (/sys/class/net/NAME/macvtap/tapN/dev, which must show
- * the caller's network namespace). */
+ * writable directory; needs CAP_MKNOD; -1: no fallback) from the device
+ * number sysfs shows in /sys/class/net/NAME/macvtap/tapN/dev, read through
+ * the /sys/class/net fd plumb_open() took.  -ENOTTY: not a macvtap;
+ * -ENOENT: no node and no fallback; -ESTALE: a wrong node, no fallback. */
 int plumb_macvtap_open(struct plumb *p, int ifindex, unsigned nqueues,
 		       int node_dirfd, int *fds);
 

@@ -28,9 +28,9 @@ static int tun_attach(struct plumb *p, const char *ifname, short flags)
 	struct ifreq ifr;
 	int fd, err;
 
-	fd = openat(p->dev_dirfd, "net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	fd = plumb_open_beneath(p->dev_dirfd, "net/tun", O_RDWR | O_NONBLOCK);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, ifname, strlen(ifname));
 	ifr.ifr_flags = flags;

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +23,14 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include "dev-virtio-net/tap.h"
+#include "jail.h"
 #include "netd/plumb.h"
 #include "tests/lib/cutest.h"
 
@@ -114,6 +117,9 @@ static int run_in_netns(int (*body)(void))
 	}
 	if (waitpid(pid, &status, 0) < 0)
 		return -1;
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "test child killed by signal %d%s\n", WTERMSIG(status),
+			WTERMSIG(status) == SIGSYS ? " (seccomp: a syscall not allowed)" : "");
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -574,6 +580,64 @@ static int body_sweep_after_crash(void)
 	return 0;
 }
 
+/* What the plumbing needs once netd is locked down, besides the daemon
+ * base (jail/base_policy.c): the list netd/policy.c must allow.  The
+ * context (rtnetlink socket, /dev and /sys/class/net fds) is opened
+ * before lockdown. */
+static const struct jail_syscall_group plumb_groups[] = {
+	JAIL_ALLOW("rtnetlink requests and their answers (libnl; in the base too)",
+		   "sendmsg", "recvmsg"),
+	JAIL_ALLOW("TAP and macvtap queues beneath the /dev fd", "openat2"),
+	JAIL_ALLOW("TUNSETIFF, TUNSETPERSIST, TUNSETVNETHDRSZ, TUNSETOFFLOAD, "
+		   "TUNGETIFF, SIOCGIFHWADDR", "ioctl"),
+};
+
+static const struct jail_policy plumb_policy = {
+	.program = "test_netplumb",
+	.groups = plumb_groups,
+	.ngroups = sizeof(plumb_groups) / sizeof(plumb_groups[0]),
+	.daemon_base = true,
+};
+
+/* Everything netd does for a VM, under the seccomp filter netd would
+ * have: a SIGSYS kill fails the test. */
+static int body_under_seccomp(void)
+{
+	struct plumb_tap_result res;
+	struct plumb *p;
+	int fds[2], mfds[2], br, mvt, err;
+
+	CHECK_OK(make_veth("va", "vb"));
+	CHECK_OK(sh("ip link add hostbr type bridge"));
+	CHECK_OK(plumb_open(&p, TAG, -1));
+	CHECK_OK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+	CHECK_OK(jail_load_seccomp(&plumb_policy, JAIL_SECCOMP_KILL));
+
+	CHECK_OK(plumb_sweep_tag(p));
+	CHECK_OK(plumb_tap_open(p, "mt0", 2, false, fds, &res));
+	CHECK_OK(plumb_tap_set_offload(fds[0], TUN_F_CSUM));
+	CHECK_OK(plumb_link_set_mac(p, res.ifindex, guest_mac));
+	CHECK_OK(plumb_link_set_mtu(p, res.ifindex, 1500));
+	CHECK_OK(plumb_bridge_attach(p, res.ifindex, "hostbr"));
+	CHECK_OK(plumb_link_set_up(p, res.ifindex, true));
+	CHECK_OK(plumb_bridge_create(p, "mbr0", &br));
+	err = plumb_macvtap_create(p, "va", NULL, NULL, &mvt);
+	if (err == 0) {
+		CHECK_OK(plumb_link_set_up(p, mvt, true));
+		CHECK_OK(plumb_macvtap_open(p, mvt, 2, -1, mfds));
+		close(mfds[0]);
+		close(mfds[1]);
+	}
+	CHECK(err == 0 || err == -EOPNOTSUPP);
+	close(fds[0]);
+	close(fds[1]);
+	CHECK_ERR(plumb_remove_owned(p), err == 0 ? 3 : 2);
+	CHECK_ERR(plumb_link_index(p, "mt0"), -ENODEV);
+	CHECK(plumb_link_index(p, "hostbr") > 0);
+	plumb_close(p);
+	return 0;
+}
+
 static void test_tap_lifecycle(void) { IN_NETNS(body_tap_lifecycle); }
 static void test_tap_refusals(void) { IN_NETNS(body_tap_refusals); }
 static void test_tap_multiqueue(void) { IN_NETNS(body_tap_multiqueue); }
@@ -582,6 +646,7 @@ static void test_macvtap_frames(void) { IN_NETNS(body_macvtap_frames); }
 static void test_macvtap_mknod(void) { IN_NETNS(body_macvtap_mknod); }
 static void test_remove_exactly_owned(void) { IN_NETNS(body_remove_exactly_owned); }
 static void test_sweep_after_crash(void) { IN_NETNS(body_sweep_after_crash); }
+static void test_under_seccomp(void) { IN_NETNS(body_under_seccomp); }
 
 CUTEST_MAIN("netd-plumb",
 	    CUTEST(test_tap_lifecycle),
@@ -591,4 +656,5 @@ CUTEST_MAIN("netd-plumb",
 	    CUTEST(test_macvtap_frames),
 	    CUTEST(test_macvtap_mknod),
 	    CUTEST(test_remove_exactly_owned),
-	    CUTEST(test_sweep_after_crash));
+	    CUTEST(test_sweep_after_crash),
+	    CUTEST(test_under_seccomp));
