@@ -87,10 +87,10 @@ int tap_read_batch(int fd, struct tap_rx *bufs, unsigned n)
 		}
 		if (got == 0)	/* TAP gone (or the fake's peer closed) */
 			return i ? (int)i : -EPIPE;
-		/* A TAP reports a frame's full length even when it could copy
-		 * only part of it; a datagram socket just fills the buffer. */
+		/* Neither a TAP nor a datagram socket says that a frame was
+		 * cut: both just fill the buffer.  A full buffer may be one. */
 		b->len = (size_t)got > room ? room : (size_t)got;
-		b->truncated = (size_t)got > room;
+		b->truncated = b->len == room;
 	}
 	return (int)i;
 }

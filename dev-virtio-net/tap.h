@@ -21,7 +21,8 @@
 
 #define TAP_VNET_HDR_LEN 12
 /* Largest frame a TAP hands over with GSO offloads on: header, 64 KiB
- * of payload, an Ethernet and a VLAN header. */
+ * of payload, an Ethernet and a VLAN header.  Receive buffers of
+ * TAP_MAX_FRAME + 1 bytes make tap_rx.truncated exact. */
 #define TAP_MAX_FRAME (TAP_VNET_HDR_LEN + 65535 + 14 + 4)
 
 _Static_assert(sizeof(struct virtio_net_hdr_v1) == TAP_VNET_HDR_LEN,
@@ -32,7 +33,9 @@ struct tap_rx {
 	const struct iovec *iov;
 	int iovcnt;
 	size_t len;		/* out: bytes of header + frame */
-	int truncated;		/* out: the frame did not fit and was cut */
+	int truncated;		/* out: the frame filled the buffer, so it may
+				 * have been cut (the TAP does not say): size
+				 * buffers one byte over the largest frame */
 };
 
 /* One frame to send: header plus payload iovecs (header not included). */
@@ -59,7 +62,8 @@ unsigned tap_offload_flags(uint64_t virtio_features);
 /* Read up to n frames, one per buffer, stopping when none is ready.
  * Returns how many were read (0: none ready), or a negative errno if the
  * first read failed (an error after that ends the batch; the next call
- * sees it).  A frame that does not fit its buffer is cut and flagged. */
+ * sees it).  A frame that does not fit its buffer is cut silently by the
+ * kernel; tap_rx.truncated flags every frame that filled its buffer. */
 int tap_read_batch(int fd, struct tap_rx *bufs, unsigned n);
 
 /* Send one frame.  -EAGAIN: the TAP's queue is full and nothing was

@@ -232,6 +232,31 @@ static int tap_expect(const int *fds, unsigned nfds, const char *text)
 	return -ETIMEDOUT;
 }
 
+/* Read into a buffer of header + 20 bytes until one of our frames comes:
+ * it must come cut to the buffer and flagged as (possibly) cut. */
+static int tap_expect_cut(int fd)
+{
+	uint8_t buf[TAP_VNET_HDR_LEN + 20];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct tap_rx rx;
+	uint16_t type;
+
+	for (int rounds = 0; rounds < 40; rounds++) {
+		if (poll(&pfd, 1, 100) < 0)
+			return -errno;
+		rx = (struct tap_rx){ .iov = &iov, .iovcnt = 1 };
+		while (tap_read_batch(fd, &rx, 1) == 1) {
+			memcpy(&type, buf + TAP_VNET_HDR_LEN + 12, sizeof(type));
+			if (type == htons(TEST_ETHERTYPE)) {
+				return rx.truncated && rx.len == sizeof(buf) ? 0 : -EPROTO;
+			}
+			rx = (struct tap_rx){ .iov = &iov, .iovcnt = 1 };
+		}
+	}
+	return -ETIMEDOUT;
+}
+
 /* Wait for a TEST_ETHERTYPE frame with text on packet socket fd. */
 static int packet_expect(int fd, const char *text)
 {
@@ -404,6 +429,11 @@ static int body_tap_bridge_frames(void)
 	struct iovec iov = { &f, sizeof(f) };
 	CHECK_OK(tap_write_frame(fds[0], &hdr, &iov, 1));
 	CHECK_OK(packet_expect(pkt, "from the guest"));
+
+	/* A frame larger than its buffer is cut and flagged. */
+	make_frame(&f, broadcast, host_mac, "cut");
+	CHECK(send(pkt, &f, sizeof(f), 0) == (ssize_t)sizeof(f));
+	CHECK_OK(tap_expect_cut(fds[0]));
 
 	close(pkt);
 	close(fds[0]);

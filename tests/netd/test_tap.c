@@ -71,9 +71,11 @@ static void test_read_batch(void)
 	}
 	CU_ASSERT_EQUAL(tap_read_batch(sv[0], rx + 3, 5), 2);
 	CU_ASSERT_EQUAL(rx[3].len, TAP_VNET_HDR_LEN + 30);
+	CU_ASSERT_FALSE(rx[3].truncated);
 	CU_ASSERT_EQUAL(memcmp(bufs[3], frames[3], rx[3].len), 0);
 	/* The 100-byte frame did not fit 72 bytes: cut to the buffer. */
 	CU_ASSERT_EQUAL(rx[4].len, sizeof(bufs[4]));
+	CU_ASSERT_TRUE(rx[4].truncated);
 	CU_ASSERT_EQUAL(memcmp(bufs[4], frames[4], rx[4].len), 0);
 	/* Buffers too small for a header are refused. */
 	rx[0].iov = (struct iovec[]){ { bufs[0], 4 } };
