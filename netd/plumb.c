@@ -208,11 +208,14 @@ static int set_alias(struct plumb *p, int ifindex, const char *alias)
 	return err;
 }
 
-int plumb_claim(struct plumb *p, int ifindex, const char *name, const char *kind)
+/* Add ifindex to the record of links we own. */
+static int owned_record(struct plumb *p, int ifindex, const char *name,
+			const char *kind)
 {
 	struct plumb_owned *o;
-	int err;
 
+	if (plumb_owns(p, ifindex))
+		return 0;
 	if (p->nowned == p->owned_cap) {
 		size_t cap = p->owned_cap ? 2 * p->owned_cap : 8;
 
@@ -222,16 +225,33 @@ int plumb_claim(struct plumb *p, int ifindex, const char *name, const char *kind
 		p->owned = o;
 		p->owned_cap = cap;
 	}
+	o = &p->owned[p->nowned++];
+	memset(o, 0, sizeof(*o));
+	o->ifindex = ifindex;
+	snprintf(o->name, sizeof(o->name), "%s", name ? name : "");
+	snprintf(o->kind, sizeof(o->kind), "%s", kind ? kind : "");
+	return 0;
+}
+
+int plumb_claim(struct plumb *p, int ifindex, const char *name, const char *kind)
+{
+	int err;
+
 	err = set_alias(p, ifindex, p->tag);
 	if (err < 0) {
 		log_warnx("%s: cannot set alias: %s", name, strerror(-err));
 		return err;
 	}
-	o = &p->owned[p->nowned++];
-	memset(o, 0, sizeof(*o));
-	o->ifindex = ifindex;
-	snprintf(o->name, sizeof(o->name), "%s", name);
-	snprintf(o->kind, sizeof(o->kind), "%s", kind);
+	return owned_record(p, ifindex, name, kind);
+}
+
+int plumb_set_tag(struct plumb *p, const char *tag)
+{
+	if (!valid_tag(tag))
+		return -EINVAL;
+	if (p->nowned > 0)
+		return -EBUSY;
+	strcpy(p->tag, tag);
 	return 0;
 }
 
@@ -308,47 +328,83 @@ int plumb_remove_owned(struct plumb *p)
 	return first_err ? first_err : removed;
 }
 
-struct sweep {
+/* The links whose alias is our tag. */
+struct tagged {
 	struct plumb *p;
-	int ifindex[256];
 	size_t n;
+	struct plumb_owned link[256];
 };
 
-static void sweep_collect(struct nl_object *obj, void *arg)
+static void tagged_collect(struct nl_object *obj, void *arg)
 {
-	struct sweep *s = arg;
+	struct tagged *t = arg;
 	struct rtnl_link *link = (struct rtnl_link *)obj;
 	const char *alias = rtnl_link_get_ifalias(link);
+	const char *kind = rtnl_link_get_type(link);
+	struct plumb_owned *o;
 
-	if (alias && strcmp(alias, s->p->tag) == 0 &&
-	    s->n < sizeof(s->ifindex) / sizeof(s->ifindex[0]))
-		s->ifindex[s->n++] = rtnl_link_get_ifindex(link);
+	if (!alias || strcmp(alias, t->p->tag) != 0 ||
+	    t->n == sizeof(t->link) / sizeof(t->link[0]))
+		return;
+	o = &t->link[t->n++];
+	o->ifindex = rtnl_link_get_ifindex(link);
+	snprintf(o->name, sizeof(o->name), "%s", rtnl_link_get_name(link));
+	snprintf(o->kind, sizeof(o->kind), "%s", kind ? kind : "");
+}
+
+static int tagged_find(struct plumb *p, struct tagged **tp)
+{
+	struct nl_cache *cache;
+	struct tagged *t;
+	int err;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->p = p;
+	err = rtnl_link_alloc_cache(p->sk, AF_UNSPEC, &cache);
+	if (err < 0) {
+		free(t);
+		return plumb_nlerr(err);
+	}
+	nl_cache_foreach(cache, tagged_collect, t);
+	nl_cache_free(cache);
+	*tp = t;
+	return 0;
 }
 
 int plumb_sweep_tag(struct plumb *p)
 {
-	struct nl_cache *cache;
-	struct sweep *s;
+	struct tagged *t;
 	int err, removed = 0;
 
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->p = p;
-	err = rtnl_link_alloc_cache(p->sk, AF_UNSPEC, &cache);
-	if (err < 0) {
-		free(s);
-		return plumb_nlerr(err);
-	}
-	nl_cache_foreach(cache, sweep_collect, s);
-	nl_cache_free(cache);
-	for (size_t i = 0; i < s->n; i++) {
-		err = plumb_link_delete(p, s->ifindex[i], true);
+	err = tagged_find(p, &t);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < t->n; i++) {
+		err = plumb_link_delete(p, t->link[i].ifindex, true);
 		if (err == 0)
 			removed++;
 		else if (err != -ENODEV)
-			log_warnx("ifindex %d: %s", s->ifindex[i], strerror(-err));
+			log_warnx("%s (%s): %s", t->link[i].name, t->link[i].kind,
+				  strerror(-err));
 	}
-	free(s);
+	free(t);
 	return removed;
+}
+
+int plumb_adopt_tag(struct plumb *p)
+{
+	struct tagged *t;
+	int err, adopted;
+
+	err = tagged_find(p, &t);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < t->n && err == 0; i++)
+		err = owned_record(p, t->link[i].ifindex, t->link[i].name,
+				   t->link[i].kind);
+	adopted = (int)t->n;
+	free(t);
+	return err < 0 ? err : adopted;
 }

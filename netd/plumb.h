@@ -51,6 +51,11 @@ void plumb_close(struct plumb *p);
 
 const char *plumb_tag(const struct plumb *p);
 
+/* Change the tag (netd may learn the VM's name only after lockdown, when
+ * it can no longer open a context).  -EINVAL bad tag, -EBUSY if the
+ * context already owns links. */
+int plumb_set_tag(struct plumb *p, const char *tag);
+
 /* --- links (by name or ifindex, in the caller's network namespace) --- */
 
 /* ifindex (> 0) of the link called name; -ENODEV if there is none. */
@@ -84,9 +89,16 @@ bool plumb_owns(const struct plumb *p, int ifindex);
 int plumb_remove_owned(struct plumb *p);
 
 /* Remove every link in the namespace whose alias is exactly this
- * context's tag: leftovers of an earlier instance that crashed.  Returns
- * the number removed or a negative errno. */
+ * context's tag: leftovers of a VM whose processes all died (a fresh
+ * `mica run` of the same name).  Returns the number removed or a negative
+ * errno.  At most 256 links per call. */
 int plumb_sweep_tag(struct plumb *p);
+
+/* Record every link whose alias is this context's tag as owned, without
+ * touching it: a netd restarted under a running VM takes over what its
+ * predecessor made (mica-net still uses those TAPs), to remove it when the
+ * VM stops.  Returns the number adopted or a negative errno. */
+int plumb_adopt_tag(struct plumb *p);
 
 /* --- bridges --- */
 

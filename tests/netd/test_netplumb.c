@@ -621,6 +621,42 @@ static int body_sweep_after_crash(void)
 	return 0;
 }
 
+/* A netd restarted under a running VM adopts what its predecessor made
+ * (the TAP stays usable), and removes it when the VM stops. */
+static int body_adopt_after_restart(void)
+{
+	struct plumb_tap_result res;
+	struct plumb *old, *other, *p;
+	int fds[1], fds2[1], br;
+
+	CHECK_OK(plumb_open(&old, "mica-test:unnamed", -1));
+	CHECK_OK(plumb_set_tag(old, TAG));
+	CHECK_OK(plumb_open(&other, "mica-test:other", -1));
+	CHECK_OK(plumb_tap_open(old, "mt0", 1, false, fds, &res));
+	CHECK_ERR(plumb_set_tag(old, "mica-test:late"), -EBUSY);
+	CHECK_ERR(plumb_set_tag(other, "bad tag"), -EINVAL);
+	CHECK_OK(plumb_bridge_create(old, "mbr0", &br));
+	CHECK_OK(plumb_bridge_create(other, "obr0", NULL));
+	plumb_close(old);	/* netd crashed; mica-net keeps fds[0] */
+
+	CHECK_OK(plumb_open(&p, TAG, -1));
+	CHECK_ERR(plumb_adopt_tag(p), 2);
+	CHECK(plumb_owns(p, res.ifindex) && plumb_owns(p, br));
+	CHECK_ERR(plumb_adopt_tag(p), 2);	/* idempotent */
+	CHECK(link_exists("mt0") && link_exists("mbr0"));
+	/* the new netd hands out a fresh queue to a restarted mica-net */
+	close(fds[0]);
+	CHECK_OK(plumb_tap_open(p, "mt0", 1, true, fds2, &res));
+	CHECK(!res.created);
+	close(fds2[0]);
+	CHECK_ERR(plumb_remove_owned(p), 2);
+	CHECK(!link_exists("mt0") && !link_exists("mbr0") && link_exists("obr0"));
+	CHECK_ERR(plumb_remove_owned(other), 1);
+	plumb_close(other);
+	plumb_close(p);
+	return 0;
+}
+
 /* What the plumbing needs once netd is locked down, besides the daemon
  * base (jail/base_policy.c): the list netd/policy.c must allow.  The
  * context (rtnetlink socket, /dev and /sys/class/net fds) is opened
@@ -709,6 +745,7 @@ static void test_macvtap_frames(void) { IN_NETNS(body_macvtap_frames); }
 static void test_macvtap_mknod(void) { IN_NETNS(body_macvtap_mknod); }
 static void test_remove_exactly_owned(void) { IN_NETNS(body_remove_exactly_owned); }
 static void test_sweep_after_crash(void) { IN_NETNS(body_sweep_after_crash); }
+static void test_adopt_after_restart(void) { IN_NETNS(body_adopt_after_restart); }
 /* The sanitizer runtimes make syscalls of their own outside the list. */
 #ifdef __SANITIZE_ADDRESS__
 #define SKIP_UNDER_ASAN() CUTEST_SKIP("the ASan runtime makes syscalls outside the list")
@@ -737,5 +774,6 @@ CUTEST_MAIN("netd-plumb",
 	    CUTEST(test_macvtap_mknod),
 	    CUTEST(test_remove_exactly_owned),
 	    CUTEST(test_sweep_after_crash),
+	    CUTEST(test_adopt_after_restart),
 	    CUTEST(test_locked_down),
 	    CUTEST(test_locked_down_dac));
