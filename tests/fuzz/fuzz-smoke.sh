@@ -13,13 +13,18 @@ if ! make -s fuzz >/tmp/mica-fuzz-build.log 2>&1; then
 	finish; exit
 fi
 mkdir -p build/fuzz-work
-for f in build/fuzz/fuzz_*; do
+for f in build/fuzz/fuzz[-_]*; do
 	[ -f "$f" ] && [ -x "$f" ] || continue
 	name=$(basename "$f")
 	log=build/fuzz-work/$name.log
 	corpus=build/fuzz-work/corpus-$name
 	mkdir -p "$corpus"
-	[ -d "tests/fuzz/seeds/$name" ] && cp -n tests/fuzz/seeds/"$name"/* "$corpus"/ 2>/dev/null
+	# Seeds: tests/fuzz/seeds/NAME, or a fuzz-seeds folder next to the
+	# harness's own tests (tests/blockd/fuzz-seeds).
+	for seeds in "tests/fuzz/seeds/$name" $(grep -l "$name" tests/*/*.mk 2>/dev/null |
+			xargs -r -n1 dirname | sed 's|$|/fuzz-seeds|'); do
+		[ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null
+	done
 	if "$f" -max_total_time="$secs" -max_len=4096 "$corpus" >"$log" 2>&1; then
 		runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -1)
 		pass "$name: ${secs}s, ${runs:-?}, no crash"

@@ -1,13 +1,13 @@
 # libFuzzer harnesses (clang).  `make fuzz` builds them; the
 # fuzz-smoke suite runs each for MICA_FUZZ_SECONDS (default 15).
 FUZZ_CC ?= clang
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iipc -Ijail -I$(BUILD)/gen
+IPC_FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iipc -Ijail -I$(BUILD)/gen
 
 $(BUILD)/fuzz/fuzz_ipc_decode: tests/fuzz/fuzz_ipc_decode.c ipc/frame.c ipc/validate.c \
 	ipc/log.c $(IPC_GEN_C) $(IPC_GEN_H)
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LIB_PROTOBUF)
+	$(Q)$(FUZZ_CC) $(IPC_FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LIB_PROTOBUF)
 
 FUZZERS += $(BUILD)/fuzz/fuzz_ipc_decode
 INTEGRATION_SUITES += tests/fuzz/fuzz-smoke.sh
@@ -15,6 +15,6 @@ INTEGRATION_SUITES += tests/fuzz/fuzz-smoke.sh
 $(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c ipc/virtq.c ipc/guest_mem.c ipc/log.c
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+	$(Q)$(FUZZ_CC) $(IPC_FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
 FUZZERS += $(BUILD)/fuzz/fuzz_virtq

@@ -27,7 +27,7 @@ SLOW_SUITES += tests/vcpu/linux-early.sh
 # libFuzzer harnesses (make fuzz; clang).  Built straight from the sources
 # with ASan/UBSan, outside the gcc object tree.
 FUZZ_CC ?= clang
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
+VCPU_FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
 	-Wall -Wno-unused-parameter -I. -Iipc -Ivcpu-runner
 FUZZ_BOOT_SRCS := tests/vcpu/fuzz-boot.c $(sort $(wildcard vcpu-runner/boot/*.c)) \
 	vcpu-runner/guest-mem.c ipc/log.c
@@ -38,12 +38,12 @@ FUZZ_DEVICES_SRCS := tests/vcpu/fuzz-devices.c vcpu-runner/iobus.c \
 $(BUILD)/fuzz/fuzz-boot: $(FUZZ_BOOT_SRCS)
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+	$(Q)$(FUZZ_CC) $(VCPU_FUZZ_CFLAGS) -o $@ $^
 
 $(BUILD)/fuzz/fuzz-devices: $(FUZZ_DEVICES_SRCS)
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+	$(Q)$(FUZZ_CC) $(VCPU_FUZZ_CFLAGS) -o $@ $^
 
 FUZZERS += $(BUILD)/fuzz/fuzz-boot $(BUILD)/fuzz/fuzz-devices
 
