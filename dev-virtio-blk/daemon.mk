@@ -1,1 +1,13 @@
-$(eval $(call daemon_program,mica-blk,dev-virtio-blk/main.c dev-virtio-blk/policy.c dev-virtio-blk/blk.c dev-virtio-blk/blk_raw.c))
+# mica-blk: the vhost-user-blk backend; links the image formats for its
+# standalone mode.
+MICA_BLK_SRCS := dev-virtio-blk/main.c dev-virtio-blk/policy.c \
+	dev-virtio-blk/virtio_blk.c dev-virtio-blk/backend_raw.c \
+	dev-virtio-blk/backend_image.c
+EXTRA_CFLAGS_dev-virtio-blk/ := -D_GNU_SOURCE
+
+$(BUILD)/bin/mica-blk: $(call objs,$(MICA_BLK_SRCS)) $(DAEMON_LIBS) $(BUILD)/lib/libmica-block.a
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(call objs,$(MICA_BLK_SRCS)) $(BUILD)/lib/libmica-block.a \
+		$(DAEMON_LINK) $(DAEMON_LDLIBS) -lz -lzstd
+ALL += $(BUILD)/bin/mica-blk

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /* mica-blk: the vhost-user-blk backend.
  *
  * Two ways to run:
@@ -29,7 +28,8 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "blk.h"
+#include "blockd/block.h"
+#include "virtio_blk.h"
 #include "log.h"
 
 extern const struct jail_policy blk_policy;
@@ -70,7 +70,7 @@ static const struct daemon_ops blk_ops = {
 
 struct standalone {
 	struct evloop *loop;
-	struct blk_dev blk;
+	struct vblk_dev blk;
 	int listen_fd;
 	bool connected;
 };
@@ -94,7 +94,7 @@ static void on_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
 		close(conn);
 		return;
 	}
-	if (blk_dev_serve(&s->blk, loop, conn) < 0) {
+	if (vblk_serve(&s->blk, loop, conn) < 0) {
 		close(conn);
 		return;
 	}
@@ -139,8 +139,7 @@ static void usage(FILE *out)
 	fprintf(out,
 "usage: mica-blk --socket-path PATH | --fd N  --blk-file IMAGE [options]\n"
 "       mica-blk --print-capabilities\n"
-"  --format raw          image format (raw; qcow2 and others through mica-blockd,\n"
-"                        not supported yet standalone)\n"
+"  --format FMT          image format: raw (default) or qcow2; never guessed\n"
 "  --read-only           refuse writes, advertise VIRTIO_BLK_F_RO\n"
 "  --num-queues N        virtqueues (default 1, at most %d)\n"
 "  --serial TEXT         serial number the guest sees (20 bytes)\n"
@@ -164,11 +163,14 @@ static int standalone_main(int argc, char **argv)
 	};
 	struct standalone *sp = &standalone;
 	const char *socket_path = NULL, *file = NULL, *serial = "mica-blk";
+	const char *format = "raw";
+	struct blk_image *img = NULL;
+	uint64_t size;
 	bool read_only = false, sandbox = true;
 	unsigned queues = 1;
 	struct stat st;
 	sigset_t sigs;
-	int c, fd, err;
+	int c, fd = -1, err;
 	char *end;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -182,13 +184,7 @@ static int standalone_main(int argc, char **argv)
 			}
 			break;
 		case 'b': file = optarg; break;
-		case 'F':
-			if (strcmp(optarg, "raw") != 0) {
-				log_warnx("--format %s: only raw is supported standalone yet; "
-					  "use mica-img convert -O raw, or mica run", optarg);
-				return 2;
-			}
-			break;
+		case 'F': format = optarg; break;
 		case 'r': read_only = true; break;
 		case 'q':
 			queues = strtoul(optarg, &end, 10);
@@ -211,19 +207,36 @@ static int standalone_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	fd = open(file, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		log_warn("--blk-file %s", file);
-		return 1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		log_warnx("--blk-file %s: only regular files are supported yet", file);
-		return 1;
+	if (strcmp(format, "raw") == 0) {
+		/* Raw goes straight to the fd: no format layer in the way. */
+		fd = open(file, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			log_warn("--blk-file %s", file);
+			return 1;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			log_warnx("--blk-file %s: only regular files are supported yet", file);
+			return 1;
+		}
+		size = st.st_size;
+	} else {
+		/* Backing files are opened now, before the sandbox closes. */
+		err = blk_open(file, format, read_only ? 0 : BLK_OPEN_RDWR, &img);
+		if (err < 0) {
+			log_warnx("--blk-file %s (--format %s): %s", file, format,
+				  err == -EAGAIN ? "in use by another process (image locked)"
+						 : strerror(-err));
+			return 1;
+		}
+		size = blk_size(img);
 	}
 	if (socket_path != NULL && (sp->listen_fd = listen_on(socket_path)) < 0)
 		return 1;
-	err = blk_dev_init(&sp->blk, &blk_raw_ops, (void *)(intptr_t)fd, st.st_size, read_only,
-			   queues, serial);
+	if (img != NULL)
+		err = vblk_init(&sp->blk, &vblk_image_ops, img, size, read_only, queues, serial);
+	else
+		err = vblk_init(&sp->blk, &vblk_raw_ops, (void *)(intptr_t)fd, size, read_only,
+				queues, serial);
 	sp->blk.vu_ops.disconnected = on_disconnect;
 	sp->loop = evloop_new();
 	if (err < 0 || sp->loop == NULL)
@@ -239,12 +252,15 @@ static int standalone_main(int argc, char **argv)
 		log_warnx("cannot confine the process (use --no-sandbox to run anyway)");
 		return 1;
 	}
-	log_info("serving %s (%lld bytes%s, %u queue%s) on %s", file, (long long)st.st_size,
+	log_info("serving %s (%s, %llu bytes%s, %u queue%s) on %s", file, format,
+		 (unsigned long long)size,
 		 read_only ? ", read-only" : "", queues, queues > 1 ? "s" : "",
 		 socket_path != NULL ? socket_path : "the given fd");
 	/* The socket file stays behind (the sandbox has no file system to
 	 * unlink it in); the next start replaces it. */
 	err = evloop_run(sp->loop);
+	if (img != NULL && blk_close(img) < 0)
+		log_warnx("flushing %s at exit failed", file);
 	return err < 0 ? 1 : 0;
 }
 

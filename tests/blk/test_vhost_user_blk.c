@@ -4,6 +4,7 @@
  * fresh image. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 
 #include "tests/lib/cutest.h"
 #include "tests/lib/vu_frontend.h"
-#include "dev-virtio-blk/blk.h"
+#include "dev-virtio-blk/virtio_blk.h"
 
 #define IMAGE_SIZE (64ULL << 20)
 #define MEM_SIZE   (32ULL << 20)
@@ -296,6 +297,52 @@ static void test_no_header(void)
 	stop_backend();
 }
 
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int run(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* qcow2 over a raw backing file, made by qemu-img; reads fall through to
+ * the backing file, writes land in the overlay; qemu-img check and qemu-io
+ * then agree with what the guest saw. */
+static void test_qcow2_with_backing(void)
+{
+	char qcow2[300], base[300], fmtarg[] = "qcow2";
+	char *argv[] = { (char *)mica_blk(), (char *)"--socket-path", sock,
+			 (char *)"--blk-file", qcow2, (char *)"--format", fmtarg, NULL };
+	uint8_t buf[65536], want[65536];
+
+	if (access("/usr/bin/qemu-img", X_OK) != 0 || access("/usr/bin/qemu-io", X_OK) != 0)
+		CUTEST_SKIP("qemu-img/qemu-io not installed (package qemu-utils)");
+	snprintf(base, sizeof(base), "%s/base.raw", dir);
+	snprintf(qcow2, sizeof(qcow2), "%s/top.qcow2", dir);
+	CU_ASSERT_FATAL(run("qemu-img create -q -f raw %s 64M && "
+			    "qemu-io -f raw -c 'write -P 0x11 0 1M' %s >/dev/null && "
+			    "qemu-img create -q -f qcow2 -F raw -b %s %s",
+			    base, base, base, qcow2) == 0);
+	CU_ASSERT_FATAL(start(argv, 1, false) == 0);
+	memset(want, 0x11, sizeof(want));
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf), NULL), 0);
+	CU_ASSERT(memcmp(buf, want, sizeof(buf)) == 0);           /* from backing */
+	memset(buf, 0x22, sizeof(buf));
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_OUT, 2048, buf, sizeof(buf), NULL), 0);
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL), 0);
+	stop_backend();
+	CU_ASSERT(run("qemu-img check -q %s", qcow2) == 0);
+	CU_ASSERT(run("qemu-io -f qcow2 -c 'read -P 0x22 1M 64k' "
+		      "-c 'read -P 0x11 0 1M' -c 'read -P 0 2M 1M' %s >/dev/null", qcow2) == 0);
+	/* The backing file is untouched where the overlay was written. */
+	CU_ASSERT(run("qemu-io -f raw -c 'read -P 0 1M 64k' %s >/dev/null", base) == 0);
+}
+
 /* The peer: the same data test against qemu-storage-daemon. */
 static void test_qemu_storage_daemon_peer(void)
 {
@@ -328,6 +375,7 @@ int main(void)
 		CUTEST(test_read_only),
 		CUTEST(test_malformed_then_reconnect),
 		CUTEST(test_no_header),
+		CUTEST(test_qcow2_with_backing),
 		CUTEST(test_qemu_storage_daemon_peer),
 	};
 	char cmd[300];

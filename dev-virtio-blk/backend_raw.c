@@ -1,12 +1,11 @@
 /* The raw block backend: guest offsets are file offsets. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "blk.h"
+#include "virtio_blk.h"
 
 static int raw_fd(void *opaque)
 {
@@ -95,7 +94,7 @@ static int raw_write_zeroes(void *opaque, uint64_t off, uint64_t len, bool may_u
 	return 0;
 }
 
-const struct blk_backend_ops blk_raw_ops = {
+const struct vblk_backend_ops vblk_raw_ops = {
 	.name = "raw",
 	.readv = raw_readv,
 	.writev = raw_writev,

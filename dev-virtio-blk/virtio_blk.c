@@ -3,30 +3,30 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "blk.h"
+#include "virtio_blk.h"
 #include "iov.h"
 #include "log.h"
 
-#define BLK_SEG_MAX        (VQ_MAX_IOV - 2)
-#define BLK_MAX_DISCARD    (1u << 22)    /* sectors per discard: 2 GiB */
+#define VBLK_SEG_MAX        (VQ_MAX_IOV - 2)
+#define VBLK_MAX_DISCARD    (1u << 22)    /* sectors per discard: 2 GiB */
 
-static struct blk_dev *blk_of(struct vu_dev *vu)
+static struct vblk_dev *vblk_of(struct vu_dev *vu)
 {
 	return vu->priv;
 }
 
-static void fill_config(const struct blk_dev *b, struct virtio_blk_config *c)
+static void fill_config(const struct vblk_dev *b, struct virtio_blk_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->capacity = b->capacity / BLK_SECTOR;
-	c->seg_max = BLK_SEG_MAX;
-	c->blk_size = BLK_SECTOR;
+	c->capacity = b->capacity / VBLK_SECTOR;
+	c->seg_max = VBLK_SEG_MAX;
+	c->blk_size = VBLK_SECTOR;
 	c->wce = b->writeback;
 	c->num_queues = b->num_queues;
-	c->max_discard_sectors = BLK_MAX_DISCARD;
+	c->max_discard_sectors = VBLK_MAX_DISCARD;
 	c->max_discard_seg = 1;
-	c->discard_sector_alignment = 4096 / BLK_SECTOR;
-	c->max_write_zeroes_sectors = BLK_MAX_DISCARD;
+	c->discard_sector_alignment = 4096 / VBLK_SECTOR;
+	c->max_write_zeroes_sectors = VBLK_MAX_DISCARD;
 	c->max_write_zeroes_seg = 1;
 	c->write_zeroes_may_unmap = 1;
 }
@@ -35,7 +35,7 @@ static int blk_get_config(struct vu_dev *vu, uint32_t offset, uint8_t *buf, uint
 {
 	struct virtio_blk_config c;
 
-	fill_config(blk_of(vu), &c);
+	fill_config(vblk_of(vu), &c);
 	if (offset >= sizeof(c))
 		return 0;                  /* past our config: zeroes */
 	if (len > sizeof(c) - offset)
@@ -47,7 +47,7 @@ static int blk_get_config(struct vu_dev *vu, uint32_t offset, uint8_t *buf, uint
 static int blk_set_config(struct vu_dev *vu, uint32_t offset, const uint8_t *buf,
 			  uint32_t len)
 {
-	struct blk_dev *b = blk_of(vu);
+	struct vblk_dev *b = vblk_of(vu);
 
 	/* Only the writeback byte is writable (VIRTIO_BLK_F_CONFIG_WCE). */
 	if (offset != offsetof(struct virtio_blk_config, wce) || len != 1 || buf[0] > 1) {
@@ -59,14 +59,14 @@ static int blk_set_config(struct vu_dev *vu, uint32_t offset, const uint8_t *buf
 }
 
 /* The byte range a request touches, checked against the capacity. */
-static bool in_range(const struct blk_dev *b, uint64_t sector, uint64_t len)
+static bool in_range(const struct vblk_dev *b, uint64_t sector, uint64_t len)
 {
-	uint64_t off = sector * BLK_SECTOR;
+	uint64_t off = sector * VBLK_SECTOR;
 
-	return sector <= b->capacity / BLK_SECTOR && off + len >= off && off + len <= b->capacity;
+	return sector <= b->capacity / VBLK_SECTOR && off + len >= off && off + len <= b->capacity;
 }
 
-static uint8_t do_rw(struct blk_dev *b, struct vq_elem *e, const struct virtio_blk_outhdr *h,
+static uint8_t do_rw(struct vblk_dev *b, struct vq_elem *e, const struct virtio_blk_outhdr *h,
 		     size_t *written)
 {
 	struct iovec data[VQ_MAX_IOV];
@@ -74,7 +74,7 @@ static uint8_t do_rw(struct blk_dev *b, struct vq_elem *e, const struct virtio_b
 	uint64_t len = is_read ? e->in_len - 1 : e->out_len - sizeof(*h);
 	int n, err;
 
-	if (len % BLK_SECTOR != 0 || !in_range(b, h->sector, len))
+	if (len % VBLK_SECTOR != 0 || !in_range(b, h->sector, len))
 		return VIRTIO_BLK_S_IOERR;
 	if (!is_read && b->read_only)
 		return VIRTIO_BLK_S_IOERR;
@@ -85,12 +85,12 @@ static uint8_t do_rw(struct blk_dev *b, struct vq_elem *e, const struct virtio_b
 	if (n < 0)
 		return VIRTIO_BLK_S_IOERR;
 	if (is_read) {
-		err = b->backend->readv(b->backend_opaque, data, n, h->sector * BLK_SECTOR);
+		err = b->backend->readv(b->backend_opaque, data, n, h->sector * VBLK_SECTOR);
 		b->stats.reads++;
 		if (err == 0)
 			*written = len;
 	} else {
-		err = b->backend->writev(b->backend_opaque, data, n, h->sector * BLK_SECTOR);
+		err = b->backend->writev(b->backend_opaque, data, n, h->sector * VBLK_SECTOR);
 		if (err == 0 && !b->writeback)
 			err = b->backend->flush(b->backend_opaque);
 		b->stats.writes++;
@@ -98,7 +98,7 @@ static uint8_t do_rw(struct blk_dev *b, struct vq_elem *e, const struct virtio_b
 	return err == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 }
 
-static uint8_t do_discard(struct blk_dev *b, struct vq_elem *e, uint32_t type)
+static uint8_t do_discard(struct vblk_dev *b, struct vq_elem *e, uint32_t type)
 {
 	struct virtio_blk_discard_write_zeroes seg;
 	uint64_t off, len;
@@ -108,11 +108,11 @@ static uint8_t do_discard(struct blk_dev *b, struct vq_elem *e, uint32_t type)
 	if (e->out_len != sizeof(struct virtio_blk_outhdr) + sizeof(seg) || b->read_only)
 		return VIRTIO_BLK_S_IOERR;
 	iov_to_buf(e->iov, e->nout, sizeof(struct virtio_blk_outhdr), &seg, sizeof(seg));
-	if (seg.num_sectors > BLK_MAX_DISCARD || (seg.flags & ~1u) != 0 ||
+	if (seg.num_sectors > VBLK_MAX_DISCARD || (seg.flags & ~1u) != 0 ||
 	    (type == VIRTIO_BLK_T_DISCARD && seg.flags != 0))
 		return VIRTIO_BLK_S_UNSUPP;
-	off = seg.sector * BLK_SECTOR;
-	len = (uint64_t)seg.num_sectors * BLK_SECTOR;
+	off = seg.sector * VBLK_SECTOR;
+	len = (uint64_t)seg.num_sectors * VBLK_SECTOR;
 	if (!in_range(b, seg.sector, len))
 		return VIRTIO_BLK_S_IOERR;
 	if (type == VIRTIO_BLK_T_DISCARD) {
@@ -125,7 +125,7 @@ static uint8_t do_discard(struct blk_dev *b, struct vq_elem *e, uint32_t type)
 	return err == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 }
 
-int blk_handle_request(struct blk_dev *b, struct vq_elem *e)
+int vblk_handle_request(struct vblk_dev *b, struct vq_elem *e)
 {
 	struct virtio_blk_outhdr h;
 	size_t written = 0;
@@ -170,14 +170,14 @@ int blk_handle_request(struct blk_dev *b, struct vq_elem *e)
 static void blk_queue_kick(struct vu_dev *vu, unsigned qi)
 {
 	static struct vq_elem elem;
-	struct blk_dev *b = blk_of(vu);
+	struct vblk_dev *b = vblk_of(vu);
 	struct virtq *vq = &vu->q[qi].vq;
 	bool pushed = false;
 	int rc;
 
 	log_debug("blk", "queue %u kicked", qi);
 	while ((rc = vq_pop(vq, &elem)) == 1) {
-		int written = blk_handle_request(b, &elem);
+		int written = vblk_handle_request(b, &elem);
 
 		if (written < 0) {
 			vq->broken = true;
@@ -195,7 +195,7 @@ static void blk_queue_kick(struct vu_dev *vu, unsigned qi)
 		vu_queue_report_error(vu, qi);
 }
 
-int blk_dev_init(struct blk_dev *b, const struct blk_backend_ops *backend, void *opaque,
+int vblk_init(struct vblk_dev *b, const struct vblk_backend_ops *backend, void *opaque,
 		 uint64_t capacity, bool read_only, unsigned num_queues, const char *serial)
 {
 	uint64_t features;
@@ -205,7 +205,7 @@ int blk_dev_init(struct blk_dev *b, const struct blk_backend_ops *backend, void 
 	memset(b, 0, sizeof(*b));
 	b->backend = backend;
 	b->backend_opaque = opaque;
-	b->capacity = capacity & ~(BLK_SECTOR - 1);
+	b->capacity = capacity & ~(VBLK_SECTOR - 1);
 	b->read_only = read_only;
 	b->writeback = true;
 	b->num_queues = num_queues;
@@ -234,7 +234,7 @@ int blk_dev_init(struct blk_dev *b, const struct blk_backend_ops *backend, void 
 	return 0;
 }
 
-int blk_dev_serve(struct blk_dev *b, struct evloop *loop, int sock)
+int vblk_serve(struct vblk_dev *b, struct evloop *loop, int sock)
 {
 	return vu_dev_attach(&b->vu, loop, sock, &b->vu_ops, b);
 }

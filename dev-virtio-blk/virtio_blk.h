@@ -1,11 +1,11 @@
 /* The virtio-blk device behind mica-blk's vhost-user socket.
  *
  * Requests popped from the virtqueues go to a block backend (one small
- * ops table): today a raw image fd (blk_raw.c); the qcow2 and remote
+ * ops table): today a raw image fd (backend_raw.c); the qcow2 and remote
  * formats plug in the same way through blockd.  Functions return 0 or a
  * negative errno. */
-#ifndef MICA_BLK_H
-#define MICA_BLK_H
+#ifndef MICA_VIRTIO_BLK_H
+#define MICA_VIRTIO_BLK_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,7 +37,7 @@
 #define VIRTIO_BLK_S_UNSUPP 2
 
 #define VIRTIO_BLK_ID_BYTES 20
-#define BLK_SECTOR          512ULL
+#define VBLK_SECTOR          512ULL
 
 struct virtio_blk_outhdr {
 	uint32_t type;
@@ -79,7 +79,7 @@ struct virtio_blk_config {
 
 /* Where the data goes.  Offsets and lengths are in bytes and already
  * checked against the capacity. */
-struct blk_backend_ops {
+struct vblk_backend_ops {
 	const char *name;
 	int (*readv)(void *opaque, const struct iovec *iov, int n, uint64_t offset);
 	int (*writev)(void *opaque, const struct iovec *iov, int n, uint64_t offset);
@@ -88,36 +88,39 @@ struct blk_backend_ops {
 	int (*write_zeroes)(void *opaque, uint64_t offset, uint64_t len, bool may_unmap);
 };
 
-/* The raw backend on an image fd (blk_raw.c). */
-extern const struct blk_backend_ops blk_raw_ops;
+/* The raw backend on an image fd (backend_raw.c): opaque is the fd. */
+extern const struct vblk_backend_ops vblk_raw_ops;
+/* Any format of libmica-block (backend_image.c): opaque is the
+ * struct blk_image. */
+extern const struct vblk_backend_ops vblk_image_ops;
 
-struct blk_dev_stats {
+struct vblk_stats {
 	uint64_t reads, writes, flushes, discards, write_zeroes, errors;
 };
 
-struct blk_dev {
+struct vblk_dev {
 	struct vu_dev vu;
 	struct vu_dev_ops vu_ops;
-	const struct blk_backend_ops *backend;
+	const struct vblk_backend_ops *backend;
 	void *backend_opaque;
 	uint64_t capacity;            /* bytes */
 	bool read_only;
 	bool writeback;               /* false: flush after every write */
 	unsigned num_queues;
 	char serial[VIRTIO_BLK_ID_BYTES];
-	struct blk_dev_stats stats;
+	struct vblk_stats stats;
 };
 
-/* Prepare the device; attach it to a front-end with blk_dev_serve. */
-int blk_dev_init(struct blk_dev *b, const struct blk_backend_ops *backend, void *opaque,
+/* Prepare the device; attach it to a front-end with vblk_serve. */
+int vblk_init(struct vblk_dev *b, const struct vblk_backend_ops *backend, void *opaque,
 		 uint64_t capacity, bool read_only, unsigned num_queues, const char *serial);
 
 /* Serve one connected front-end socket on loop. */
-int blk_dev_serve(struct blk_dev *b, struct evloop *loop, int sock);
+int vblk_serve(struct vblk_dev *b, struct evloop *loop, int sock);
 
 /* Handle one request (exposed for tests); returns bytes written into the
  * guest's buffers, status byte included, or -EIO when the request is too
  * malformed to carry a status. */
-int blk_handle_request(struct blk_dev *b, struct vq_elem *elem);
+int vblk_handle_request(struct vblk_dev *b, struct vq_elem *elem);
 
 #endif
