@@ -92,7 +92,8 @@ struct legacy_bus {
 };
 
 /* 0, -EEXIST if dev's ports overlap a device already there, -ENOSPC, or
- * -EINVAL for NULL.  The bus owns dev from then on. */
+ * -EINVAL for NULL.  On success the bus owns dev; on failure the caller
+ * still does. */
 int legacy_bus_add(struct legacy_bus *bus, struct legacy_dev *dev);
 struct legacy_dev *legacy_bus_find(const struct legacy_bus *bus, uint16_t port);
 /* Unclaimed reads are all ones; legacy_bus_write says whether a device

@@ -95,8 +95,17 @@ struct accel_vm_config {
 #define ACCEL_DOORBELL_PIO       (1u << 0)
 #define ACCEL_DOORBELL_DATAMATCH (1u << 1)
 
+/* What an accelerator can do, separate from the operations: an
+ * operation whose capability is missing returns -ENOTSUP. */
+#define ACCEL_CAP_IRQCHIP	(1u << 0)	/* PIC/IOAPIC/LAPIC + PIT inside */
+#define ACCEL_CAP_DOORBELL	(1u << 1)	/* doorbell_add/del */
+#define ACCEL_CAP_IRQFD		(1u << 2)	/* irqfd_add/del */
+#define ACCEL_CAP_MSI		(1u << 3)	/* msi_inject, msi_route */
+#define ACCEL_CAP_SMP		(1u << 4)	/* more than one vCPU */
+
 struct accel_ops {
 	const char *name;
+	unsigned caps;		/* ACCEL_CAP_* */
 
 	/* Is this accelerator usable on this host?  0 if yes. */
 	int (*probe)(void);

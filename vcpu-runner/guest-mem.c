@@ -14,6 +14,16 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 	return NULL;
 }
 
+uint64_t guest_mem_pci_mmio64(const struct guest_mem *mem)
+{
+	uint64_t top = LAYOUT_RAM_ABOVE_4G;
+
+	for (unsigned i = 0; i < mem->nr; i++)
+		if (mem->region[i].gpa + mem->region[i].size > top)
+			top = mem->region[i].gpa + mem->region[i].size;
+	return (top + LAYOUT_PCI_MMIO64_ALIGN - 1) & ~(LAYOUT_PCI_MMIO64_ALIGN - 1);
+}
+
 unsigned guest_mem_layout(uint64_t ram_size, struct guest_mem *mem)
 {
 	uint64_t low = ram_size < LAYOUT_LOW_RAM_END ? ram_size : LAYOUT_LOW_RAM_END;

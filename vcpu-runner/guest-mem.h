@@ -23,4 +23,8 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
  * above 4 GiB.  Returns the number of regions (1 or 2). */
 unsigned guest_mem_layout(uint64_t ram_size, struct guest_mem *mem);
 
+/* Base of the 64-bit PCI MMIO window for this memory layout (size
+ * LAYOUT_PCI_MMIO64_SIZE). */
+uint64_t guest_mem_pci_mmio64(const struct guest_mem *mem);
+
 #endif

@@ -622,6 +622,8 @@ static int kvm_doorbell_del(struct accel_vm *vm, uint64_t addr, unsigned len,
 
 const struct accel_ops accel_kvm_ops = {
 	.name = "kvm",
+	.caps = ACCEL_CAP_IRQCHIP | ACCEL_CAP_DOORBELL | ACCEL_CAP_IRQFD |
+		ACCEL_CAP_MSI | ACCEL_CAP_SMP,
 	.probe = kvm_probe,
 	.vm_create = kvm_vm_create,
 	.vm_destroy = kvm_vm_destroy,

@@ -32,6 +32,11 @@
 #define LAYOUT_IOAPIC		0xfec00000ULL
 #define LAYOUT_LAPIC		0xfee00000ULL
 #define LAYOUT_RAM_ABOVE_4G	0x100000000ULL
+/* 64-bit PCI MMIO window for prefetchable 64-bit BARs: 64 GiB from the
+ * first 64 GiB boundary above RAM (guest_mem_pci_mmio64).  Needs 37+
+ * physical address bits for the smallest guests. */
+#define LAYOUT_PCI_MMIO64_ALIGN	(64ULL << 30)
+#define LAYOUT_PCI_MMIO64_SIZE	(64ULL << 30)
 
 #define LAYOUT_RESET_PORT	0xcf9		/* FADT reset register */
 #define LAYOUT_SLEEP_CONTROL	0x600		/* FADT sleep control/status */

@@ -62,12 +62,13 @@ int pci_msix_init(struct pci_msix *x, struct pci_device *dev,
 	uint32_t table = table_offset | bar, pba = pba_offset | bar;
 	int cap;
 
-	if (nr_vectors == 0 || nr_vectors > PCI_MSIX_MAX_VECTORS || bar > 5 ||
-	    (table_offset | pba_offset) & 7)
-		return -EINVAL;
+	/* Safe to pci_msix_fini whatever happens below. */
 	memset(x, 0, sizeof(*x));
 	for (unsigned v = 0; v < PCI_MSIX_MAX_VECTORS; v++)
 		x->fd[v] = -1;
+	if (nr_vectors == 0 || nr_vectors > PCI_MSIX_MAX_VECTORS || bar > 5 ||
+	    (table_offset | pba_offset) & 7)
+		return -EINVAL;
 	cap = pci_device_add_cap(dev, PCI_CAP_ID_MSIX, MSIX_CAP_LEN);
 	if (cap < 0)
 		return cap;
@@ -98,6 +99,8 @@ int pci_msix_init(struct pci_msix *x, struct pci_device *dev,
 
 void pci_msix_fini(struct pci_msix *x)
 {
+	if (x->dev == NULL)
+		return;			/* never initialised */
 	for (unsigned v = 0; v < PCI_MSIX_MAX_VECTORS; v++) {
 		if (x->routed[v])
 			x->ops->irqfd_del(x->vm, x->gsi_base + v, x->fd[v]);

@@ -44,6 +44,7 @@ int pci_msix_init(struct pci_msix *x, struct pci_device *dev,
 		  unsigned nr_vectors, unsigned bar, uint32_t table_offset,
 		  uint32_t pba_offset, const struct accel_ops *ops,
 		  struct accel_vm *vm, unsigned gsi_base);
+/* Also safe after a failed pci_msix_init or on a zeroed struct. */
 void pci_msix_fini(struct pci_msix *x);
 
 /* off is relative to the BAR.  Returns true if it was a table/PBA access. */

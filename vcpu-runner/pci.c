@@ -288,6 +288,12 @@ void pci_host_fini(struct pci_host *h)
 	iobus_unregister(h->mmio, LAYOUT_PCI_ECAM);
 }
 
+void pci_host_set_mmio64(struct pci_host *h, uint64_t base, uint64_t size)
+{
+	h->mmio64_next = base;
+	h->mmio64_end = base + size;
+}
+
 /* Firmware's job: give every BAR a naturally aligned address. */
 static int pci_assign_bar(struct pci_host *h, struct pci_device *dev,
 			  unsigned idx)
@@ -304,10 +310,18 @@ static int pci_assign_bar(struct pci_host *h, struct pci_device *dev,
 			(uint32_t)addr | PCI_BAR_IO);
 		return 0;
 	}
-	addr = (h->mmio_next + b->size - 1) & ~(b->size - 1);
-	if (addr + b->size > h->mmio_end)
-		return -ENOSPC;
-	h->mmio_next = addr + b->size;
+	if ((b->flags & (PCI_BAR_MEM64 | PCI_BAR_PREFETCH)) ==
+	    (PCI_BAR_MEM64 | PCI_BAR_PREFETCH) && h->mmio64_end != 0) {
+		addr = (h->mmio64_next + b->size - 1) & ~(b->size - 1);
+		if (addr + b->size > h->mmio64_end)
+			return -ENOSPC;
+		h->mmio64_next = addr + b->size;
+	} else {
+		addr = (h->mmio_next + b->size - 1) & ~(b->size - 1);
+		if (addr + b->size > h->mmio_end)
+			return -ENOSPC;
+		h->mmio_next = addr + b->size;
+	}
 	cfg_set(dev->cfg, PCI_BAR0 + 4 * idx, 4,
 		(uint32_t)addr | (b->flags & 0xf));
 	if (b->flags & PCI_BAR_MEM64)

@@ -6,7 +6,7 @@
  * Functions return 0 or a negative errno.  Guest accesses never fail:
  * absent devices read as all ones, writes to read-only bits are ignored.
  * Not supported yet: bridges/other buses, multi-function devices, MSI
- * (MSI-X: pci-msix.h), INTx routing (_PRT), 64-bit MMIO window. */
+ * (MSI-X: pci-msix.h). */
 #ifndef MICA_PCI_H
 #define MICA_PCI_H
 
@@ -77,6 +77,7 @@ struct pci_host {
 	struct pci_device bridge;	/* 00:00.0 */
 	uint32_t config_address;	/* 0xCF8 latch */
 	uint64_t mmio_next, mmio_end;
+	uint64_t mmio64_next, mmio64_end;	/* 0: no 64-bit window */
 	uint32_t io_next, io_end;
 };
 
@@ -84,6 +85,10 @@ struct pci_host {
  * reset register) and the ECAM window. */
 int pci_host_init(struct pci_host *host, struct iobus *pio, struct iobus *mmio);
 void pci_host_fini(struct pci_host *host);
+/* Open the 64-bit window [base, base+size): 64-bit prefetchable BARs are
+ * placed there from then on (the DSDT describes the same window, see
+ * guest_mem_pci_mmio64).  Without it every BAR goes below 4 GiB. */
+void pci_host_set_mmio64(struct pci_host *host, uint64_t base, uint64_t size);
 
 /* Fill the identity part of a type-0 header. */
 void pci_device_init(struct pci_device *dev, const char *name,

@@ -31,8 +31,12 @@ static void test_pc_set(void)
 	CU_ASSERT(legacy_bus_write(&bus, 0x64, 1, 0xfe));
 	CU_ASSERT_EQUAL(fake.resets, 1);
 	CU_ASSERT(!legacy_bus_write(&bus, 0x80, 1, 0));
-	CU_ASSERT_EQUAL(legacy_bus_add(&bus, must(uart8250_create(&fake_host,
-				0x3fc, 3))), -EEXIST);
+	{
+		struct legacy_dev *clash = must(uart8250_create(&fake_host, 0x3fc, 3));
+
+		CU_ASSERT_EQUAL(legacy_bus_add(&bus, clash), -EEXIST);
+		legacy_dev_destroy(clash);
+	}
 	legacy_bus_destroy(&bus);
 	CU_ASSERT_EQUAL(bus.nr, 0);
 }

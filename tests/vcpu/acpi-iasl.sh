@@ -32,6 +32,7 @@ expect() {
 expect dsdt-pci0 'Device \(PCI0\)' DSDT
 expect dsdt-pnp0a08 'EisaId \("PNP0A08"\)' DSDT
 expect dsdt-mmio-window '0xC0000000,.*Range Minimum' DSDT
+expect dsdt-mmio64-window 'QWordMemory \(ResourceProducer, PosDecode, MinFixed, MaxFixed, Prefetchable' DSDT
 expect dsdt-prt 'Name \(_PRT, Package \(0x80\)' DSDT
 expect dsdt-mres 'Memory32Fixed \(ReadWrite,' DSDT
 expect dsdt-com1 'EisaId \("PNP0501"\)' DSDT

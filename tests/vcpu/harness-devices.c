@@ -13,6 +13,7 @@
 #include "log.h"
 #include "harness.h"
 #include "dev-legacy/legacy.h"
+#include "layout.h"
 #include "pci.h"
 #include "pci-msix.h"
 
@@ -24,8 +25,9 @@ static struct pci_host pci;
  * 4 KiB) reads "MICA" at 0 and a scratch register at 4, and has a
  * doorbell at 0x10 (an accelerator doorbell, no exit) and an INTx
  * control at 0x14 (write 1/0 to assert/deassert INTA); BAR1 (I/O, 256
- * bytes) reads the port offset; BAR2 (64-bit prefetchable MMIO, 1 MiB)
- * holds the MSI-X table (0) and PBA (0x800) for 2 vectors.
+ * bytes) reads the port offset; BAR2 (64-bit MMIO, 1 MiB) holds the
+ * MSI-X table (0) and PBA (0x800) for 2 vectors; BAR4 (64-bit
+ * prefetchable, 1 MiB) lands in the 64-bit window and reads zero.
  *
  * A "backend" thread waits on the doorbell eventfd and raises MSI-X
  * vector 0 through its eventfd: the vhost-style path where neither the
@@ -96,6 +98,13 @@ static void testdev_bar2_write(void *opaque, uint64_t addr, unsigned size,
 
 	pci_msix_bar_write(&t->msix, addr - t->pci.bar[2].addr, size, val);
 }
+
+static uint64_t testdev_bar4_read(void *opaque, uint64_t addr, unsigned size)
+{
+	return 0;
+}
+
+static const struct io_handler testdev_bar4 = { .read = testdev_bar4_read };
 
 static const struct io_handler testdev_bar0 = {
 	.read = testdev_bar0_read, .write = testdev_bar0_write,
@@ -172,9 +181,12 @@ static int testdev_init(struct pci_host *host, struct machine *m)
 		err = pci_device_add_bar(d, 1, 256, PCI_BAR_IO, &testdev_bar1,
 					 &testdev);
 	if (err == 0)
-		err = pci_device_add_bar(d, 2, 1 << 20,
-					 PCI_BAR_MEM64 | PCI_BAR_PREFETCH,
+		err = pci_device_add_bar(d, 2, 1 << 20, PCI_BAR_MEM64,
 					 &testdev_bar2, &testdev);
+	if (err == 0)
+		err = pci_device_add_bar(d, 4, 1 << 20,
+					 PCI_BAR_MEM64 | PCI_BAR_PREFETCH,
+					 &testdev_bar4, &testdev);
 	if (err == 0)
 		err = pci_msix_init(&testdev.msix, d, 2, 2, 0, 0x800, m->ops,
 				    m->vm, TESTDEV_MSIX_GSI);
@@ -332,6 +344,8 @@ int harness_devices_init(struct machine *m, unsigned nr_vcpus)
 		}
 	}
 	err = pci_host_init(&pci, &m->pio, &m->mmio);
+	pci_host_set_mmio64(&pci, guest_mem_pci_mmio64(&m->mem),
+			    LAYOUT_PCI_MMIO64_SIZE);
 	if (err == 0)
 		err = testdev_init(&pci, m);
 	if (err < 0)

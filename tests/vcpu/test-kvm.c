@@ -245,6 +245,7 @@ static void test_vm_config_errors(void)
 	CU_ASSERT_EQUAL(ops->msi_route(v, 24, 0xfee00000, 0x41), 0);
 	ops->vm_destroy(v);
 	CU_ASSERT_PTR_NOT_NULL(accel_find("kvm"));
+	CU_ASSERT_EQUAL(accel_kvm_ops.caps & ACCEL_CAP_IRQFD, ACCEL_CAP_IRQFD);
 	CU_ASSERT_PTR_NULL(accel_find("translator"));
 }
 

@@ -135,6 +135,28 @@ static void test_bar_remap(void)
 	CU_ASSERT_EQUAL(mmio.nr, 0);
 }
 
+static void test_mmio64_window(void)
+{
+	struct pci_device d2;
+
+	setup();
+	pci_host_set_mmio64(&host, 64ULL << 30, 64ULL << 30);
+	pci_device_init(&d2, "d2", 1, 2, 0, 0);
+	CU_ASSERT_EQUAL(pci_device_add_bar(&d2, 0, 1 << 20,
+					   PCI_BAR_MEM64 | PCI_BAR_PREFETCH,
+					   &bar_ops, NULL), 0);
+	CU_ASSERT_EQUAL(pci_device_add_bar(&d2, 2, 1 << 20, PCI_BAR_MEM64,
+					   &bar_ops, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(pci_host_add_device(&host, &d2, 4), 0);
+	/* Prefetchable 64-bit goes high, the other stays below 4 GiB. */
+	CU_ASSERT_EQUAL(cf8_read(4, 0x10, 4), PCI_BAR_MEM64 | PCI_BAR_PREFETCH);
+	CU_ASSERT_EQUAL(cf8_read(4, 0x14, 4), 0x10);
+	CU_ASSERT_EQUAL(d2.bar[0].addr, 64ULL << 30);
+	CU_ASSERT(d2.bar[0].mapped);
+	CU_ASSERT(d2.bar[2].addr < (1ULL << 32));
+	pci_host_fini(&host);
+}
+
 static void test_capabilities(void)
 {
 	int a, b;
@@ -192,5 +214,6 @@ CUTEST_MAIN("vcpu-pci",
 	CUTEST(test_ecam),
 	CUTEST(test_bar_allocation_and_sizing),
 	CUTEST(test_bar_remap),
+	CUTEST(test_mmio64_window),
 	CUTEST(test_capabilities),
 	CUTEST(test_bad_bars_and_slots));

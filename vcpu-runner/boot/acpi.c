@@ -206,6 +206,16 @@ static void rt_dword_memory(struct aml *a, uint32_t min, uint32_t max)
 	aml_bytes(a, v, sizeof(v));
 }
 
+/* QWord memory descriptor: prefetchable, read-write. */
+static void rt_qword_memory(struct aml *a, uint64_t min, uint64_t len)
+{
+	uint64_t v[5] = { 0, min, min + len - 1, 0, len };
+	uint8_t d[] = { 0x8a, 0x2b, 0x00, 0, 0x0c, 0x07 };
+
+	aml_bytes(a, d, sizeof(d));
+	aml_bytes(a, v, sizeof(v));
+}
+
 static void rt_end(struct aml *a)
 {
 	aml_byte(a, 0x79);
@@ -214,13 +224,14 @@ static void rt_end(struct aml *a)
 
 /* Name(_CRS, ResourceTemplate() { body }) where body is emitted into a
  * scratch buffer first so its size is known. */
-static void aml_crs(struct aml *a, void (*body)(struct aml *))
+static void aml_crs(struct aml *a, void (*body)(struct aml *, const void *),
+		    const void *arg)
 {
 	uint8_t tmp[256];
 	struct aml t;
 
 	aml_init(&t, tmp, sizeof(tmp));
-	body(&t);
+	body(&t, arg);
 	rt_end(&t);
 	if (t.overflow) {
 		a->overflow = 1;
@@ -233,19 +244,22 @@ static void aml_crs(struct aml *a, void (*body)(struct aml *))
 	aml_close(a);
 }
 
-static void crs_pci0(struct aml *a)
+static void crs_pci0(struct aml *a, const void *arg)
 {
+	const struct guest_mem *mem = arg;
+
 	rt_word(a, 2, 0, 0, 0xff);				/* buses */
 	rt_io(a, 0xcf8, 8);					/* config */
 	rt_word(a, 1, 0x03, 0x0000, 0x0cf7);			/* I/O */
 	rt_word(a, 1, 0x03, 0x0d00, 0xffff);
 	rt_dword_memory(a, (uint32_t)LAYOUT_PCI_MMIO,
 			(uint32_t)(LAYOUT_PCI_MMIO_END - 1));
+	rt_qword_memory(a, guest_mem_pci_mmio64(mem), LAYOUT_PCI_MMIO64_SIZE);
 }
 
 /* Motherboard resources: the ECAM window, so Linux trusts MCFG without
  * falling back to the e820 check. */
-static void crs_mres(struct aml *a)
+static void crs_mres(struct aml *a, const void *arg)
 {
 	uint32_t v[2] = { (uint32_t)LAYOUT_PCI_ECAM, (uint32_t)LAYOUT_PCI_ECAM_SIZE };
 	uint8_t d[] = { 0x86, 0x09, 0x00, 0x01 };	/* Memory32Fixed, RW */
@@ -272,19 +286,20 @@ static void aml_prt(struct aml *a)
 	aml_close(a);
 }
 
-static void crs_com1(struct aml *a)
+static void crs_com1(struct aml *a, const void *arg)
 {
 	rt_io(a, 0x3f8, 8);
 	rt_irq(a, 4);
 }
 
-static void crs_rtc(struct aml *a)
+static void crs_rtc(struct aml *a, const void *arg)
 {
 	rt_io(a, 0x70, 2);
 	rt_irq(a, 8);
 }
 
-static int acpi_build_dsdt(struct acpi_area *ar, uint64_t *gpa)
+static int acpi_build_dsdt(struct acpi_area *ar, const struct guest_mem *mem,
+			   uint64_t *gpa)
 {
 	uint8_t body[4096];
 	struct aml a;
@@ -315,7 +330,7 @@ static int acpi_build_dsdt(struct acpi_area *ar, uint64_t *gpa)
 	aml_integer(&a, 0);
 	aml_name(&a, "_UID");
 	aml_integer(&a, 0);
-	aml_crs(&a, crs_pci0);
+	aml_crs(&a, crs_pci0, mem);
 	aml_prt(&a);
 	aml_close(&a);
 
@@ -324,7 +339,7 @@ static int acpi_build_dsdt(struct acpi_area *ar, uint64_t *gpa)
 	aml_eisaid(&a, "PNP0C02");
 	aml_name(&a, "_UID");
 	aml_integer(&a, 2);
-	aml_crs(&a, crs_mres);
+	aml_crs(&a, crs_mres, NULL);
 	aml_close(&a);
 
 	aml_device(&a, "COM1");
@@ -332,13 +347,13 @@ static int acpi_build_dsdt(struct acpi_area *ar, uint64_t *gpa)
 	aml_eisaid(&a, "PNP0501");
 	aml_name(&a, "_UID");
 	aml_integer(&a, 1);
-	aml_crs(&a, crs_com1);
+	aml_crs(&a, crs_com1, NULL);
 	aml_close(&a);
 
 	aml_device(&a, "RTC_");
 	aml_name(&a, "_HID");
 	aml_eisaid(&a, "PNP0B00");
-	aml_crs(&a, crs_rtc);
+	aml_crs(&a, crs_rtc, NULL);
 	aml_close(&a);
 
 	aml_close(&a);
@@ -465,7 +480,7 @@ int acpi_build(const struct guest_mem *mem, unsigned nr_vcpus, uint64_t *rsdp)
 	facs->length = sizeof(*facs);
 	facs->version = 2;
 
-	err = acpi_build_dsdt(&ar, &dsdt_gpa);
+	err = acpi_build_dsdt(&ar, mem, &dsdt_gpa);
 	if (err == 0)
 		err = acpi_build_fadt(&ar, dsdt_gpa, facs_gpa, &tables[0]);
 	if (err == 0)
