@@ -11,7 +11,7 @@
 #include "vhost_user.h"
 
 #define VU_MAX_PAYLOAD 4096
-#define VU_MAX_FDS     GUEST_MEM_MAX_REGIONS
+#define VU_MAX_FDS     GMEM_MAX_REGIONS
 #define VRING_IDX_MASK 0xff
 #define VRING_NOFD     (1u << 8)
 
@@ -209,14 +209,14 @@ static int queue_map(struct vu_dev *dev, struct vu_queue *q)
 	if (!q->addr_set || q->num == 0)
 		return -EINVAL;
 	if (packed) {
-		desc = guest_mem_uva(&dev->mem, a->desc_user_addr, vring_packed_desc_size(q->num));
-		avail = guest_mem_uva(&dev->mem, a->avail_user_addr, 4);
-		used = guest_mem_uva(&dev->mem, a->used_user_addr, 4);
+		desc = gmem_uva(&dev->mem, a->desc_user_addr, vring_packed_desc_size(q->num));
+		avail = gmem_uva(&dev->mem, a->avail_user_addr, 4);
+		used = gmem_uva(&dev->mem, a->used_user_addr, 4);
 	} else {
-		desc = guest_mem_uva(&dev->mem, a->desc_user_addr, vring_split_desc_size(q->num));
-		avail = guest_mem_uva(&dev->mem, a->avail_user_addr,
+		desc = gmem_uva(&dev->mem, a->desc_user_addr, vring_split_desc_size(q->num));
+		avail = gmem_uva(&dev->mem, a->avail_user_addr,
 				      vring_split_avail_size(q->num));
-		used = guest_mem_uva(&dev->mem, a->used_user_addr, vring_split_used_size(q->num));
+		used = gmem_uva(&dev->mem, a->used_user_addr, vring_split_used_size(q->num));
 	}
 	if (desc == NULL || avail == NULL || used == NULL) {
 		log_warnx("ring addresses of queue %td lie outside guest memory", q - dev->q);
@@ -341,7 +341,7 @@ static int set_mem_table(struct vu_dev *dev, struct vu_msg *m)
 	const struct vu_mem_table *t = &m->payload.mem;
 	int err;
 
-	if (m->hdr.size < 8 || t->nregions == 0 || t->nregions > GUEST_MEM_MAX_REGIONS ||
+	if (m->hdr.size < 8 || t->nregions == 0 || t->nregions > GMEM_MAX_REGIONS ||
 	    m->hdr.size != 8 + t->nregions * sizeof(struct vu_mem_region)) {
 		log_warnx("SET_MEM_TABLE: bad region count or size");
 		return -EPROTO;
@@ -350,18 +350,18 @@ static int set_mem_table(struct vu_dev *dev, struct vu_msg *m)
 		return -EPROTO;
 	for (unsigned i = 0; i < dev->ops->num_queues; i++)
 		queue_stop(dev, &dev->q[i]);
-	guest_mem_clear(&dev->mem);
+	gmem_clear(&dev->mem);
 	for (unsigned i = 0; i < t->nregions; i++) {
 		const struct vu_mem_region *r = &t->regions[i];
 
-		err = guest_mem_map(&dev->mem, m->fds[i], r->guest_phys_addr, r->memory_size,
+		err = gmem_map(&dev->mem, m->fds[i], r->guest_phys_addr, r->memory_size,
 				    r->userspace_addr, r->mmap_offset);
 		if (err < 0) {
 			errno = -err;
 			log_warn("SET_MEM_TABLE: region %u (gpa 0x%llx, %llu bytes)", i,
 				 (unsigned long long)r->guest_phys_addr,
 				 (unsigned long long)r->memory_size);
-			guest_mem_clear(&dev->mem);
+			gmem_clear(&dev->mem);
 			return err;
 		}
 	}
@@ -541,7 +541,7 @@ static int handle(struct vu_dev *dev, struct vu_msg *m)
 	case VHOST_USER_SET_MEM_TABLE:
 		return set_mem_table(dev, m);
 	case VHOST_USER_GET_MAX_MEM_SLOTS:
-		return reply_u64(dev, m, GUEST_MEM_MAX_REGIONS);
+		return reply_u64(dev, m, GMEM_MAX_REGIONS);
 	case VHOST_USER_SET_VRING_NUM:
 	case VHOST_USER_SET_VRING_ADDR:
 	case VHOST_USER_SET_VRING_BASE:
@@ -642,7 +642,7 @@ void vu_dev_detach(struct vu_dev *dev)
 		evloop_del(dev->loop, dev->sock);
 	close(dev->sock);
 	dev->sock = -1;
-	guest_mem_clear(&dev->mem);
+	gmem_clear(&dev->mem);
 	if (dev->ops->disconnected != NULL)
 		dev->ops->disconnected(dev);
 }

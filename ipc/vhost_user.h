@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "evloop.h"
-#include "guest_mem.h"
+#include "gmem.h"
 #include "virtq.h"
 
 #define VU_MAX_QUEUES     16
@@ -109,7 +109,7 @@ struct vu_mem_region {
 struct vu_mem_table {
 	uint32_t nregions;
 	uint32_t padding;
-	struct vu_mem_region regions[GUEST_MEM_MAX_REGIONS];
+	struct vu_mem_region regions[GMEM_MAX_REGIONS];
 } __attribute__((packed));
 
 struct vu_config {
@@ -152,7 +152,7 @@ struct vu_dev {
 	const struct vu_dev_ops *ops;
 	struct evloop *loop;
 	int sock;
-	struct guest_mem mem;
+	struct gmem mem;
 	uint64_t features;
 	uint64_t protocol_features;
 	bool owner_set;

@@ -50,7 +50,7 @@ static int vq_break(struct virtq *vq, const char *fmt, ...)
 	return -EIO;
 }
 
-static void vq_common_init(struct virtq *vq, const struct guest_mem *mem,
+static void vq_common_init(struct virtq *vq, const struct gmem *mem,
 			   uint16_t size, uint64_t features)
 {
 	memset(vq, 0, sizeof(*vq));
@@ -60,7 +60,7 @@ static void vq_common_init(struct virtq *vq, const struct guest_mem *mem,
 	vq->indirect = features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 }
 
-int vq_init_split(struct virtq *vq, const struct guest_mem *mem, uint16_t size,
+int vq_init_split(struct virtq *vq, const struct gmem *mem, uint16_t size,
 		  void *desc, void *avail, void *used, uint64_t features)
 {
 	if (size == 0 || (size & (size - 1)) != 0 || desc == NULL || avail == NULL ||
@@ -73,7 +73,7 @@ int vq_init_split(struct virtq *vq, const struct guest_mem *mem, uint16_t size,
 	return 0;
 }
 
-int vq_init_packed(struct virtq *vq, const struct guest_mem *mem, uint16_t size,
+int vq_init_packed(struct virtq *vq, const struct gmem *mem, uint16_t size,
 		   void *desc, void *driver_event, void *device_event, uint64_t features)
 {
 	if (size == 0 || size > VQ_MAX_SIZE || desc == NULL || driver_event == NULL ||
@@ -115,7 +115,7 @@ static int add_buffer(struct virtq *vq, struct vq_elem *elem, uint64_t addr,
 		return vq_break(vq, "device-readable buffer after a writable one");
 	while (len > 0) {
 		uint64_t room;
-		const struct guest_mem_region *r = guest_mem_find(vq->mem, addr, &room);
+		const struct gmem_region *r = gmem_find(vq->mem, addr, &room);
 		uint32_t part = len < room ? len : (uint32_t)room;
 		struct iovec *iov;
 
@@ -152,7 +152,7 @@ static int walk_indirect(struct virtq *vq, struct vq_elem *elem, uint64_t addr,
 		return vq_break(vq, "indirect descriptor without the feature");
 	if (len == 0 || len % 16 != 0)
 		return vq_break(vq, "indirect table of %u bytes", len);
-	table = guest_mem_gpa(vq->mem, addr, len);
+	table = gmem_gpa(vq->mem, addr, len);
 	if (table == NULL)
 		return vq_break(vq, "indirect table at 0x%llx outside guest memory",
 				(unsigned long long)addr);

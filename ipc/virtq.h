@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "guest_mem.h"
+#include "gmem.h"
 
 #define VQ_MAX_SIZE   32768
 #define VQ_MAX_IOV    1024     /* iovecs in one element */
@@ -93,7 +93,7 @@ struct vq_elem {
 };
 
 struct virtq {
-	const struct guest_mem *mem;
+	const struct gmem *mem;
 	uint16_t size;
 	bool packed;
 	bool event_idx;
@@ -120,9 +120,9 @@ struct virtq {
  * their sizes with the helpers above first).  features: the negotiated
  * feature bits.  Returns 0 or -EINVAL (size not a power of two for split,
  * zero, or above VQ_MAX_SIZE). */
-int vq_init_split(struct virtq *vq, const struct guest_mem *mem, uint16_t size,
+int vq_init_split(struct virtq *vq, const struct gmem *mem, uint16_t size,
 		  void *desc, void *avail, void *used, uint64_t features);
-int vq_init_packed(struct virtq *vq, const struct guest_mem *mem, uint16_t size,
+int vq_init_packed(struct virtq *vq, const struct gmem *mem, uint16_t size,
 		   void *desc, void *driver_event, void *device_event, uint64_t features);
 
 /* Where the device resumes (vhost-user SET_VRING_BASE / GET_VRING_BASE).

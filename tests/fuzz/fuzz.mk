@@ -12,7 +12,7 @@ $(BUILD)/fuzz/fuzz_ipc_decode: tests/fuzz/fuzz_ipc_decode.c ipc/frame.c ipc/vali
 FUZZERS += $(BUILD)/fuzz/fuzz_ipc_decode
 INTEGRATION_SUITES += tests/fuzz/fuzz-smoke.sh
 
-$(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c ipc/virtq.c ipc/guest_mem.c ipc/log.c
+$(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c ipc/virtq.c ipc/gmem.c ipc/log.c
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(IPC_FUZZ_CFLAGS) -o $@ $(filter %.c,$^)

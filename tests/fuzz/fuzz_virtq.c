@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t mem[SIZE] __attribute__((aligned(64)));
 	static struct vq_elem elem;
-	struct guest_mem gm = { .n = 0 };
+	struct gmem gm = { .n = 0 };
 	struct virtq vq;
 	uint64_t features = 0;
 	bool packed;
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		features |= 1ULL << VIRTIO_RING_F_EVENT_IDX;
 	memset(mem, 0, sizeof(mem));
 	memcpy(mem, data + 1, size - 1 < SIZE ? size - 1 : SIZE);
-	guest_mem_add_host(&gm, mem, GPA, SIZE, 0);
+	gmem_add_host(&gm, mem, GPA, SIZE, 0);
 	if (packed)
 		vq_init_packed(&vq, &gm, QSIZE, mem, mem + 256, mem + 320, features);
 	else

@@ -11,7 +11,6 @@ LOG=$WORK/mica.log
 MICA_PID=
 cleanup() {
 	[ -n "$MICA_PID" ] && kill -9 "$MICA_PID" 2>/dev/null
-	pkill -9 -f "^mica-(vcpu|legacy|blk|blockd|net|netd|vfio) .*--index" 2>/dev/null
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -114,17 +113,32 @@ check "mica logs the SIGSYS kill" grep -q "blk0 killed by SIGSYS" "$LOG"
 check "the VM keeps running" all_running
 
 # The runner doing the same stops the whole VM.
+CHILDREN=$(child_pids)
 "$MICA" debug fnd vcpu forbidden-syscall >/dev/null 2>&1
 wait "$MICA_PID"; rc=$?; MICA_PID=
 check "forbidden syscall in vcpu: mica exits with status 1 (got $rc)" test "$rc" = 1
 check "mica logs that the runner died of SIGSYS" \
 	grep -q "vCPU runner killed by SIGSYS" "$LOG"
-no_children() { ! pgrep -f "^mica-(vcpu|legacy|blk|blockd|net|netd|vfio) .*--index" >/dev/null; }
+# The children of this test's VM (other VMs may run on the machine).
+child_pids() {
+	status_json | python3 -c 'import json,sys
+print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["processes"] if p["pid"]))'
+}
+CHILDREN=
+no_children() {
+	local p
+	for p in $CHILDREN; do
+		[ -e /proc/$p ] && [ "$(cat /proc/$p/comm 2>/dev/null)" != "" ] &&
+			grep -q '^State:[[:space:]]*[^Z]' /proc/$p/status 2>/dev/null && return 1
+	done
+	return 0
+}
 check "no process left after the runner died" wait_for 3 no_children
 check "no control socket left" test ! -e "$MICA_RUNDIR/fnd.sock"
 
 # mica stop: ordered shutdown, nothing left.
 start_vm
+CHILDREN=$(child_pids)
 check "mica stop exits 0" "$MICA" stop fnd
 wait "$MICA_PID"; rc=$?; MICA_PID=
 check "mica run exits 0 after stop (got $rc)" test "$rc" = 0
@@ -133,6 +147,7 @@ check "no control socket left after stop" test ! -e "$MICA_RUNDIR/fnd.sock"
 
 # SIGTERM to mica.
 start_vm
+CHILDREN=$(child_pids)
 kill -TERM "$MICA_PID"
 wait "$MICA_PID"; rc=$?; MICA_PID=
 check "SIGTERM: mica exits 0 (got $rc)" test "$rc" = 0
@@ -142,6 +157,7 @@ check "SIGTERM: no control socket left" test ! -e "$MICA_RUNDIR/fnd.sock"
 # kill -9 of mica: children die with their parent; the stale socket is
 # cleared by the next `mica ps` (nothing can run in a SIGKILLed process).
 start_vm
+CHILDREN=$(child_pids)
 kill -9 "$MICA_PID"
 { wait "$MICA_PID"; } 2>/dev/null; MICA_PID=
 check "kill -9 mica: every child exits (die-with-parent)" wait_for 3 no_children

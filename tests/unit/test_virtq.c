@@ -1,4 +1,4 @@
-/* Unit tests for ipc/virtq.c and ipc/guest_mem.c: well-formed requests on
+/* Unit tests for ipc/virtq.c and ipc/gmem.c: well-formed requests on
  * split and packed rings, and every kind of malformed chain. */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 #define FEATURES ((1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX))
 
 static uint8_t *mem;
-static struct guest_mem gm;
+static struct gmem gm;
 static struct vqdrv drv;
 static struct virtq vq;
 static struct vq_elem elem;
@@ -30,7 +30,7 @@ static void setup(bool packed, uint64_t features)
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	memset(mem, 0, MEM_SIZE);
 	memset(&gm, 0, sizeof(gm));
-	CU_ASSERT_FATAL(guest_mem_add_host(&gm, mem, MEM_GPA, MEM_SIZE, MEM_UVA) == 0);
+	CU_ASSERT_FATAL(gmem_add_host(&gm, mem, MEM_GPA, MEM_SIZE, MEM_UVA) == 0);
 	vqdrv_init(&drv, packed, QSIZE, mem, MEM_GPA);
 	if (packed) {
 		CU_ASSERT_FATAL(vq_init_packed(&vq, &gm, QSIZE, drv.desc, drv.avail,
@@ -117,7 +117,7 @@ static void test_buffer_across_regions(void)
 	struct vqdrv_buf b = { MEM_GPA + MEM_SIZE - 100, 300, true };
 
 	setup(false, FEATURES);
-	CU_ASSERT_FATAL(guest_mem_add_host(&gm, second, MEM_GPA + MEM_SIZE, 65536,
+	CU_ASSERT_FATAL(gmem_add_host(&gm, second, MEM_GPA + MEM_SIZE, 65536,
 					   MEM_UVA + MEM_SIZE) == 0);
 	vqdrv_add(&drv, &b, 1, 0, NULL, 0);
 	CU_ASSERT_EQUAL_FATAL(vq_pop(&vq, &elem), 1);
@@ -130,19 +130,19 @@ static void test_buffer_across_regions(void)
 
 static void test_guest_mem_rules(void)
 {
-	struct guest_mem m = { .n = 0 };
+	struct gmem m = { .n = 0 };
 	uint8_t buf[64];
 
-	CU_ASSERT(guest_mem_add_host(&m, buf, 0x1000, 64, 0) == 0);
-	CU_ASSERT(guest_mem_add_host(&m, buf, 0x1020, 64, 0) == -EINVAL);   /* overlap */
-	CU_ASSERT(guest_mem_add_host(&m, buf, ~0ULL - 10, 64, 0) == -EINVAL); /* wraps */
-	CU_ASSERT(guest_mem_add_host(&m, buf, 0x9000, 0, 0) == -EINVAL);
-	CU_ASSERT(guest_mem_gpa(&m, 0x1000, 64) == buf);
-	CU_ASSERT(guest_mem_gpa(&m, 0x1001, 64) == NULL);
-	CU_ASSERT(guest_mem_gpa(&m, 0xfff, 2) == NULL);
-	CU_ASSERT(guest_mem_gpa(&m, ~0ULL, 2) == NULL);
-	CU_ASSERT(guest_mem_uva(&m, 10, 54) == buf + 10);
-	CU_ASSERT(guest_mem_uva(&m, 10, 55) == NULL);
+	CU_ASSERT(gmem_add_host(&m, buf, 0x1000, 64, 0) == 0);
+	CU_ASSERT(gmem_add_host(&m, buf, 0x1020, 64, 0) == -EINVAL);   /* overlap */
+	CU_ASSERT(gmem_add_host(&m, buf, ~0ULL - 10, 64, 0) == -EINVAL); /* wraps */
+	CU_ASSERT(gmem_add_host(&m, buf, 0x9000, 0, 0) == -EINVAL);
+	CU_ASSERT(gmem_gpa(&m, 0x1000, 64) == buf);
+	CU_ASSERT(gmem_gpa(&m, 0x1001, 64) == NULL);
+	CU_ASSERT(gmem_gpa(&m, 0xfff, 2) == NULL);
+	CU_ASSERT(gmem_gpa(&m, ~0ULL, 2) == NULL);
+	CU_ASSERT(gmem_uva(&m, 10, 54) == buf + 10);
+	CU_ASSERT(gmem_uva(&m, 10, 55) == NULL);
 }
 
 /* Expect the next pop to break the queue with a reason containing what. */

@@ -2,17 +2,17 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "guest_mem.h"
+#include "gmem.h"
 
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return a < b + blen && b < a + alen;
 }
 
-static int check_new_region(const struct guest_mem *m, uint64_t gpa, uint64_t size,
+static int check_new_region(const struct gmem *m, uint64_t gpa, uint64_t size,
 			    uint64_t uva)
 {
-	if (m->n == GUEST_MEM_MAX_REGIONS)
+	if (m->n == GMEM_MAX_REGIONS)
 		return -E2BIG;
 	if (size == 0 || gpa + size < gpa || uva + size < uva)
 		return -EINVAL;
@@ -22,10 +22,10 @@ static int check_new_region(const struct guest_mem *m, uint64_t gpa, uint64_t si
 	return 0;
 }
 
-int guest_mem_map(struct guest_mem *m, int fd, uint64_t gpa, uint64_t size,
+int gmem_map(struct gmem *m, int fd, uint64_t gpa, uint64_t size,
 		  uint64_t uva, uint64_t mmap_offset)
 {
-	struct guest_mem_region *r;
+	struct gmem_region *r;
 	void *base;
 	int err = check_new_region(m, gpa, size, uva);
 
@@ -48,10 +48,10 @@ int guest_mem_map(struct guest_mem *m, int fd, uint64_t gpa, uint64_t size,
 	return 0;
 }
 
-int guest_mem_add_host(struct guest_mem *m, void *host, uint64_t gpa, uint64_t size,
+int gmem_add_host(struct gmem *m, void *host, uint64_t gpa, uint64_t size,
 		       uint64_t uva)
 {
-	struct guest_mem_region *r;
+	struct gmem_region *r;
 	int err = check_new_region(m, gpa, size, uva);
 
 	if (err < 0)
@@ -65,7 +65,7 @@ int guest_mem_add_host(struct guest_mem *m, void *host, uint64_t gpa, uint64_t s
 	return 0;
 }
 
-void guest_mem_clear(struct guest_mem *m)
+void gmem_clear(struct gmem *m)
 {
 	for (unsigned i = 0; i < m->n; i++)
 		if (m->r[i].map_base != NULL)
@@ -73,11 +73,11 @@ void guest_mem_clear(struct guest_mem *m)
 	memset(m, 0, sizeof(*m));
 }
 
-const struct guest_mem_region *guest_mem_find(const struct guest_mem *m, uint64_t gpa,
+const struct gmem_region *gmem_find(const struct gmem *m, uint64_t gpa,
 					      uint64_t *room)
 {
 	for (unsigned i = 0; i < m->n; i++) {
-		const struct guest_mem_region *r = &m->r[i];
+		const struct gmem_region *r = &m->r[i];
 
 		if (gpa >= r->gpa && gpa - r->gpa < r->size) {
 			*room = r->size - (gpa - r->gpa);
@@ -87,20 +87,20 @@ const struct guest_mem_region *guest_mem_find(const struct guest_mem *m, uint64_
 	return NULL;
 }
 
-void *guest_mem_gpa(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+void *gmem_gpa(const struct gmem *m, uint64_t gpa, uint64_t len)
 {
 	uint64_t room;
-	const struct guest_mem_region *r = guest_mem_find(m, gpa, &room);
+	const struct gmem_region *r = gmem_find(m, gpa, &room);
 
 	if (r == NULL || len > room)
 		return NULL;
 	return r->host + (gpa - r->gpa);
 }
 
-void *guest_mem_uva(const struct guest_mem *m, uint64_t uva, uint64_t len)
+void *gmem_uva(const struct gmem *m, uint64_t uva, uint64_t len)
 {
 	for (unsigned i = 0; i < m->n; i++) {
-		const struct guest_mem_region *r = &m->r[i];
+		const struct gmem_region *r = &m->r[i];
 
 		if (uva >= r->uva && uva - r->uva < r->size) {
 			if (len > r->size - (uva - r->uva))

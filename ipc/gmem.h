@@ -1,18 +1,18 @@
 /* Guest memory as a device process sees it: a few regions, each a mapping
  * of a memfd the frontend sent (vhost-user SET_MEM_TABLE) or memory the
  * process already has.  Every guest-controlled address goes through
- * guest_mem_gpa()/guest_mem_uva(), which return a host pointer only when
+ * gmem_gpa()/gmem_uva(), which return a host pointer only when
  * the whole range lies inside one region. */
-#ifndef MICA_GUEST_MEM_H
-#define MICA_GUEST_MEM_H
+#ifndef MICA_GMEM_H
+#define MICA_GMEM_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define GUEST_MEM_MAX_REGIONS 8
+#define GMEM_MAX_REGIONS 8
 
-struct guest_mem_region {
+struct gmem_region {
 	uint64_t gpa;            /* guest physical address of the first byte */
 	uint64_t size;
 	uint64_t uva;            /* frontend's virtual address of the first byte */
@@ -21,33 +21,33 @@ struct guest_mem_region {
 	size_t map_len;
 };
 
-struct guest_mem {
-	struct guest_mem_region r[GUEST_MEM_MAX_REGIONS];
+struct gmem {
+	struct gmem_region r[GMEM_MAX_REGIONS];
 	unsigned n;
 };
 
 /* Map size bytes of fd starting at mmap_offset as the region at gpa/uva.
  * Returns 0, -EINVAL (zero size, wrap-around, overlap with a region
  * already there), -E2BIG (too many regions) or the mmap error. */
-int guest_mem_map(struct guest_mem *m, int fd, uint64_t gpa, uint64_t size,
+int gmem_map(struct gmem *m, int fd, uint64_t gpa, uint64_t size,
 		  uint64_t uva, uint64_t mmap_offset);
 
 /* Add memory this process already has (not unmapped by clear). */
-int guest_mem_add_host(struct guest_mem *m, void *host, uint64_t gpa, uint64_t size,
+int gmem_add_host(struct gmem *m, void *host, uint64_t gpa, uint64_t size,
 		       uint64_t uva);
 
 /* Unmap every region we mapped and forget all. */
-void guest_mem_clear(struct guest_mem *m);
+void gmem_clear(struct gmem *m);
 
 /* Host pointer for [gpa, gpa+len) if it lies in one region, else NULL. */
-void *guest_mem_gpa(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+void *gmem_gpa(const struct gmem *m, uint64_t gpa, uint64_t len);
 
 /* The same for a frontend virtual address (vhost-user ring addresses). */
-void *guest_mem_uva(const struct guest_mem *m, uint64_t uva, uint64_t len);
+void *gmem_uva(const struct gmem *m, uint64_t uva, uint64_t len);
 
 /* The region holding gpa, or NULL; *room is how many bytes from gpa to
  * the region's end.  Used to split a buffer that spans regions. */
-const struct guest_mem_region *guest_mem_find(const struct guest_mem *m, uint64_t gpa,
+const struct gmem_region *gmem_find(const struct gmem *m, uint64_t gpa,
 					      uint64_t *room);
 
 #endif
