@@ -581,6 +581,9 @@ static int body_remove_exactly_owned(void)
 	CHECK_OK(plumb_bridge_create(p, "mbr1", NULL));
 	CHECK_OK(sh("ip link set mbr1 alias someone-else"));
 
+	/* Deleting one on its own checks the tag just the same. */
+	CHECK_ERR(plumb_link_delete(p, (int)if_nametoindex("mbr1"), false), -EPERM);
+	CHECK(!plumb_owns(p, (int)if_nametoindex("mbr1")));
 	CHECK_ERR(plumb_remove_owned(p), err == 0 ? 3 : 2);
 	CHECK(!link_exists("mt0") && !link_exists("mbr0") && !link_exists("mvt0"));
 	CHECK(link_exists("hostbr") && link_exists("hosttap") && link_exists("mbr1"));
