@@ -168,12 +168,17 @@ int plumb_link_get(struct plumb *p, int ifindex, const char *name,
 	return 0;
 }
 
-bool plumb_owns(const struct plumb *p, int ifindex)
+static const struct plumb_owned *owned_find(const struct plumb *p, int ifindex)
 {
 	for (size_t i = 0; i < p->nowned; i++)
 		if (p->owned[i].ifindex == ifindex)
-			return true;
-	return false;
+			return &p->owned[i];
+	return NULL;
+}
+
+bool plumb_owns(const struct plumb *p, int ifindex)
+{
+	return owned_find(p, ifindex) != NULL;
 }
 
 void plumb_forget(struct plumb *p, int ifindex)
@@ -268,20 +273,6 @@ static int delete_ifindex(struct plumb *p, int ifindex)
 	return err;
 }
 
-int plumb_link_delete(struct plumb *p, int ifindex, bool force)
-{
-	int err;
-
-	if (ifindex <= 0)
-		return -EINVAL;
-	if (!force && !plumb_owns(p, ifindex))
-		return -EPERM;
-	err = delete_ifindex(p, ifindex);
-	if (err == 0 || err == -ENODEV)
-		plumb_forget(p, ifindex);
-	return err;
-}
-
 /* Is ifindex still the link we made: does it carry our alias? */
 static int still_ours(struct plumb *p, const struct plumb_owned *o)
 {
@@ -296,6 +287,30 @@ static int still_ours(struct plumb *p, const struct plumb_owned *o)
 	ours = alias && strcmp(alias, p->tag) == 0;
 	rtnl_link_put(link);
 	return ours;
+}
+
+int plumb_link_delete(struct plumb *p, int ifindex, bool force)
+{
+	int err;
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	if (!force) {
+		const struct plumb_owned *o = owned_find(p, ifindex);
+
+		if (!o)
+			return -EPERM;
+		err = still_ours(p, o);
+		if (err <= 0) {
+			/* gone (-ENODEV), or no longer ours (0): forget it */
+			plumb_forget(p, ifindex);
+			return err == 0 ? -EPERM : err;
+		}
+	}
+	err = delete_ifindex(p, ifindex);
+	if (err == 0 || err == -ENODEV)
+		plumb_forget(p, ifindex);
+	return err;
 }
 
 int plumb_remove_owned(struct plumb *p)

@@ -74,7 +74,8 @@ int plumb_link_set_mtu(struct plumb *p, int ifindex, unsigned mtu);
 /* Hardware address; must be unicast (-EINVAL for multicast or zero). */
 int plumb_link_set_mac(struct plumb *p, int ifindex, const uint8_t mac[6]);
 
-/* Delete a link.  Refuses (-EPERM) a link this context does not own
+/* Delete a link.  Refuses (-EPERM) a link this context does not own, or
+ * one whose alias no longer carries our tag (it is then forgotten),
  * unless force is set (used by tests and by plumb_sweep_tag). */
 int plumb_link_delete(struct plumb *p, int ifindex, bool force);
 

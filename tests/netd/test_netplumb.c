@@ -383,11 +383,34 @@ static int body_tap_multiqueue(void)
 			CHECK(fds[i] != fds[j]);
 	}
 	/* A multi-queue TAP is not opened single-queue. */
-	int one[1];
+	int one[1], mq = res.ifindex;
 	CHECK_ERR(plumb_tap_open(p, "mq0", 1, true, one, &res), -EINVAL);
+
+	/* Frames flow through every queue. */
+	struct virtio_net_hdr_v1 hdr = { .gso_type = VIRTIO_NET_HDR_GSO_NONE };
+	struct test_frame f;
+	struct iovec iov = { &f, sizeof(f) };
+	char text[32];
+	int br, pkt;
+
+	CHECK_OK(plumb_bridge_create(p, "mbr0", &br));
+	CHECK_OK(plumb_bridge_attach(p, mq, "mbr0"));
+	CHECK_OK(plumb_link_set_up(p, br, true));
+	CHECK_OK(plumb_link_set_up(p, mq, true));
+	pkt = packet_socket("mbr0");
+	CHECK(pkt >= 0);
+	make_frame(&f, broadcast, host_mac, "to some queue");
+	CHECK_OK(packet_send_until(pkt, &f, fds, 4));
+	for (int i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "from queue %d", i);
+		make_frame(&f, broadcast, guest_mac, text);
+		CHECK_OK(tap_write_frame(fds[i], &hdr, &iov, 1));
+		CHECK_OK(packet_expect(pkt, text));
+	}
+	close(pkt);
 	for (int i = 0; i < 4; i++)
 		close(fds[i]);
-	CHECK_ERR(plumb_remove_owned(p), 1);
+	CHECK_ERR(plumb_remove_owned(p), 2);
 	CHECK(!link_exists("mq0"));
 	plumb_close(p);
 	return 0;
@@ -581,6 +604,9 @@ static int body_remove_exactly_owned(void)
 	CHECK_OK(plumb_bridge_create(p, "mbr1", NULL));
 	CHECK_OK(sh("ip link set mbr1 alias someone-else"));
 
+	/* Deleting one on its own checks the tag just the same. */
+	CHECK_ERR(plumb_link_delete(p, (int)if_nametoindex("mbr1"), false), -EPERM);
+	CHECK(!plumb_owns(p, (int)if_nametoindex("mbr1")));
 	CHECK_ERR(plumb_remove_owned(p), err == 0 ? 3 : 2);
 	CHECK(!link_exists("mt0") && !link_exists("mbr0") && !link_exists("mvt0"));
 	CHECK(link_exists("hostbr") && link_exists("hosttap") && link_exists("mbr1"));
