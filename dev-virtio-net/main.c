@@ -7,6 +7,8 @@
 #include <errno.h>
 
 #include "backend.h"
+#include "netd_client.h"
+#include <string.h>
 #include "log.h"
 
 extern const struct jail_policy net_policy;
@@ -19,11 +21,34 @@ static struct backend_ends ends = {
 	.provider_optional = true,     /* user-mode NAT needs no netd */
 };
 
+static int tap_fds[16];
+static unsigned ntap_fds;
+
+/* TAP NICs: ask mica-netd for the host side of our NIC. */
+static int net_open_tap(struct daemon *d, char *ifname, size_t len)
+{
+	char why[160] = "";
+	int err = netd_open_tap(ends.provider_fd, d->index, 1, 5000, tap_fds, &ntap_fds,
+				ifname, len, why, sizeof(why));
+
+	if (err < 0)
+		log_warnx("NIC %u: mica-netd did not open the TAP: %s", d->index,
+			  why[0] ? why : strerror(-err));
+	return err;
+}
+
 static int net_setup(struct daemon *d, struct ipc_msg *msg)
 {
+	char ifname[32] = "";
 	int err = backend_take_ends(&ends, d, msg);
 
-	if (err == 0)
+	if (err == 0 && ends.provider_fd >= 0)
+		err = net_open_tap(d, ifname, sizeof(ifname));
+	if (err == 0 && ntap_fds > 0)
+		daemon_set_detail(d, "virtio-net device %u: TAP %s (%u queue) from mica-netd; "
+				  "vhost-user-net backend not supported yet", d->index, ifname,
+				  ntap_fds);
+	else if (err == 0)
 		daemon_set_detail(d, "virtio-net device %u: channels attached; "
 				  "vhost-user-net backend not supported yet", d->index);
 	return err;

@@ -5,6 +5,7 @@
 
 static const struct jail_syscall_group net_groups[] = {
 	JAIL_ALLOW("batched reads and writes on the provider channel", "readv", "writev"),
+	JAIL_ALLOW("waiting (bounded) for mica-netd's answer", "poll", "ppoll"),
 };
 
 const struct jail_policy net_policy = {

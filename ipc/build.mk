@@ -10,7 +10,8 @@ $(IPC_GEN_C) $(IPC_GEN_H) &: ipc/mica.proto
 	$(Q)$(PROTOC_C) --c_out=$(BUILD)/gen $<
 
 IPC_SRCS := ipc/frame.c ipc/validate.c ipc/evloop.c ipc/log.c ipc/daemon.c \
-	ipc/backend.c ipc/gmem.c ipc/virtq.c ipc/vhost_user.c ipc/iov.c
+	ipc/backend.c ipc/gmem.c ipc/virtq.c ipc/vhost_user.c ipc/iov.c \
+	ipc/netd_client.c
 IPC_OBJS := $(call objs,$(IPC_SRCS)) $(BUILD)/obj/gen/mica.pb-c.o
 
 $(BUILD)/obj/gen/mica.pb-c.o: $(IPC_GEN_C) $(IPC_GEN_H)

@@ -300,6 +300,10 @@ int daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 		fatal("signalfd");
 	signal(SIGPIPE, SIG_IGN);
 
+	if (ops->prelock != NULL && (err = ops->prelock(&d)) < 0) {
+		log_warnx("cannot prepare: %s", strerror(-err));
+		return 1;
+	}
 	err = jail_lockdown(ops->policy, &jo);
 	if (err < 0) {
 		log_warnx("cannot lock down: %s", strerror(-err));

@@ -24,6 +24,8 @@ struct daemon_ops {
 	const char *program;                  /* "mica-blk" */
 	Mica__Role role;
 	const struct jail_policy *policy;
+	/* Open what the program needs before lockdown (no path after it). */
+	int (*prelock)(struct daemon *d);
 	/* Apply Setup; take the fds you keep with ipc_msg_take_fd().  Return
 	 * 0 or a negative errno (the daemon then exits and `mica` logs it). */
 	int (*setup)(struct daemon *d, struct ipc_msg *msg);

@@ -183,6 +183,16 @@ int ipc_validate(const ipc_envelope *env, size_t nfds, char *reason,
 		if (env->attach->fd == NULL || nfds != 1)
 			return ipc_bad(reason, reason_len, "attach: needs exactly one fd");
 		return 0;
+	case MICA__ENVELOPE__BODY_NET_OPEN:
+		if (env->net_open->queues == 0 || env->net_open->queues > 16)
+			return ipc_bad(reason, reason_len, "net_open: %u queues, 1..16",
+				       env->net_open->queues);
+		break;
+	case MICA__ENVELOPE__BODY_NET_OPENED:
+		if (env->net_opened->queues != nfds || nfds == 0)
+			return ipc_bad(reason, reason_len, "net_opened: %u queues but %zu fds",
+				       env->net_opened->queues, nfds);
+		return 0;
 	case MICA__ENVELOPE__BODY_READY:
 	case MICA__ENVELOPE__BODY_STATUS_REQUEST:
 	case MICA__ENVELOPE__BODY_STATUS_REPLY:

@@ -2,77 +2,265 @@
  *
  * The only Mica process that keeps a capability (CAP_NET_ADMIN) and the
  * only one left in the host network namespace; it never sees guest
- * frames.  It accepts only interface names and bridges the manifest
- * listed (sent in Setup).  Creating interfaces arrives with the network
- * work; until then the status line says so.
+ * frames.  Before lockdown it opens its netlink socket and /dev (the
+ * plumbing context).  From Setup it learns the VM's name (its owner tag)
+ * and the manifest's NICs (its allow-list); then each mica-net asks, on
+ * its own channel, for the TAP of its own NIC, and gets the queue fds if
+ * and only if the manifest allowed exactly that.  Everything netd created
+ * is removed when the VM stops; what a crashed netd left is swept at the
+ * next start, or adopted when netd is restarted under a running VM.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "allow.h"
 #include "daemon.h"
 #include "log.h"
+#include "plumb.h"
 
 extern const struct jail_policy netd_policy;
 
-#define NETD_MAX_NETS 16
+#define NETD_MAX_NETS NET_ALLOW_MAX
 
-/* Channel to each nic's mica-net, by nic index; -1 for user-mode nics,
- * which need no host plumbing. */
-static int channels[NETD_MAX_NETS];
-static size_t nchannels;
+struct netd {
+	struct plumb *plumb;
+	struct net_allow allow;
+	int channels[NETD_MAX_NETS];      /* by NIC index; -1: user-mode NIC */
+	char ifnames[NETD_MAX_NETS][IFNAMSIZ];
+	bool named[NETD_MAX_NETS];       /* the manifest gave the TAP's name */
+	unsigned tap_opened;
+};
+
+static struct netd netd;
+
+static int netd_prelock(struct daemon *d)
+{
+	for (size_t i = 0; i < NETD_MAX_NETS; i++)
+		netd.channels[i] = -1;
+	/* The real tag (the VM's name) arrives with Setup. */
+	return plumb_open(&netd.plumb, "mica:starting", -1);
+}
+
+/* A stable TAP name for a NIC the manifest did not name: "mica" + a hash
+ * of the VM name + the index, at most 15 characters. */
+static void generated_ifname(const char *vm, unsigned index, char *out, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = vm; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(out, len, "mica%08x%u", h, index);
+}
+
+static void on_channel(struct evloop *loop, int fd, uint32_t events, void *arg);
 
 static int netd_setup(struct daemon *d, struct ipc_msg *msg)
 {
 	const Mica__Setup *s = msg->env->setup;
+	char tag[PLUMB_TAG_MAX];
+	int err;
 
-	if (s->n_nets > NETD_MAX_NETS) {
-		log_warnx("%zu nics, at most %d", s->n_nets, NETD_MAX_NETS);
-		return -E2BIG;
+	snprintf(tag, sizeof(tag), "mica:%s", s->vm_name);
+	err = plumb_set_tag(netd.plumb, tag);
+	if (err == 0)
+		err = s->restarted ? plumb_adopt_tag(netd.plumb) : plumb_sweep_tag(netd.plumb);
+	if (err < 0) {
+		log_warnx("owner tag %s: %s", tag, strerror(-err));
+		return err;
 	}
-	for (size_t i = 0; i < NETD_MAX_NETS; i++)
-		channels[i] = -1;
+	net_allow_init(&netd.allow);
 	for (size_t i = 0; i < s->n_nets; i++) {
 		const Mica__NetConfig *nc = s->nets[i];
+		char *name = netd.ifnames[nc->index % NETD_MAX_NETS];
 
 		if (strcmp(nc->mode, "user") == 0)
 			continue;
 		if (nc->index >= NETD_MAX_NETS) {
-			log_warnx("nic index %u out of range", nc->index);
+			log_warnx("NIC index %u out of range", nc->index);
 			return -EINVAL;
 		}
-		channels[nc->index] = daemon_take_fd(msg, MICA__FD_KIND__FD_NET_CHANNEL,
-						     nc->index);
-		if (channels[nc->index] < 0) {
-			log_warnx("nic %u (%s): no channel", nc->index, nc->mode);
+		if (strcmp(nc->mode, "macvtap") == 0) {
+			log_warnx("NIC %u: macvtap under mica run is not supported yet "
+				  "(its /dev/tapN node needs more than CAP_NET_ADMIN)", nc->index);
+			return -ENOTSUP;
+		}
+		netd.named[nc->index] = nc->ifname[0] != '\0';
+		if (netd.named[nc->index])
+			snprintf(name, IFNAMSIZ, "%s", nc->ifname);
+		else
+			generated_ifname(s->vm_name, nc->index, name, IFNAMSIZ);
+		err = net_allow_add(&netd.allow, nc->index, nc->mode, name, nc->bridge,
+				    nc->parent);
+		if (err < 0) {
+			log_warnx("NIC %u: manifest entry refused: %s", nc->index, strerror(-err));
+			return err;
+		}
+		netd.channels[nc->index] = daemon_take_fd(msg, MICA__FD_KIND__FD_NET_CHANNEL,
+							  nc->index);
+		if (netd.channels[nc->index] < 0) {
+			log_warnx("NIC %u: no channel to its mica-net", nc->index);
 			return -EINVAL;
 		}
-		nchannels++;
+		err = evloop_add(d->loop, netd.channels[nc->index], EPOLLIN, on_channel, d);
+		if (err < 0)
+			return err;
 	}
-	daemon_set_detail(d, "%zu nic(s) allowed by the manifest; TAP, bridge and "
-			  "macvtap set-up not supported yet", nchannels);
+	daemon_set_detail(d, "%zu TAP NIC(s) allowed, owner tag %s", netd.allow.n, tag);
 	return 0;
+}
+
+/* Open (or create) the TAP of NIC index and attach it as the manifest
+ * says; fds gets one fd per queue. */
+static int open_tap(const struct net_allow_rule *rule, unsigned queues, int *fds,
+		    char *why, size_t why_len)
+{
+	struct plumb_tap_result res;
+	int idx, err;
+	bool may_attach;
+
+	/* An existing TAP is taken when we made it (a restarted mica-net asks
+	 * again) or when the manifest named it (the administrator's own);
+	 * never when a generated name collides with somebody else's link. */
+	idx = plumb_link_index(netd.plumb, rule->ifname);
+	may_attach = idx >= 0 && (plumb_owns(netd.plumb, idx) || netd.named[rule->index]);
+	err = plumb_tap_open(netd.plumb, rule->ifname, queues, may_attach, fds, &res);
+	if (err < 0) {
+		snprintf(why, why_len, "open TAP %s: %s", rule->ifname, strerror(-err));
+		return err;
+	}
+	for (unsigned q = 0; q < res.nqueues && err == 0; q++)
+		err = plumb_tap_set_vnet_hdr_size(fds[q], PLUMB_VNET_HDR_SIZE);
+	if (err == 0 && rule->bridge[0] != '\0')
+		err = plumb_bridge_attach(netd.plumb, res.ifindex, rule->bridge);
+	if (err == 0)
+		err = plumb_link_set_up(netd.plumb, res.ifindex, true);
+	if (err < 0) {
+		snprintf(why, why_len, "set up TAP %s%s%s: %s", rule->ifname,
+			 rule->bridge[0] ? " on bridge " : "", rule->bridge, strerror(-err));
+		for (unsigned q = 0; q < res.nqueues; q++)
+			close(fds[q]);
+		return err;
+	}
+	return (int)res.nqueues;
+}
+
+static int serve_net_open(struct daemon *d, int chan, const ipc_envelope *env)
+{
+	const Mica__NetOpen *req = env->net_open;
+	Mica__Envelope reply = MICA__ENVELOPE__INIT;
+	Mica__NetOpened opened = MICA__NET_OPENED__INIT;
+	const struct net_allow_rule *rule;
+	struct net_request nr = { .index = req->index, .mode = NET_ALLOW_TAP };
+	int fds[PLUMB_MAX_QUEUES], n, err;
+	char why[160] = "";
+
+	/* A mica-net may only ask for its own NIC. */
+	if (req->index >= NETD_MAX_NETS || netd.channels[req->index] != chan) {
+		log_warnx("refused: NIC %u asked on another NIC's channel", req->index);
+		return ipc_send_result(chan, env->seq, EPERM, "not your NIC");
+	}
+	rule = net_allow_find(&netd.allow, req->index);
+	if (rule != NULL) {
+		nr.ifname = rule->ifname;
+		nr.bridge = rule->bridge;
+	}
+	if (rule == NULL || net_allow_check(&netd.allow, &nr, why, sizeof(why)) < 0)
+		return ipc_send_result(chan, env->seq, EPERM, "%s", why[0] ? why : "not allowed");
+	n = open_tap(rule, req->queues, fds, why, sizeof(why));
+	if (n < 0) {
+		log_warnx("NIC %u: %s", req->index, why);
+		return ipc_send_result(chan, env->seq, -n, "%s", why);
+	}
+	opened.index = req->index;
+	opened.ifname = (char *)rule->ifname;
+	opened.queues = n;
+	reply.seq = env->seq;
+	reply.body_case = MICA__ENVELOPE__BODY_NET_OPENED;
+	reply.net_opened = &opened;
+	err = ipc_send(chan, &reply, fds, n);
+	for (int q = 0; q < n; q++)
+		close(fds[q]);
+	if (err == 0) {
+		netd.tap_opened++;
+		log_info("NIC %u: TAP %s%s%s, %d queue(s) handed to mica-net", req->index,
+			 rule->ifname, rule->bridge[0] ? " on bridge " : "", rule->bridge, n);
+		daemon_set_detail(d, "%zu TAP NIC(s) allowed, %u opened", netd.allow.n,
+				  netd.tap_opened);
+	}
+	return err;
+}
+
+static void drop_channel(struct evloop *loop, int fd)
+{
+	for (size_t i = 0; i < NETD_MAX_NETS; i++)
+		if (netd.channels[i] == fd)
+			netd.channels[i] = -1;
+	evloop_del(loop, fd);
+	close(fd);
+}
+
+static void on_channel(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct ipc_msg msg;
+	char why[IPC_REASON_MAX] = "";
+	int err = ipc_recv(fd, &msg, why, sizeof(why));
+
+	if (err == -EAGAIN)
+		return;
+	if (err < 0) {
+		/* mica-net died (it gets a new channel by Attach) or sent garbage. */
+		if (err == -EBADMSG)
+			log_warnx("malformed request from mica-net (%s); dropping its channel",
+				  why);
+		drop_channel(loop, fd);
+		return;
+	}
+	if (msg.env->body_case == MICA__ENVELOPE__BODY_NET_OPEN)
+		err = serve_net_open(arg, fd, msg.env);
+	else
+		err = ipc_send_result(fd, msg.env->seq, ENOTSUP, "%s not supported yet",
+				      ipc_body_name(msg.env));
+	ipc_msg_free(&msg);
+	if (err < 0)
+		drop_channel(loop, fd);
 }
 
 static int netd_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
 {
 	if (info->kind != MICA__FD_KIND__FD_NET_CHANNEL || info->index >= NETD_MAX_NETS ||
-	    channels[info->index] < 0) {
+	    net_allow_find(&netd.allow, info->index) == NULL) {
 		close(fd);
 		return -EINVAL;
 	}
-	close(channels[info->index]);
-	channels[info->index] = fd;
-	return 0;
+	if (netd.channels[info->index] >= 0)
+		drop_channel(d->loop, netd.channels[info->index]);
+	netd.channels[info->index] = fd;
+	return evloop_add(d->loop, fd, EPOLLIN, on_channel, d);
+}
+
+static void netd_shutdown(struct daemon *d)
+{
+	int err;
+
+	if (netd.plumb == NULL)
+		return;
+	err = plumb_remove_owned(netd.plumb);
+	if (err < 0)
+		log_warnx("removing the interfaces this VM created: %s", strerror(-err));
+	plumb_close(netd.plumb);
+	netd.plumb = NULL;
 }
 
 static const struct daemon_ops netd_ops = {
 	.program = "mica-netd",
 	.role = MICA__ROLE__ROLE_NETD,
 	.policy = &netd_policy,
+	.prelock = netd_prelock,
 	.setup = netd_setup,
 	.attach = netd_attach,
+	.shutdown = netd_shutdown,
 };
 
 int main(int argc, char **argv)

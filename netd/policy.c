@@ -1,17 +1,21 @@
-/* Seccomp allow-list and capabilities of mica-netd beyond the daemon base. */
+/* Seccomp allow-list and capabilities of mica-netd beyond the daemon base.
+ * The netlink socket, /dev and /sys/class/net are opened before lockdown
+ * (plumb_open); afterwards netd only talks netlink on that socket (sendmsg
+ * and recvmsg are in the base) and opens nodes beneath its /dev fd. */
 #include <linux/capability.h>
 
 #include "jail.h"
 
 static const struct jail_syscall_group netd_groups[] = {
-	JAIL_ALLOW("netlink sockets to create and configure interfaces",
-		   "socket", "bind", "getsockname", "setsockopt", "sendto",
-		   "recvfrom"),
-	JAIL_ALLOW("TAP and macvtap set-up ioctls", "ioctl"),
+	JAIL_ALLOW("net/tun and tapN beneath the /dev fd (RESOLVE_BENEATH)", "openat2"),
+	JAIL_ALLOW("TAP set-up: TUNSETIFF, TUNSETPERSIST, TUNSETVNETHDRSZ, "
+		   "TUNSETOFFLOAD, TUNGETIFF, SIOCGIFHWADDR", "ioctl"),
+	JAIL_ALLOW("reading link attributes from the /sys/class/net fd", "pread64",
+		   "getdents64"),
 };
 
-/* CAP_NET_ADMIN: creating TAP/macvtap devices and changing bridges is
- * the whole job of this process. */
+/* CAP_NET_ADMIN: creating TAP devices and changing bridges is the whole
+ * job of this process. */
 static const int netd_caps[] = { CAP_NET_ADMIN };
 
 const struct jail_policy netd_policy = {

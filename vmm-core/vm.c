@@ -388,6 +388,7 @@ static int send_setup(struct vm_proc *p)
 	}
 
 	setup.vm_name = vm->cfg->name;
+	setup.restarted = p->restarts > 0;
 	setup.n_fds = s.n;
 	setup.fds = s.infop;
 	fill_configs(vm, &setup, &mc, dc, dcp, nc, ncp);
@@ -580,6 +581,7 @@ static void proc_spawn(struct vm_proc *p)
 	fcntl(p->ctl, F_SETFL, O_NONBLOCK);
 	p->setup_sent = false;
 	p->state = MICA__PROC_STATE__PROC_STARTING;
+	snprintf(p->detail, sizeof(p->detail), "starting");
 	monotonic_now(&p->started);
 	err = evloop_add(vm->loop, p->ctl, EPOLLIN, on_proc_ctl, p);
 	if (err < 0) {

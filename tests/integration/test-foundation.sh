@@ -4,6 +4,13 @@
 # supervised; stopping leaves nothing behind.
 T_SUITE=foundation
 source "$(dirname "$0")/../lib/testlib.sh"
+set +m        # no job-control chatter when we kill -9 our own mica
+
+# netd creates a real TAP for the tap NIC: do it in a network namespace
+# of our own, never on the host.
+if [ -z "$MICA_IN_NETNS" ] && [ "$(id -u)" = 0 ]; then
+	exec env MICA_IN_NETNS=1 unshare --net bash "$0" "$@"
+fi
 
 WORK=$(mktemp -d /tmp/mica-foundation.XXXXXX)
 export MICA_RUNDIR=$WORK/run
@@ -43,6 +50,22 @@ all_running() {
 	status_json | python3 -c 'import json,sys
 d=json.load(sys.stdin)
 sys.exit(0 if all(p["state"]=="running" for p in d["processes"]) else 1)'
+}
+
+# The children of this test's VM (other VMs may run on the machine).
+child_pids() {
+	status_json | python3 -c 'import json,sys
+print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["processes"] if p["pid"]))'
+}
+CHILDREN=
+no_children() {
+	local p
+	[ -n "$CHILDREN" ] || { echo "    (no child pids recorded)"; return 1; }
+	for p in $CHILDREN; do
+		[ -e /proc/$p ] && [ "$(cat /proc/$p/comm 2>/dev/null)" != "" ] &&
+			grep -q '^State:[[:space:]]*[^Z]' /proc/$p/status 2>/dev/null && return 1
+	done
+	return 0
 }
 
 start_vm() {
@@ -119,20 +142,6 @@ wait "$MICA_PID"; rc=$?; MICA_PID=
 check "forbidden syscall in vcpu: mica exits with status 1 (got $rc)" test "$rc" = 1
 check "mica logs that the runner died of SIGSYS" \
 	grep -q "vCPU runner killed by SIGSYS" "$LOG"
-# The children of this test's VM (other VMs may run on the machine).
-child_pids() {
-	status_json | python3 -c 'import json,sys
-print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["processes"] if p["pid"]))'
-}
-CHILDREN=
-no_children() {
-	local p
-	for p in $CHILDREN; do
-		[ -e /proc/$p ] && [ "$(cat /proc/$p/comm 2>/dev/null)" != "" ] &&
-			grep -q '^State:[[:space:]]*[^Z]' /proc/$p/status 2>/dev/null && return 1
-	done
-	return 0
-}
 check "no process left after the runner died" wait_for 3 no_children
 check "no control socket left" test ! -e "$MICA_RUNDIR/fnd.sock"
 
@@ -159,7 +168,7 @@ check "SIGTERM: no control socket left" test ! -e "$MICA_RUNDIR/fnd.sock"
 start_vm
 CHILDREN=$(child_pids)
 kill -9 "$MICA_PID"
-{ wait "$MICA_PID"; } 2>/dev/null; MICA_PID=
+wait "$MICA_PID" 2>/dev/null; MICA_PID=
 check "kill -9 mica: every child exits (die-with-parent)" wait_for 3 no_children
 "$MICA" ps >/dev/null
 check "kill -9 mica: mica ps removes the stale socket" test ! -e "$MICA_RUNDIR/fnd.sock"
@@ -190,7 +199,17 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev/n
 	chmod 644 "$WORK/disk.raw" "$WORK/kernel" "$WORK/all.json"
 	chmod 666 "$WORK/disk.raw"
 	mkdir -p "$WORK/urun" && chown 65534:65534 "$WORK/urun"
-	sed -e 's/"name": "fnd"/"name": "ufnd"/' -e '/"vfio"/d' "$WORK/all.json" > "$WORK/user.json"
+	# Without privilege netd cannot make TAPs: a user-mode NIC only.
+	cat > "$WORK/user.json" <<JSON
+{
+  "name": "ufnd",
+  "machine": { "cpus": 1, "memory": "64M" },
+  "boot": { "kernel": "kernel" },
+  "disks": [ { "path": "disk.raw", "format": "raw" } ],
+  "nets": [ { "mode": "user" } ],
+  "console": { "mode": "none" }
+}
+JSON
 	chmod 644 "$WORK/user.json"
 	MICA_RUNDIR=$WORK/urun setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$MICA" run "$WORK/user.json" >"$WORK/user.log" 2>&1 &
