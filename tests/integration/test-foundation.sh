@@ -44,18 +44,18 @@ field() {
 	status_json | python3 -c 'import json,sys
 d=json.load(sys.stdin)
 p=[p for p in d["processes"] if p["name"]==sys.argv[1]]
-print(p[0][sys.argv[2]] if p else "")' "$1" "$2"
+print(p[0][sys.argv[2]] if p else "")' "$1" "$2" 2>/dev/null
 }
 all_running() {
 	status_json | python3 -c 'import json,sys
 d=json.load(sys.stdin)
-sys.exit(0 if all(p["state"]=="running" for p in d["processes"]) else 1)'
+sys.exit(0 if all(p["state"]=="running" for p in d["processes"]) else 1)' 2>/dev/null
 }
 
 # The children of this test's VM (other VMs may run on the machine).
 child_pids() {
 	status_json | python3 -c 'import json,sys
-print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["processes"] if p["pid"]))'
+print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["processes"] if p["pid"]))' 2>/dev/null
 }
 CHILDREN=
 no_children() {
