@@ -2,8 +2,8 @@
 # Slow suite: boot the installed Debian kernel with 2 vCPUs, once as a
 # bzImage (64-bit boot protocol) and once as the vmlinux inside it through
 # the PVH entry, and check what the kernel reports about the machine the
-# loader described: e820, ACPI tables, MADT CPUs, IOAPIC, the 8250
-# console.  Each boot stops once the console is up.  On PVM hosts the
+# loader described: e820, the initrd, ACPI tables, MADT CPUs, IOAPIC, the
+# 8250 console.  Each boot stops once the console is up.  On PVM hosts the
 # kernel later dies in KVM's emulator (it cannot deliver the int3
 # self-test), so this is as far as it gets here; "noxsave" avoids an
 # XRSTOR the emulator cannot run.
@@ -16,6 +16,7 @@ if [ -z "$kernel" ] || ! [ -w /dev/kvm ]; then
 	echo "0 passed, 0 failed, 1 skipped"
 	exit 0
 fi
+initrd=$(ls /boot/initrd.img-* 2>/dev/null | tail -1)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -30,7 +31,7 @@ expect() {
 # boot LABEL IMAGE: run until the console moves to ttyS0, then check.
 boot() {
 	local label=$1 image=$2 out=$tmp/$1.out pid
-	"$RUN" -m 512 -c 2 -t 280 -k "$image" \
+	"$RUN" -m 512 -c 2 -t 280 -k "$image" ${initrd:+-i "$initrd"} \
 		-l "console=ttyS0 earlyprintk=serial,ttyS0,115200 nokaslr noxsave panic=-1" \
 		>"$out" 2>"$tmp/$label.err" &
 	pid=$!
@@ -56,6 +57,7 @@ boot() {
 	expect "$label" smp 'smpboot: Allowing 2 CPUs, 0 hotplug CPUs'
 	expect "$label" pci-hole 'available for PCI devices'
 	expect "$label" kvm 'Hypervisor detected: KVM'
+	[ -n "$initrd" ] && expect "$label" initrd 'RAMDISK: \[mem 0x[0-9a-f]+-0x1fffffff\]'
 	expect "$label" console-8250 'printk: console \[ttyS0\] enabled'
 	if [ "$fail" != 0 ]; then
 		echo "---- $label serial ----"; tail -20 "$out"; cat "$tmp/$label.err"
