@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -148,9 +149,25 @@ static int create_guest_ram(struct vm *vm)
 	return 0;
 }
 
+/* One eventfd per ISA line of the legacy devices: mica-legacy signals it,
+ * the runner registers it as an irqfd, so interrupts never pass through
+ * us.  They outlive restarts of either side. */
+static int create_irq_lines(struct vm *vm)
+{
+	static const unsigned lines[] = VM_LEGACY_IRQS;
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		vm->irq_fds[lines[i]] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vm->irq_fds[lines[i]] < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 static int open_resources(struct vm *vm)
 {
 	struct vm_config *cfg = vm->cfg;
+	int err;
 
 	vm->kernel_fd = open(cfg->kernel, O_RDONLY | O_CLOEXEC);
 	if (vm->kernel_fd < 0) {
@@ -197,6 +214,9 @@ static int open_resources(struct vm *vm)
 			return -errno;
 		}
 	}
+	err = create_irq_lines(vm);
+	if (err < 0)
+		return err;
 	return create_guest_ram(vm);
 }
 
@@ -216,6 +236,8 @@ static void close_resources(struct vm *vm)
 	close_fd(&vm->console_fd);
 	for (size_t i = 0; i < CONFIG_MAX_DISKS; i++)
 		close_fd(&vm->disk_fds[i]);
+	for (size_t i = 0; i < VM_ISA_IRQS; i++)
+		close_fd(&vm->irq_fds[i]);
 	for (size_t i = 0; i < vm->nchans; i++) {
 		close_fd(&vm->chans[i].end[0]);
 		close_fd(&vm->chans[i].end[1]);
@@ -358,9 +380,15 @@ static int send_setup(struct vm_proc *p)
 		setup_add(&s, vm->kvm_fd, MICA__FD_KIND__FD_KVM, 0, false, false);
 		setup_add(&s, vm->kernel_fd, MICA__FD_KIND__FD_KERNEL, 0, true, false);
 		setup_add(&s, vm->initrd_fd, MICA__FD_KIND__FD_INITRD, 0, true, false);
+		for (unsigned irq = 0; irq < VM_ISA_IRQS; irq++)
+			setup_add(&s, vm->irq_fds[irq], MICA__FD_KIND__FD_IRQ_LINE, irq, false,
+				  false);
 		break;
 	case MICA__ROLE__ROLE_LEGACY:
 		setup_add(&s, vm->console_fd, MICA__FD_KIND__FD_CONSOLE, 0, false, false);
+		for (unsigned irq = 0; irq < VM_ISA_IRQS; irq++)
+			setup_add(&s, vm->irq_fds[irq], MICA__FD_KIND__FD_IRQ_LINE, irq, false,
+				  false);
 		break;
 	case MICA__ROLE__ROLE_BLOCKD:
 		for (size_t i = 0; i < vm->cfg->ndisks; i++)
@@ -660,6 +688,13 @@ static void proc_exited(struct vm_proc *p, int status)
 		return;
 	}
 	if (p->role == MICA__ROLE__ROLE_VCPU) {
+		/* The runner exits 0 when the guest powered off or reset (the VM
+		 * ends, as with Firecracker); anything else is a failure. */
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			p->state = MICA__PROC_STATE__PROC_EXITED;
+			vm_stop(vm, 0, "the guest stopped");
+			return;
+		}
 		p->state = MICA__PROC_STATE__PROC_FAILED;
 		log_warnx("the vCPU runner %s; stopping the VM", p->last_exit);
 		vm_stop(vm, 1, "vCPU runner died");
@@ -792,6 +827,8 @@ int vm_run(struct vm_config *cfg)
 	vm->initrd_fd = vm->console_fd = -1;
 	for (size_t i = 0; i < CONFIG_MAX_DISKS; i++)
 		vm->disk_fds[i] = -1;
+	for (size_t i = 0; i < VM_ISA_IRQS; i++)
+		vm->irq_fds[i] = -1;
 	vm->unprivileged = geteuid() != 0;
 
 	if (find_libexec(vm) < 0 || open_resources(vm) < 0)

@@ -14,6 +14,10 @@
 #define VM_MAX_PROCS    (4 + 2 * CONFIG_MAX_DISKS + CONFIG_MAX_NETS)
 #define VM_MAX_CHANNELS (1 + 2 * CONFIG_MAX_DISKS + 2 * CONFIG_MAX_NETS)
 #define VM_DIR_MAX      2048
+#define VM_ISA_IRQS     16
+
+/* ISA lines mica-legacy drives: keyboard controller, COM1, RTC. */
+#define VM_LEGACY_IRQS  { 1, 4, 8 }
 
 /* Start order; shutdown goes the other way. */
 enum vm_stage {
@@ -66,6 +70,7 @@ struct vm {
 	int listen_fd;
 	int ram_fd, kvm_fd, kernel_fd, initrd_fd, console_fd;
 	int disk_fds[CONFIG_MAX_DISKS];
+	int irq_fds[VM_ISA_IRQS];     /* eventfds of the legacy ISA lines */
 	bool unprivileged;            /* launched by a non-root user */
 	struct vm_proc procs[VM_MAX_PROCS];
 	size_t nprocs;
