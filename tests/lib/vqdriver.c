@@ -30,6 +30,13 @@ void vqdrv_init(struct vqdrv *d, bool packed, uint16_t size, void *host, uint64_
 	d->desc = host;
 	d->avail = (char *)host + off_avail;
 	d->used = (char *)host + off_used;
+	if (!packed) {
+		struct vring_desc *desc = d->desc;
+
+		for (unsigned i = 0; i < size; i++)
+			desc[i].next = (i + 1) % size;
+		d->num_free = size;
+	}
 	d->desc_gpa = gpa;
 	d->avail_gpa = gpa + off_avail;
 	d->used_gpa = gpa + off_used;
@@ -41,40 +48,57 @@ static int add_split(struct vqdrv *d, const struct vqdrv_buf *bufs, unsigned n,
 {
 	struct vring_desc *desc = d->desc;
 	struct vring_avail *avail = d->avail;
-	uint16_t head = d->next_free % d->size;
+	uint16_t head = d->free_head, i = head, last = head;
+	unsigned need = ind_host ? 1 : n;
 
-	if ((uint16_t)(d->avail_idx - d->last_used) + (ind_host ? 1 : n) > d->size)
+	if (need > d->num_free)
 		return -1;
 	if (ind_host != NULL) {
 		struct vring_desc *t = ind_host;
 
-		for (unsigned i = 0; i < n; i++) {
-			t[i].addr = bufs[i].gpa;
-			t[i].len = bufs[i].len;
-			t[i].flags = (bufs[i].writable ? VRING_DESC_F_WRITE : 0) |
-				     (i + 1 < n ? VRING_DESC_F_NEXT : 0);
-			t[i].next = i + 1;
+		for (unsigned k = 0; k < n; k++) {
+			t[k].addr = bufs[k].gpa;
+			t[k].len = bufs[k].len;
+			t[k].flags = (bufs[k].writable ? VRING_DESC_F_WRITE : 0) |
+				     (k + 1 < n ? VRING_DESC_F_NEXT : 0);
+			t[k].next = k + 1;
 		}
 		desc[head].addr = ind_gpa;
 		desc[head].len = n * sizeof(*t);
 		desc[head].flags = VRING_DESC_F_INDIRECT;
-		d->next_free++;
 	} else {
-		for (unsigned i = 0; i < n; i++) {
-			uint16_t slot = (d->next_free + i) % d->size;
-
-			desc[slot].addr = bufs[i].gpa;
-			desc[slot].len = bufs[i].len;
-			desc[slot].flags = (bufs[i].writable ? VRING_DESC_F_WRITE : 0) |
-					   (i + 1 < n ? VRING_DESC_F_NEXT : 0);
-			desc[slot].next = (slot + 1) % d->size;
+		/* The chain follows the free list, linked through .next. */
+		for (unsigned k = 0; k < n; k++) {
+			desc[i].addr = bufs[k].gpa;
+			desc[i].len = bufs[k].len;
+			desc[i].flags = (bufs[k].writable ? VRING_DESC_F_WRITE : 0) |
+					(k + 1 < n ? VRING_DESC_F_NEXT : 0);
+			last = i;
+			i = desc[i].next;
 		}
-		d->next_free += n;
 	}
+	d->free_head = ind_host ? desc[head].next : desc[last].next;
+	d->num_free -= need;
 	avail->ring[d->avail_idx % d->size] = head;
 	d->avail_idx++;
 	__atomic_store_n(&avail->idx, d->avail_idx, __ATOMIC_RELEASE);
 	return head;
+}
+
+/* Put the chain starting at head back on the free list. */
+static void free_split_chain(struct vqdrv *d, uint16_t head)
+{
+	struct vring_desc *desc = d->desc;
+	uint16_t i = head;
+	unsigned count = 1;
+
+	while (desc[i].flags & VRING_DESC_F_NEXT) {
+		i = desc[i].next;
+		count++;
+	}
+	desc[i].next = d->free_head;
+	d->free_head = head;
+	d->num_free += count;
 }
 
 static int add_packed(struct vqdrv *d, const struct vqdrv_buf *bufs, unsigned n,
@@ -159,6 +183,8 @@ int vqdrv_get_used(struct vqdrv *d, uint16_t *id, uint32_t *len)
 	*id = used->ring[d->last_used % d->size].id;
 	*len = used->ring[d->last_used % d->size].len;
 	d->last_used++;
+	if (*id < d->size)
+		free_split_chain(d, *id);
 	/* used_event: interrupt us again as soon as anything more is used. */
 	__atomic_store_n(&((struct vring_avail *)d->avail)->ring[d->size], d->last_used,
 			 __ATOMIC_RELEASE);

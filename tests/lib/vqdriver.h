@@ -20,8 +20,8 @@ struct vqdrv {
 	/* rings (host pointers) and their guest addresses */
 	void *desc, *avail, *used;          /* packed: desc, driver evt, device evt */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
-	/* split state */
-	uint16_t avail_idx, last_used, next_free;
+	/* split state: free descriptors are a list linked through .next */
+	uint16_t avail_idx, last_used, free_head, num_free;
 	/* packed state */
 	uint16_t next_avail, next_used;
 	bool avail_wrap, used_wrap;
@@ -34,8 +34,8 @@ size_t vqdrv_ring_bytes(uint16_t size, bool packed);
 void vqdrv_init(struct vqdrv *d, bool packed, uint16_t size, void *host, uint64_t gpa);
 
 /* Offer one request of n buffers under buffer id `id` (packed) / using
- * free descriptors (split).  Returns the id (split: the head) or -1 when
- * the ring is full.  indirect_gpa/indirect_host: place the chain in an
+ * free descriptors (split; requests may complete in any order).  Returns
+ * the id (split: the head) or -1 when the ring is full.  indirect_gpa/indirect_host: place the chain in an
  * indirect table there instead (NULL: direct). */
 int vqdrv_add(struct vqdrv *d, const struct vqdrv_buf *bufs, unsigned n, uint16_t id,
 	      void *indirect_host, uint64_t indirect_gpa);
