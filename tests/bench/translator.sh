@@ -35,6 +35,14 @@ s = json.dumps(d)
 print(len(s), hashlib.sha1(s.encode()).hexdigest()[:12], sum(x * x for x in range(400000)))
 PY
 
+# gcc's -wrapper for qemu: qemu-x86_64 wants a path, gcc passes "as".
+cat > "$dir/qwrap" <<SH
+#!/bin/sh
+p=\$(command -v "\$1"); shift
+exec $QEMU "\$p" "\$@"
+SH
+chmod +x "$dir/qwrap"
+
 # name | command (run as: [translator] command)
 workloads=(
 	"xz -3|xz -3 -c -T1 $dir/input"
@@ -58,7 +66,7 @@ best() {   # runs a command RUNS times, prints the best wall time in seconds
 }
 
 printf '%-10s %10s %18s %18s\n' workload "native ms" "mica-x86_64 ms" "qemu-x86_64 ms"
-logm=0 logq=0 n=0
+logm=0 logq=0 nm=0 nq=0
 for w in "${workloads[@]}"; do
 	name=${w%%|*}; cmd=${w#*|}
 	# qemu-user does not search PATH: give every runner the full path.
@@ -67,20 +75,21 @@ for w in "${workloads[@]}"; do
 	# qemu-x86_64 does not (without binfmt_misc), so gcc gets -wrapper.
 	nat=$(best ${cmd/@WRAP@/})
 	mic=$(best $MICA_X86 ${cmd/@WRAP@/})
-	qem=; [ -n "$QEMU" ] && qem=$(best $QEMU ${cmd/@WRAP@/-wrapper $QEMU})
+	qem=; [ -n "$QEMU" ] && qem=$(best $QEMU ${cmd/@WRAP@/-wrapper $dir/qwrap})
 	pm=; pq=
 	if [[ $mic =~ ^[0-9]+$ ]]; then
 		pm=$(python3 -c "print(f'{100*$nat/max($mic,1):.0f}%')")
 		logm=$(python3 -c "import math; print($logm + math.log(max($nat,1)/max($mic,1)))")
+		nm=$((nm + 1))
 	fi
 	if [[ $qem =~ ^[0-9]+$ ]]; then
 		pq=$(python3 -c "print(f'{100*$nat/max($qem,1):.0f}%')")
 		logq=$(python3 -c "import math; print($logq + math.log(max($nat,1)/max($qem,1)))")
+		nq=$((nq + 1))
 	fi
-	n=$((n + 1))
 	printf '%-10s %10s %12s %5s %12s %5s\n' "$name" "$nat" "$mic" "$pm" "$qem" "$pq"
 done
-python3 -c "import math; print(f'geometric mean of speed vs native: mica-x86_64 {100*math.exp($logm/$n):.0f}%, qemu-x86_64 {100*math.exp($logq/$n):.0f}%')"
+python3 -c "import math; print(f'geometric mean of speed vs native: mica-x86_64 {100*math.exp($logm/max($nm,1)):.0f}% over $nm, qemu-x86_64 {100*math.exp($logq/max($nq,1)):.0f}% over $nq')"
 # Translation work for one run of each program.
 if MICA_TRANSLATOR_STATS=1 $MICA_X86 /bin/true 2>&1 | grep -q .; then
 	for w in "${workloads[@]}"; do
