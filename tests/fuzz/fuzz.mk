@@ -18,3 +18,11 @@ $(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c ipc/virtq.c ipc/gmem.c ipc/log
 	$(Q)$(FUZZ_CC) $(IPC_FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
 FUZZERS += $(BUILD)/fuzz/fuzz_virtq
+
+$(BUILD)/fuzz/fuzz_vhost_user: tests/fuzz/fuzz_vhost_user.c ipc/vhost_user.c ipc/virtq.c \
+	ipc/gmem.c ipc/evloop.c ipc/log.c
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(IPC_FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+FUZZERS += $(BUILD)/fuzz/fuzz_vhost_user
