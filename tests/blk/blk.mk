@@ -7,3 +7,12 @@ $(BUILD)/tests/test_vhost_user_blk: $(BUILD)/obj/tests/blk/test_vhost_user_blk.o
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(DAEMON_LINK) $(DAEMON_LDLIBS) $(LIB_CUNIT)
 
 UNIT_SUITES += $(BUILD)/tests/test_vhost_user_blk
+
+$(BUILD)/tests/test_crash: $(BUILD)/obj/tests/blk/test_crash.o \
+	$(BUILD)/obj/tests/lib/vu_frontend.o $(BUILD)/obj/tests/lib/vqdriver.o $(DAEMON_LIBS) \
+	$(BUILD)/bin/mica-blk
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(DAEMON_LINK) $(DAEMON_LDLIBS) $(LIB_CUNIT)
+
+UNIT_SUITES += $(BUILD)/tests/test_crash
