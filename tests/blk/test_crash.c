@@ -120,6 +120,7 @@ static bool value_ok(unsigned blk, uint32_t v)
 static void test_kill_during_writes(void)
 {
 	unsigned bad_blocks = 0, corrupt = 0, rounds_done = 0;
+	pid_t reader;
 
 	if (access("/usr/bin/qemu-img", X_OK) != 0)
 		CUTEST_SKIP("qemu-img not installed (package qemu-utils)");
@@ -193,7 +194,7 @@ static void test_kill_during_writes(void)
 		rounds_done++;
 	}
 	/* Read every block back through a fresh backend. */
-	start_backend();
+	reader = start_backend();
 	CU_ASSERT_FATAL(vuf_connect(&fe, sock, 5000) == 0);
 	CU_ASSERT_FATAL(vuf_start(&fe, 4 << 20, 1, 64, false, ~0ULL) == 0);
 	next_id = 0;
@@ -206,6 +207,8 @@ static void test_kill_during_writes(void)
 		}
 	}
 	vuf_close(&fe);
+	kill(reader, SIGTERM);
+	waitpid(reader, NULL, 0);
 	printf("  %u rounds killed, %u corrupt, %u blocks wrong\n", rounds_done, corrupt,
 	       bad_blocks);
 	CU_ASSERT_EQUAL(rounds_done, ROUNDS);
