@@ -143,6 +143,7 @@ static void usage(FILE *out)
 "  --read-only           refuse writes, advertise VIRTIO_BLK_F_RO\n"
 "  --num-queues N        virtqueues (default 1, at most %d)\n"
 "  --serial TEXT         serial number the guest sees (20 bytes)\n"
+"  --aio io_uring|sync    raw images: io_uring (default) or synchronous I/O\n"
 "  --no-sandbox          do not confine the process (debugging)\n", VU_MAX_QUEUES);
 }
 
@@ -158,6 +159,7 @@ static int standalone_main(int argc, char **argv)
 		{ "serial", required_argument, NULL, 'S' },
 		{ "print-capabilities", no_argument, NULL, 'c' },
 		{ "no-sandbox", no_argument, NULL, 'n' },
+		{ "aio", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -166,7 +168,7 @@ static int standalone_main(int argc, char **argv)
 	const char *format = "raw";
 	struct blk_image *img = NULL;
 	uint64_t size;
-	bool read_only = false, sandbox = true;
+	bool read_only = false, sandbox = true, use_uring = true;
 	unsigned queues = 1;
 	struct stat st;
 	sigset_t sigs;
@@ -199,6 +201,13 @@ static int standalone_main(int argc, char **argv)
 			       "    \"read-only-config\",\n    \"blk-file\"\n  ]\n}\n");
 			return 0;
 		case 'n': sandbox = false; break;
+		case 'a':
+			if (strcmp(optarg, "io_uring") && strcmp(optarg, "sync")) {
+				log_warnx("--aio: expected io_uring or sync, got '%s'", optarg);
+				return 2;
+			}
+			use_uring = strcmp(optarg, "io_uring") == 0;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -245,6 +254,9 @@ static int standalone_main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
+	if (img == NULL && use_uring && (err = vblk_enable_uring(&sp->blk, sp->loop, fd)) < 0)
+		log_warnx("io_uring not available (%s); raw I/O stays synchronous",
+			  strerror(-err));
 	if (evloop_add_signals(sp->loop, &sigs, on_signal, sp) < 0 ||
 	    evloop_add(sp->loop, sp->listen_fd, EPOLLIN, on_accept, sp) < 0)
 		return 1;

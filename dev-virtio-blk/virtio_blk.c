@@ -1,13 +1,29 @@
 /* virtio-blk request handling over vhost-user: see blk.h. */
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "aio.h"
 #include "virtio_blk.h"
 #include "iov.h"
 #include "log.h"
 
 #define VBLK_SEG_MAX        (VQ_MAX_IOV - 2)
+#define VBLK_ASYNC          (-EINPROGRESS)
+#define VBLK_POOL           128          /* requests in flight per device */
+
+/* One request from pop to push: a pool of them lets many be in flight. */
+struct vblk_req {
+	struct vq_elem elem;
+	struct vblk_req *next_free;
+	unsigned queue;
+	uint64_t len;                 /* data bytes the I/O must move */
+	bool is_read;
+	struct iovec data[VQ_MAX_IOV];
+	int ndata;
+};
 #define VBLK_MAX_DISCARD    (1u << 22)    /* sectors per discard: 2 GiB */
 
 static struct vblk_dev *vblk_of(struct vu_dev *vu)
@@ -66,6 +82,8 @@ static bool in_range(const struct vblk_dev *b, uint64_t sector, uint64_t len)
 	return sector <= b->capacity / VBLK_SECTOR && off + len >= off && off + len <= b->capacity;
 }
 
+#define VBLK_STATUS_ASYNC 0xff   /* not a status: the request went to io_uring */
+
 static uint8_t do_rw(struct vblk_dev *b, struct vq_elem *e, const struct virtio_blk_outhdr *h,
 		     size_t *written)
 {
@@ -84,6 +102,22 @@ static uint8_t do_rw(struct vblk_dev *b, struct vq_elem *e, const struct virtio_
 		n = iov_slice(e->iov, e->nout, sizeof(*h), len, data, VQ_MAX_IOV);
 	if (n < 0)
 		return VIRTIO_BLK_S_IOERR;
+	if (b->aio != NULL && (is_read || b->writeback)) {
+		struct vblk_req *r = (struct vblk_req *)((char *)e - offsetof(struct vblk_req, elem));
+
+		memcpy(r->data, data, n * sizeof(*data));
+		r->ndata = n;
+		r->len = len;
+		r->is_read = is_read;
+		if (vblk_aio_rw(b->aio, r, is_read, r->data, n, h->sector * VBLK_SECTOR) < 0) {
+			vblk_aio_submit(b->aio);      /* make room, then once more */
+			if (vblk_aio_rw(b->aio, r, is_read, r->data, n,
+					h->sector * VBLK_SECTOR) < 0)
+				return VIRTIO_BLK_S_IOERR;
+		}
+		is_read ? b->stats.reads++ : b->stats.writes++;
+		return VBLK_STATUS_ASYNC;
+	}
 	if (is_read) {
 		err = b->backend->readv(b->backend_opaque, data, n, h->sector * VBLK_SECTOR);
 		b->stats.reads++;
@@ -139,11 +173,25 @@ int vblk_handle_request(struct vblk_dev *b, struct vq_elem *e)
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
 		status = do_rw(b, e, &h, &written);
+		if (status == VBLK_STATUS_ASYNC)
+			return VBLK_ASYNC;
 		break;
 	case VIRTIO_BLK_T_FLUSH:
+		b->stats.flushes++;
+		if (b->aio != NULL) {
+			struct vblk_req *r = (struct vblk_req *)((char *)e -
+							     offsetof(struct vblk_req, elem));
+
+			r->len = 0;
+			r->is_read = false;
+			if (vblk_aio_flush(b->aio, r) == 0)
+				return VBLK_ASYNC;
+			/* Queue full: flush synchronously after what is queued. */
+			while (vblk_aio_inflight(b->aio) > 0 && vblk_aio_wait(b->aio) == 0)
+				;
+		}
 		status = b->backend->flush(b->backend_opaque) == 0 ? VIRTIO_BLK_S_OK
 								     : VIRTIO_BLK_S_IOERR;
-		b->stats.flushes++;
 		break;
 	case VIRTIO_BLK_T_GET_ID:
 		if (e->in_len - 1 < VIRTIO_BLK_ID_BYTES) {
@@ -167,32 +215,158 @@ int vblk_handle_request(struct vblk_dev *b, struct vq_elem *e)
 	return written + 1;
 }
 
+static struct vblk_req *req_get(struct vblk_dev *b)
+{
+	struct vblk_req *r = b->free_reqs;
+
+	if (r != NULL)
+		b->free_reqs = r->next_free;
+	return r;
+}
+
+static void req_put(struct vblk_dev *b, struct vblk_req *r)
+{
+	r->next_free = b->free_reqs;
+	b->free_reqs = r;
+}
+
+static void queue_broken(struct vblk_dev *b, unsigned qi, uint16_t id)
+{
+	struct virtq *vq = &b->vu.q[qi].vq;
+
+	vq->broken = true;
+	snprintf(vq->why, sizeof(vq->why), "request without header or status");
+	log_warnx("queue %u: request %u has no header or status byte; device needs reset",
+		  qi, id);
+	vu_queue_report_error(&b->vu, qi);
+}
+
 static void blk_queue_kick(struct vu_dev *vu, unsigned qi)
 {
-	static struct vq_elem elem;
 	struct vblk_dev *b = vblk_of(vu);
 	struct virtq *vq = &vu->q[qi].vq;
 	bool pushed = false;
-	int rc;
 
 	log_debug("blk", "queue %u kicked", qi);
-	while ((rc = vq_pop(vq, &elem)) == 1) {
-		int written = vblk_handle_request(b, &elem);
+	b->starved &= ~(1u << qi);
+	for (;;) {
+		struct vblk_req *r = req_get(b);
+		int written;
 
-		if (written < 0) {
-			vq->broken = true;
-			snprintf(vq->why, sizeof(vq->why), "request without header or status");
-			log_warnx("queue %u: request %u has no header or status byte; "
-				  "device needs reset", qi, elem.id);
+		if (r == NULL) {
+			b->starved |= 1u << qi;   /* resumed when requests complete */
 			break;
 		}
-		vq_push(vq, &elem, written);
+		if (vq_pop(vq, &r->elem) != 1) {
+			req_put(b, r);
+			break;
+		}
+		r->queue = qi;
+		written = vblk_handle_request(b, &r->elem);
+		if (written == VBLK_ASYNC)
+			continue;
+		if (written < 0) {
+			req_put(b, r);
+			queue_broken(b, qi, r->elem.id);
+			break;
+		}
+		vq_push(vq, &r->elem, written);
+		req_put(b, r);
 		pushed = true;
+	}
+	if (b->aio != NULL) {
+		vblk_aio_submit(b->aio);
+		/* Collect what finished inline; one interrupt covers both. */
+		if (!b->in_completion) {
+			b->in_completion = true;
+			vblk_aio_poll(b->aio);
+			b->in_completion = false;
+			pushed |= (b->completed >> qi) & 1;
+			for (unsigned q = 0; q < b->num_queues; q++)
+				if (q != qi && (b->completed & (1u << q)))
+					vu_queue_notify(vu, q);
+			b->completed = 0;
+		}
 	}
 	if (pushed)
 		vu_queue_notify(vu, qi);
 	if (vq->broken)
 		vu_queue_report_error(vu, qi);
+}
+
+/* An io_uring request finished: status byte, push, interrupt. */
+static void blk_aio_done(void *arg, void *req, int res)
+{
+	struct vblk_dev *b = arg;
+	struct vblk_req *r = req;
+	struct vu_queue *q = &b->vu.q[r->queue];
+	uint8_t status = VIRTIO_BLK_S_OK;
+	size_t written = 0;
+
+	if (res < 0 || (uint64_t)res != r->len) {
+		/* A short transfer on a regular file: finish it synchronously. */
+		int err = res < 0 ? res : 0;
+
+		if (err == 0) {
+			struct iovec rest[VQ_MAX_IOV];
+			int n = iov_slice(r->data, r->ndata, res, r->len - res, rest, VQ_MAX_IOV);
+			uint64_t off;
+
+			iov_to_buf(r->elem.iov, r->elem.nout, 8, &off, sizeof(off));
+			off = off * VBLK_SECTOR + res;
+			err = n < 0 ? -EIO
+			      : r->is_read ? b->backend->readv(b->backend_opaque, rest, n, off)
+					   : b->backend->writev(b->backend_opaque, rest, n, off);
+		}
+		if (err < 0) {
+			status = VIRTIO_BLK_S_IOERR;
+			b->stats.errors++;
+		}
+	}
+	if (r->is_read && status == VIRTIO_BLK_S_OK)
+		written = r->len;
+	if (q->started) {
+		iov_from_buf(r->elem.iov + r->elem.nout, r->elem.nin, r->elem.in_len - 1,
+			     &status, 1);
+		vq_push(&q->vq, &r->elem, written + 1);
+		b->completed |= 1u << r->queue;
+	}
+	req_put(b, r);
+	if (b->in_completion)
+		return;
+	/* Outside a drain: interrupt the drivers and refill starved queues. */
+	b->in_completion = true;
+	for (unsigned qi = 0; qi < b->num_queues; qi++) {
+		if (b->completed & (1u << qi))
+			vu_queue_notify(&b->vu, qi);
+		if ((b->starved & (1u << qi)) && b->vu.q[qi].started)
+			blk_queue_kick(&b->vu, qi);
+	}
+	b->completed = 0;
+	b->in_completion = false;
+}
+
+/* Before queue qi stops, every request still in flight must complete:
+ * with a single io_uring, wait for all of them. */
+static void blk_queue_drain(struct vu_dev *vu, unsigned qi)
+{
+	struct vblk_dev *b = vblk_of(vu);
+
+	if (b->aio == NULL)
+		return;
+	b->in_completion = true;
+	while (vblk_aio_inflight(b->aio) > 0 && vblk_aio_wait(b->aio) == 0)
+		;
+	b->in_completion = false;
+	for (unsigned q = 0; q < b->num_queues; q++)
+		if ((b->completed & (1u << q)) && b->vu.q[q].started)
+			vu_queue_notify(&b->vu, q);
+	b->completed = 0;
+}
+
+int vblk_enable_uring(struct vblk_dev *b, struct evloop *loop, int fd)
+{
+	return vblk_aio_create(&b->aio, fd, VBLK_POOL, loop, blk_aio_done, b);
 }
 
 int vblk_init(struct vblk_dev *b, const struct vblk_backend_ops *backend, void *opaque,
@@ -203,6 +377,11 @@ int vblk_init(struct vblk_dev *b, const struct vblk_backend_ops *backend, void *
 	if (num_queues == 0 || num_queues > VU_MAX_QUEUES)
 		return -EINVAL;
 	memset(b, 0, sizeof(*b));
+	b->reqs = calloc(VBLK_POOL, sizeof(*b->reqs));
+	if (b->reqs == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < VBLK_POOL; i++)
+		req_put(b, &b->reqs[i]);
 	b->backend = backend;
 	b->backend_opaque = opaque;
 	b->capacity = capacity & ~(VBLK_SECTOR - 1);
@@ -230,6 +409,7 @@ int vblk_init(struct vblk_dev *b, const struct vblk_backend_ops *backend, void *
 		.get_config = blk_get_config,
 		.set_config = blk_set_config,
 		.queue_kick = blk_queue_kick,
+		.queue_drain = blk_queue_drain,
 	};
 	return 0;
 }

@@ -98,8 +98,16 @@ struct vblk_stats {
 	uint64_t reads, writes, flushes, discards, write_zeroes, errors;
 };
 
+struct vblk_req;
+struct vblk_aio;
+
 struct vblk_dev {
 	struct vu_dev vu;
+	struct vblk_req *reqs, *free_reqs;
+	struct vblk_aio *aio;         /* io_uring data path, or NULL: synchronous */
+	unsigned starved;             /* queues waiting for a free request */
+	unsigned completed;           /* queues with pushes not yet notified */
+	bool in_completion;
 	struct vu_dev_ops vu_ops;
 	const struct vblk_backend_ops *backend;
 	void *backend_opaque;
@@ -114,6 +122,11 @@ struct vblk_dev {
 /* Prepare the device; attach it to a front-end with vblk_serve. */
 int vblk_init(struct vblk_dev *b, const struct vblk_backend_ops *backend, void *opaque,
 		 uint64_t capacity, bool read_only, unsigned num_queues, const char *serial);
+
+/* Send reads and writes of a raw image fd through io_uring on loop.
+ * 0, or a negative errno when io_uring is not available (requests then
+ * stay synchronous). */
+int vblk_enable_uring(struct vblk_dev *b, struct evloop *loop, int fd);
 
 /* Serve one connected front-end socket on loop. */
 int vblk_serve(struct vblk_dev *b, struct evloop *loop, int sock);

@@ -235,6 +235,8 @@ static int queue_map(struct vu_dev *dev, struct vu_queue *q)
 
 static void queue_stop(struct vu_dev *dev, struct vu_queue *q)
 {
+	if (q->started && dev->ops->queue_drain != NULL)
+		dev->ops->queue_drain(dev, q - dev->q);
 	if (q->started && q->kick_fd >= 0 && dev->loop != NULL)
 		evloop_del(dev->loop, q->kick_fd);
 	if (q->started)

@@ -132,6 +132,11 @@ struct vu_dev_ops {
 			  uint32_t len);
 	/* The driver kicked queue q (or it just started with work waiting). */
 	void (*queue_kick)(struct vu_dev *dev, unsigned q);
+	/* Queue q is about to stop (GET_VRING_BASE, a new memory table, reset,
+	 * disconnect): finish or cancel every request still using its rings
+	 * and guest memory before returning.  May be NULL for devices that
+	 * complete requests synchronously. */
+	void (*queue_drain)(struct vu_dev *dev, unsigned q);
 	/* The front-end went away or the connection was dropped. */
 	void (*disconnected)(struct vu_dev *dev);
 };

@@ -3,7 +3,10 @@
 # in the same run with the same load generator (build/bench/blk-load, a
 # virtio driver on shared memory): mica-blk against qemu-storage-daemon,
 # on the same raw and qcow2 images, at QD 1 and 32, 1 and 2 queues.
-# Both use the host page cache (cache.direct=off for QEMU).
+# Both use the host page cache (cache.direct=off for QEMU).  mica-blk runs
+# raw images through io_uring (default) and, as "mica-sync", with
+# synchronous preadv/pwritev; qcow2 goes through the block library.
+# Run it on a quiet machine: other load moves these numbers a lot.
 #
 #   tests/bench/blk-iops.sh [SECONDS_PER_POINT]
 set -e
@@ -26,6 +29,9 @@ start_backend() {   # NAME FORMAT
 	mica-blk)
 		build/bin/mica-blk --socket-path "$dir/sock" --blk-file "$dir/disk.$2" \
 			--format "$2" --num-queues 2 2>/dev/null & ;;
+	mica-sync)
+		build/bin/mica-blk --socket-path "$dir/sock" --blk-file "$dir/disk.$2" \
+			--format "$2" --num-queues 2 --aio sync 2>/dev/null & ;;
 	qsd)
 		qemu-storage-daemon --blockdev "driver=file,node-name=f,filename=$dir/disk.$2,cache.direct=off" \
 			--blockdev "driver=$2,node-name=disk,file=f" \
@@ -41,7 +47,9 @@ for fmt in raw qcow2; do
 	for rw in randread randwrite; do
 		for point in "1 1" "32 1" "32 2"; do
 			set -- $point
-			for be in mica-blk qsd; do
+			backends="mica-blk qsd"
+			[ $fmt = raw ] && backends="mica-blk mica-sync qsd"
+			for be in $backends; do
 				start_backend $be $fmt
 				line=$(build/bench/blk-load "$dir/sock" --rw $rw --qd $1 --queues $2 \
 					--seconds "$secs" --size $size)
