@@ -5,7 +5,7 @@
 T_SUITE=fuzz-smoke
 source "$(dirname "$0")/../lib/testlib.sh"
 cd "$ROOT"
-secs=${MICA_FUZZ_SECONDS:-15}
+secs=${MICA_FUZZ_SECONDS:-10}
 
 if ! make -s fuzz >/tmp/mica-fuzz-build.log 2>&1; then
 	cat /tmp/mica-fuzz-build.log

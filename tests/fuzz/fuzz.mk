@@ -1,5 +1,5 @@
 # libFuzzer harnesses (clang).  `make fuzz` builds them; the
-# fuzz-smoke suite runs each for MICA_FUZZ_SECONDS (default 15).
+# fuzz-smoke suite runs each for MICA_FUZZ_SECONDS (default 10).
 FUZZ_CC ?= clang
 IPC_FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iipc -Ijail -I$(BUILD)/gen
 
