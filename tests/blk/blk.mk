@@ -1,7 +1,7 @@
 # mica-blk driven by a test front-end (and qemu-storage-daemon as the peer).
 $(BUILD)/tests/test_vhost_user_blk: $(BUILD)/obj/tests/blk/test_vhost_user_blk.o \
-	$(BUILD)/obj/tests/lib/vu_frontend.o $(BUILD)/obj/tests/lib/vqdriver.o $(DAEMON_LIBS) \
-	$(BUILD)/bin/mica-blk
+	$(BUILD)/obj/tests/lib/vu_frontend.o $(BUILD)/obj/tests/lib/vqdriver.o \
+	$(BUILD)/obj/tests/lib/testutil.o $(DAEMON_LIBS) $(BUILD)/bin/mica-blk
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(DAEMON_LINK) $(DAEMON_LDLIBS) $(LIB_CUNIT)
@@ -9,8 +9,8 @@ $(BUILD)/tests/test_vhost_user_blk: $(BUILD)/obj/tests/blk/test_vhost_user_blk.o
 UNIT_SUITES += $(BUILD)/tests/test_vhost_user_blk
 
 $(BUILD)/tests/test_crash: $(BUILD)/obj/tests/blk/test_crash.o \
-	$(BUILD)/obj/tests/lib/vu_frontend.o $(BUILD)/obj/tests/lib/vqdriver.o $(DAEMON_LIBS) \
-	$(BUILD)/bin/mica-blk
+	$(BUILD)/obj/tests/lib/vu_frontend.o $(BUILD)/obj/tests/lib/vqdriver.o \
+	$(BUILD)/obj/tests/lib/testutil.o $(DAEMON_LIBS) $(BUILD)/bin/mica-blk
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(DAEMON_LINK) $(DAEMON_LDLIBS) $(LIB_CUNIT)

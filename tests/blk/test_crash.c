@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "tests/lib/cutest.h"
+#include "tests/lib/testutil.h"
 #include "tests/lib/vu_frontend.h"
 #include "dev-virtio-blk/virtio_blk.h"
 
@@ -34,14 +35,6 @@ static uint32_t durable[BLOCKS];
 static uint32_t late[BLOCKS][MAX_LATE];
 static unsigned nlate[BLOCKS];
 
-static const char *mica_blk(void)
-{
-	static char path[512];
-	const char *bin = getenv("MICA_BIN");
-
-	snprintf(path, sizeof(path), "%s/mica-blk", bin ? bin : "build/bin");
-	return path;
-}
 
 static pid_t start_backend(void)
 {
@@ -53,7 +46,7 @@ static pid_t start_backend(void)
 		int null = open("/dev/null", O_WRONLY);
 
 		dup2(null, 2);
-		execl(mica_blk(), "mica-blk", "--socket-path", sock, "--blk-file", image,
+		execl(test_program("mica-blk"), "mica-blk", "--socket-path", sock, "--blk-file", image,
 		      "--format", "qcow2", (char *)NULL);
 		_exit(127);
 	}
@@ -94,18 +87,6 @@ static int io(uint32_t type, uint64_t sector, uint32_t value)
 	return type == VIRTIO_BLK_T_IN ? (int)data[0] : 0;
 }
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
 
 static bool value_ok(unsigned blk, uint32_t v)
 {
@@ -124,7 +105,7 @@ static void test_kill_during_writes(void)
 
 	if (access("/usr/bin/qemu-img", X_OK) != 0)
 		CUTEST_SKIP("qemu-img not installed (package qemu-utils)");
-	CU_ASSERT_FATAL(run("qemu-img create -q -f qcow2 %s %d", image, BLOCKS * BLOCK) == 0);
+	CU_ASSERT_FATAL(test_run("qemu-img create -q -f qcow2 %s %d", image, BLOCKS * BLOCK) == 0);
 	srandom(99);
 	for (int round = 1; round <= ROUNDS; round++) {
 		pid_t pid = start_backend();
@@ -185,7 +166,7 @@ static void test_kill_during_writes(void)
 		waitpid(pid, &status, 0);
 		vuf_close(&fe);
 		/* qemu-img check: 0 clean, 3 leaks only; 2 would be corruption. */
-		rc = run("qemu-img check -q %s >/dev/null 2>&1", image);
+		rc = test_run("qemu-img check -q %s >/dev/null 2>&1", image);
 		if (WIFEXITED(rc) && WEXITSTATUS(rc) != 0 && WEXITSTATUS(rc) != 3) {
 			printf("  round %d: qemu-img check exit %d\n", round, WEXITSTATUS(rc));
 			corrupt++;
@@ -214,7 +195,7 @@ static void test_kill_during_writes(void)
 	CU_ASSERT_EQUAL(rounds_done, ROUNDS);
 	CU_ASSERT_EQUAL(corrupt, 0);
 	CU_ASSERT_EQUAL(bad_blocks, 0);
-	CU_ASSERT(run("qemu-img check -q %s >/dev/null 2>&1; test $? = 0 -o $? = 3", image) == 0);
+	CU_ASSERT(test_run("qemu-img check -q %s >/dev/null 2>&1; test $? = 0 -o $? = 3", image) == 0);
 }
 
 int main(void)
@@ -229,7 +210,7 @@ int main(void)
 	snprintf(image, sizeof(image), "%s/crash.qcow2", dir);
 	snprintf(sock, sizeof(sock), "%s/blk.sock", dir);
 	rc = cutest_run("crash-consistency", cases, 1);
-	run("pkill -KILL -f 'mica-blk --socket-path %s' 2>/dev/null", sock);
+	test_run("pkill -KILL -f 'mica-blk --socket-path %s' 2>/dev/null", sock);
 	if (rc != 0 && getenv("MICA_TEST_KEEP") != NULL) {
 		printf("kept %s\n", dir);
 		return rc;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tests/lib/cutest.h"
+#include "tests/lib/testutil.h"
 #include "tests/lib/vu_frontend.h"
 #include "dev-virtio-blk/virtio_blk.h"
 
@@ -27,14 +28,6 @@ static pid_t backend = -1;
 static struct vu_frontend fe;
 static uint16_t next_id;
 
-static const char *mica_blk(void)
-{
-	const char *bin = getenv("MICA_BIN");
-	static char path[512];
-
-	snprintf(path, sizeof(path), "%s/mica-blk", bin ? bin : "build/bin");
-	return path;
-}
 
 static void make_image(void)
 {
@@ -82,7 +75,7 @@ static const char *aio_mode = "io_uring";
 static int start_mica(unsigned queues, bool packed, bool read_only)
 {
 	char q[8];
-	char *argv[] = { (char *)mica_blk(), (char *)"--socket-path", sock,
+	char *argv[] = { (char *)test_program("mica-blk"), (char *)"--socket-path", sock,
 			 (char *)"--blk-file", image, (char *)"--num-queues", q,
 			 (char *)"--serial", (char *)"mica-test-serial",
 			 (char *)"--aio", (char *)aio_mode,
@@ -353,18 +346,6 @@ static void test_no_header(void)
 	stop_backend();
 }
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
 
 /* qcow2 over a raw backing file, made by qemu-img; reads fall through to
  * the backing file, writes land in the overlay; qemu-img check and qemu-io
@@ -372,7 +353,7 @@ static int run(const char *fmt, ...)
 static void test_qcow2_with_backing(void)
 {
 	char qcow2[300], base[300], fmtarg[] = "qcow2";
-	char *argv[] = { (char *)mica_blk(), (char *)"--socket-path", sock,
+	char *argv[] = { (char *)test_program("mica-blk"), (char *)"--socket-path", sock,
 			 (char *)"--blk-file", qcow2, (char *)"--format", fmtarg, NULL };
 	uint8_t buf[65536], want[65536];
 
@@ -380,7 +361,7 @@ static void test_qcow2_with_backing(void)
 		CUTEST_SKIP("qemu-img/qemu-io not installed (package qemu-utils)");
 	snprintf(base, sizeof(base), "%s/base.raw", dir);
 	snprintf(qcow2, sizeof(qcow2), "%s/top.qcow2", dir);
-	CU_ASSERT_FATAL(run("qemu-img create -q -f raw %s 64M && "
+	CU_ASSERT_FATAL(test_run("qemu-img create -q -f raw %s 64M && "
 			    "qemu-io -f raw -c 'write -P 0x11 0 1M' %s >/dev/null && "
 			    "qemu-img create -q -f qcow2 -F raw -b %s %s",
 			    base, base, base, qcow2) == 0);
@@ -392,11 +373,11 @@ static void test_qcow2_with_backing(void)
 	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_OUT, 2048, buf, sizeof(buf), NULL), 0);
 	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL), 0);
 	stop_backend();
-	CU_ASSERT(run("qemu-img check -q %s", qcow2) == 0);
-	CU_ASSERT(run("qemu-io -f qcow2 -c 'read -P 0x22 1M 64k' "
+	CU_ASSERT(test_run("qemu-img check -q %s", qcow2) == 0);
+	CU_ASSERT(test_run("qemu-io -f qcow2 -c 'read -P 0x22 1M 64k' "
 		      "-c 'read -P 0x11 0 1M' -c 'read -P 0 2M 1M' %s >/dev/null", qcow2) == 0);
 	/* The backing file is untouched where the overlay was written. */
-	CU_ASSERT(run("qemu-io -f raw -c 'read -P 0 1M 64k' %s >/dev/null", base) == 0);
+	CU_ASSERT(test_run("qemu-io -f raw -c 'read -P 0 1M 64k' %s >/dev/null", base) == 0);
 }
 
 /* The peer: the same data test against qemu-storage-daemon. */

@@ -1,0 +1,25 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "testutil.h"
+
+int test_run(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+const char *test_program(const char *name)
+{
+	static char path[512];
+	const char *bin = getenv("MICA_BIN");
+
+	snprintf(path, sizeof(path), "%s/%s", bin != NULL ? bin : "build/bin", name);
+	return path;
+}
