@@ -9,6 +9,8 @@ static const struct jail_syscall_group blk_groups[] = {
 	JAIL_ALLOW("image I/O at offsets, flush",
 		   "preadv", "pwritev", "pread64", "pwrite64", "fdatasync", "fsync"),
 	JAIL_ALLOW("discard and write-zeroes as holes", "fallocate"),
+	JAIL_ALLOW("the inflight-tracking buffer the front-end keeps for us",
+		   "memfd_create", "ftruncate"),
 	JAIL_ALLOW("io_uring data path (the ring is set up before lockdown)",
 		   "io_uring_enter", "io_uring_register"),
 	JAIL_ALLOW("standalone: the next front-end on the listening socket", "accept4"),

@@ -404,7 +404,8 @@ int vblk_init(struct vblk_dev *b, const struct vblk_backend_ops *backend, void *
 		.features = features,
 		.protocol_features = (1ULL << VHOST_USER_PROTOCOL_F_MQ) |
 				     (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
-				     (1ULL << VHOST_USER_PROTOCOL_F_CONFIG),
+				     (1ULL << VHOST_USER_PROTOCOL_F_CONFIG) |
+				     (1ULL << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD),
 		.num_queues = num_queues,
 		.get_config = blk_get_config,
 		.set_config = blk_set_config,

@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ipc.h"
 #include "log.h"
 #include "vhost_user.h"
 
@@ -23,6 +25,7 @@ struct vu_msg {
 		struct vu_vring_addr addr;
 		struct vu_mem_table mem;
 		struct vu_config config;
+		struct vu_inflight inflight;
 		uint8_t raw[VU_MAX_PAYLOAD];
 	} payload;
 	int fds[VU_MAX_FDS];
@@ -161,23 +164,32 @@ static int msg_recv(int sock, struct vu_msg *m)
 	return err;
 }
 
-static int msg_reply(struct vu_dev *dev, struct vu_msg *m, const void *payload,
-		     uint32_t size)
+
+static int msg_reply_fds(struct vu_dev *dev, struct vu_msg *m, const void *payload,
+			 uint32_t size, const int *fds, size_t nfds)
 {
 	struct vu_header hdr = {
 		.request = m->hdr.request,
 		.flags = VHOST_USER_VERSION | VHOST_USER_FLAG_REPLY,
 		.size = size,
 	};
+	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
 	struct iovec iov[2] = {
 		{ .iov_base = &hdr, .iov_len = sizeof(hdr) },
 		{ .iov_base = (void *)payload, .iov_len = size },
 	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 
+	ipc_msghdr_set_fds(&mh, cbuf, fds, nfds);
 	if (sendmsg(dev->sock, &mh, MSG_NOSIGNAL) < 0)
 		return -errno;
 	return 0;
+}
+
+static int msg_reply(struct vu_dev *dev, struct vu_msg *m, const void *payload,
+		     uint32_t size)
+{
+	return msg_reply_fds(dev, m, payload, size, NULL, 0);
 }
 
 static int reply_u64(struct vu_dev *dev, struct vu_msg *m, uint64_t v)
@@ -222,6 +234,7 @@ static int queue_map(struct vu_dev *dev, struct vu_queue *q)
 		log_warnx("ring addresses of queue %td lie outside guest memory", q - dev->q);
 		return -EINVAL;
 	}
+	vq_inflight_detach(&q->vq);
 	if ((packed ? vq_init_packed(&q->vq, &dev->mem, q->num, desc, avail, used,
 				     dev->features)
 		    : vq_init_split(&q->vq, &dev->mem, q->num, desc, avail, used,
@@ -230,6 +243,10 @@ static int queue_map(struct vu_dev *dev, struct vu_queue *q)
 		return -EINVAL;
 	}
 	vq_set_base(&q->vq, base);
+	if (dev->inflight != NULL && !packed && dev->inflight_queue_size == q->num &&
+	    (unsigned)(q - dev->q) < dev->inflight_queues)
+		vq_inflight_attach(&q->vq, (struct vq_inflight_split *)(dev->inflight +
+				   (q - dev->q) * vq_inflight_region_size(q->num)));
 	return 0;
 }
 
@@ -271,6 +288,7 @@ static void queue_reset(struct vu_dev *dev, struct vu_queue *q)
 	close_fd(&q->kick_fd);
 	close_fd(&q->call_fd);
 	close_fd(&q->err_fd);
+	vq_inflight_detach(&q->vq);
 	memset(&q->vq, 0, sizeof(q->vq));
 	q->num = 0;
 	q->base = 0;
@@ -477,6 +495,93 @@ static int handle_vring(struct vu_dev *dev, struct vu_msg *m)
 	return -EPROTO;
 }
 
+static void inflight_unmap(struct vu_dev *dev)
+{
+	for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
+		if (dev->q[i].vq.inflight != NULL)
+			vq_inflight_detach(&dev->q[i].vq);
+	if (dev->inflight != NULL)
+		munmap(dev->inflight, dev->inflight_size);
+	dev->inflight = NULL;
+	dev->inflight_size = 0;
+}
+
+static int inflight_check(struct vu_dev *dev, const struct vu_inflight *in)
+{
+	if (in->num_queues == 0 || in->num_queues > dev->ops->num_queues ||
+	    in->queue_size == 0 || in->queue_size > VQ_MAX_SIZE) {
+		log_warnx("inflight buffer for %u queues of %u: out of range",
+			  in->num_queues, in->queue_size);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* GET_INFLIGHT_FD: make the buffer the front-end will keep for us. */
+static int get_inflight_fd(struct vu_dev *dev, struct vu_msg *m)
+{
+	struct vu_inflight reply = m->payload.inflight;
+	size_t size;
+	int fd, err;
+
+	if (want_size(m, sizeof(reply)) < 0 || inflight_check(dev, &reply) < 0)
+		return -EPROTO;
+	size = reply.num_queues * vq_inflight_region_size(reply.queue_size);
+	fd = memfd_create("mica-inflight", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, size) < 0) {
+		err = -errno;
+		log_warn("inflight buffer of %zu bytes", size);
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	inflight_unmap(dev);
+	dev->inflight = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (dev->inflight == MAP_FAILED) {
+		dev->inflight = NULL;
+		close(fd);
+		return -ENOMEM;
+	}
+	dev->inflight_size = size;
+	dev->inflight_queues = reply.num_queues;
+	dev->inflight_queue_size = reply.queue_size;
+	reply.mmap_size = size;
+	reply.mmap_offset = 0;
+	err = msg_reply_fds(dev, m, &reply, sizeof(reply), &fd, 1);
+	close(fd);
+	return err;
+}
+
+/* SET_INFLIGHT_FD: the buffer of an earlier back-end (or of ours). */
+static int set_inflight_fd(struct vu_dev *dev, struct vu_msg *m)
+{
+	const struct vu_inflight *in = &m->payload.inflight;
+	void *p;
+
+	if (want_size(m, sizeof(*in)) < 0 || want_fds(m, 1) < 0 ||
+	    inflight_check(dev, in) < 0)
+		return -EPROTO;
+	if (in->mmap_size < in->num_queues * vq_inflight_region_size(in->queue_size) ||
+	    in->mmap_size > SIZE_MAX || in->mmap_offset % 4096 != 0) {
+		log_warnx("SET_INFLIGHT_FD: %llu bytes at %llu too small or misaligned",
+			  (unsigned long long)in->mmap_size,
+			  (unsigned long long)in->mmap_offset);
+		return -EPROTO;
+	}
+	p = mmap(NULL, in->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, m->fds[0],
+		 in->mmap_offset);
+	if (p == MAP_FAILED) {
+		log_warn("SET_INFLIGHT_FD: mmap");
+		return -EINVAL;
+	}
+	inflight_unmap(dev);
+	dev->inflight = p;
+	dev->inflight_size = in->mmap_size;
+	dev->inflight_queues = in->num_queues;
+	dev->inflight_queue_size = in->queue_size;
+	return 0;
+}
+
 static int handle_config(struct vu_dev *dev, struct vu_msg *m)
 {
 	struct vu_config *c = &m->payload.config;
@@ -556,6 +661,10 @@ static int handle(struct vu_dev *dev, struct vu_msg *m)
 	case VHOST_USER_GET_CONFIG:
 	case VHOST_USER_SET_CONFIG:
 		return handle_config(dev, m);
+	case VHOST_USER_GET_INFLIGHT_FD:
+		return get_inflight_fd(dev, m);
+	case VHOST_USER_SET_INFLIGHT_FD:
+		return set_inflight_fd(dev, m);
 	default:
 		log_warnx("%s (%u): not supported yet", vu_request_name(m->hdr.request),
 			  m->hdr.request);
@@ -573,6 +682,7 @@ static bool has_own_reply(uint32_t request)
 	case VHOST_USER_GET_QUEUE_NUM:
 	case VHOST_USER_GET_CONFIG:
 	case VHOST_USER_GET_MAX_MEM_SLOTS:
+	case VHOST_USER_GET_INFLIGHT_FD:
 		return true;
 	default:
 		return false;
@@ -644,6 +754,7 @@ void vu_dev_detach(struct vu_dev *dev)
 		evloop_del(dev->loop, dev->sock);
 	close(dev->sock);
 	dev->sock = -1;
+	inflight_unmap(dev);
 	gmem_clear(&dev->mem);
 	if (dev->ops->disconnected != NULL)
 		dev->ops->disconnected(dev);

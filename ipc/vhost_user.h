@@ -119,6 +119,14 @@ struct vu_config {
 	uint8_t region[VU_MAX_CONFIG];
 } __attribute__((packed));
 
+struct vu_inflight {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+	uint16_t num_queues;
+	uint16_t queue_size;
+	uint8_t padding[4];
+} __attribute__((packed));
+
 struct vu_dev;
 
 struct vu_dev_ops {
@@ -162,6 +170,11 @@ struct vu_dev {
 	uint64_t protocol_features;
 	bool owner_set;
 	struct vu_queue q[VU_MAX_QUEUES];
+	/* inflight tracking buffer (INFLIGHT_SHMFD), kept by the front-end */
+	uint8_t *inflight;
+	size_t inflight_size;
+	uint16_t inflight_queue_size;
+	uint16_t inflight_queues;
 	void *priv;
 };
 

@@ -1,7 +1,9 @@
 /* Device side of split and packed virtqueues: see virtq.h. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -206,13 +208,19 @@ static int pop_split(struct virtq *vq, struct vq_elem *elem)
 	uint16_t pending = avail_idx - vq->last_avail;
 	uint16_t head, i;
 	unsigned count = 0;
+	bool resubmitted = vq->next_resubmit < vq->nresubmit;
 
+	if (resubmitted) {
+		head = vq->resubmit[vq->next_resubmit];
+		goto walk;
+	}
 	if (pending > vq->size)
 		return vq_break(vq, "avail index moved by %u in a ring of %u", pending,
 				vq->size);
 	if (pending == 0)
 		return 0;
 	head = read_once(&vq->avail->ring[vq->last_avail % vq->size]);
+walk:
 	if (head >= vq->size)
 		return vq_break(vq, "head %u beyond ring of %u", head, vq->size);
 	elem_reset(elem);
@@ -242,7 +250,14 @@ static int pop_split(struct virtq *vq, struct vq_elem *elem)
 			return vq_break(vq, "next %u beyond ring of %u", d.next, vq->size);
 		i = d.next;
 	}
-	vq->last_avail++;
+	if (resubmitted)
+		vq->next_resubmit++;
+	else
+		vq->last_avail++;
+	if (vq->inflight != NULL) {
+		vq->inflight->desc[head].counter = ++vq->inflight_counter;
+		store_release(&vq->inflight->desc[head].inflight, 1);
+	}
 	if (vq->event_idx) {
 		/* avail_event sits after the used ring: wake us for the next one. */
 		uint16_t *avail_event = (uint16_t *)&vq->used->ring[vq->size];
@@ -324,10 +339,18 @@ void vq_push(struct virtq *vq, const struct vq_elem *elem, uint32_t len)
 		}
 		return;
 	}
+	if (vq->inflight != NULL)
+		vq->inflight->last_batch_head = elem->id;
 	vq->used->ring[vq->used_idx % vq->size].id = elem->id;
 	vq->used->ring[vq->used_idx % vq->size].len = len;
 	vq->used_idx++;
 	store_release(&vq->used->idx, vq->used_idx);
+	if (vq->inflight != NULL && elem->id < vq->size) {
+		/* Used first, then no longer inflight: a crash in between is
+		 * repaired from last_batch_head at the next start. */
+		store_release(&vq->inflight->desc[elem->id].inflight, 0);
+		store_release(&vq->inflight->used_idx, vq->used_idx);
+	}
 }
 
 /* Has the event index been crossed between old and new (virtio 2.7.10)? */
@@ -384,4 +407,81 @@ void vq_enable_notify(struct virtq *vq, bool enable)
 		return;
 	}
 	store_release(&vq->used->flags, enable ? 0 : VRING_USED_F_NO_NOTIFY);
+}
+
+size_t vq_inflight_region_size(uint16_t queue_size)
+{
+	size_t n = sizeof(struct vq_inflight_split) +
+		   (size_t)queue_size * sizeof(struct vq_inflight_desc);
+
+	return (n + 63) & ~(size_t)63;
+}
+
+static int cmp_counter(const void *a, const void *b, void *arg)
+{
+	const struct vq_inflight_split *r = arg;
+	uint64_t x = r->desc[*(const uint16_t *)a].counter;
+	uint64_t y = r->desc[*(const uint16_t *)b].counter;
+
+	return x < y ? -1 : x > y;
+}
+
+int vq_inflight_attach(struct virtq *vq, struct vq_inflight_split *r)
+{
+	uint16_t ring_used;
+	unsigned n = 0;
+
+	vq_inflight_detach(vq);
+	if (vq->packed) {
+		log_warnx("inflight tracking of packed rings not supported yet");
+		return -ENOTSUP;
+	}
+	if (r->version == 0) {
+		/* A fresh region from GET_INFLIGHT_FD. */
+		r->version = 1;
+		r->desc_num = vq->size;
+		r->used_idx = vq->used_idx;
+	}
+	if (r->desc_num != vq->size) {
+		log_warnx("inflight region is for %u descriptors, the ring has %u",
+			  r->desc_num, vq->size);
+		return -EINVAL;
+	}
+	ring_used = load_acquire(&vq->used->idx);
+	/* The last batch reached the used ring but was not cleared here. */
+	if (r->used_idx != ring_used && r->last_batch_head < vq->size)
+		r->desc[r->last_batch_head].inflight = 0;
+	r->used_idx = ring_used;
+	vq->resubmit = calloc(vq->size, sizeof(*vq->resubmit));
+	if (vq->resubmit == NULL)
+		return -ENOMEM;
+	for (uint16_t i = 0; i < vq->size; i++) {
+		if (r->desc[i].inflight == 1) {
+			vq->resubmit[n++] = i;
+			if (r->desc[i].counter > vq->inflight_counter)
+				vq->inflight_counter = r->desc[i].counter;
+		} else if (r->desc[i].inflight != 0) {
+			r->desc[i].inflight = 0;   /* garbage from the front-end */
+		}
+	}
+	qsort_r(vq->resubmit, n, sizeof(*vq->resubmit), cmp_counter, r);
+	vq->nresubmit = n;
+	vq->next_resubmit = 0;
+	vq->inflight = r;
+	if (n > 0) {
+		/* The front-end resumes us at the used index; the heads in
+		 * flight sit between it and where the avail ring goes on. */
+		vq->used_idx = ring_used;
+		vq->last_avail = ring_used + n;
+		log_info("resubmitting %u request(s) an earlier back-end left in flight", n);
+	}
+	return 0;
+}
+
+void vq_inflight_detach(struct virtq *vq)
+{
+	free(vq->resubmit);
+	vq->resubmit = NULL;
+	vq->nresubmit = vq->next_resubmit = 0;
+	vq->inflight = NULL;
 }

@@ -92,6 +92,28 @@ struct vq_elem {
 	struct iovec iov[VQ_MAX_IOV];
 };
 
+/* Inflight I/O tracking for split rings (vhost-user.rst, "Inflight I/O
+ * tracking"): a region of a buffer the front-end keeps across back-end
+ * restarts, recording which heads were popped and not yet used. */
+struct vq_inflight_desc {
+	uint8_t inflight;
+	uint8_t padding[5];
+	uint16_t next;
+	uint64_t counter;           /* order in which heads were popped */
+};
+
+struct vq_inflight_split {
+	uint64_t features;
+	uint16_t version;
+	uint16_t desc_num;
+	uint16_t last_batch_head;
+	uint16_t used_idx;
+	struct vq_inflight_desc desc[];
+};
+
+/* Bytes of one queue's region (64-byte aligned). */
+size_t vq_inflight_region_size(uint16_t queue_size);
+
 struct virtq {
 	const struct gmem *mem;
 	uint16_t size;
@@ -114,6 +136,11 @@ struct virtq {
 	struct vring_packed_event *device_event;   /* device area */
 	bool avail_wrap;
 	bool used_wrap;
+	/* inflight tracking (split rings only) */
+	struct vq_inflight_split *inflight;
+	uint64_t inflight_counter;
+	uint16_t *resubmit;         /* heads to redo first, in pop order */
+	unsigned nresubmit, next_resubmit;
 };
 
 /* Set up a queue on rings already translated to host pointers (check
@@ -129,6 +156,14 @@ int vq_init_packed(struct virtq *vq, const struct gmem *mem, uint16_t size,
  * For packed rings bit 15 carries the wrap counter. */
 void vq_set_base(struct virtq *vq, uint16_t base);
 uint16_t vq_get_base(const struct virtq *vq);
+
+/* Track inflight heads in region r (sized for this queue).  When the
+ * region records work an earlier back-end popped and never completed,
+ * those heads are popped again first, oldest first, and the avail index
+ * resumes after them.  Call after vq_set_base.  0, or -EINVAL for a
+ * region that does not fit this queue (tracking then stays off). */
+int vq_inflight_attach(struct virtq *vq, struct vq_inflight_split *r);
+void vq_inflight_detach(struct virtq *vq);
 
 /* Pop the next request: 1 with *elem filled, 0 when the ring is empty,
  * -EIO when the queue is (or just became) broken. */

@@ -18,6 +18,7 @@
 #include "tests/lib/testutil.h"
 #include "tests/lib/vu_frontend.h"
 #include "dev-virtio-blk/virtio_blk.h"
+#include "ipc/virtq.h"
 
 #define IMAGE_SIZE (64ULL << 20)
 #define MEM_SIZE   (32ULL << 20)
@@ -47,12 +48,8 @@ static void stop_backend(void)
 	backend = -1;
 }
 
-/* Start argv[0] with the rest, wait for its socket, start the rings. */
-static int start(char *const argv[], unsigned queues, bool packed)
+static void spawn_backend(char *const argv[])
 {
-	int err;
-
-	stop_backend();
 	unlink(sock);
 	backend = fork();
 	if (backend == 0) {
@@ -63,6 +60,15 @@ static int start(char *const argv[], unsigned queues, bool packed)
 		execv(argv[0], argv);
 		_exit(127);
 	}
+}
+
+/* Start argv[0] with the rest, wait for its socket, start the rings. */
+static int start(char *const argv[], unsigned queues, bool packed)
+{
+	int err;
+
+	stop_backend();
+	spawn_backend(argv);
 	err = vuf_connect(&fe, sock, 5000);
 	if (err == 0)
 		err = vuf_start(&fe, MEM_SIZE, queues, 64, packed, ~0ULL);
@@ -332,6 +338,65 @@ static void test_malformed_then_reconnect(void)
 	stop_backend();
 }
 
+/* Inflight tracking: requests a killed back-end had taken from the ring
+ * and not completed are done by the next one, once. */
+static void test_inflight_resubmit(void)
+{
+	char *argv[] = { (char *)test_program("mica-blk"), (char *)"--socket-path", sock,
+			 (char *)"--blk-file", image, (char *)"--aio", (char *)"sync", NULL };
+	uint64_t base;
+	struct virtio_blk_outhdr *h;
+	struct vq_inflight_split *r;
+	struct vqdrv_buf b[3];
+	uint8_t in[4096], want[4096];
+	uint16_t id, used_before;
+	uint32_t len;
+	int head;
+
+	stop_backend();
+	make_image();
+	spawn_backend(argv);
+	CU_ASSERT_FATAL(vuf_connect(&fe, sock, 5000) == 0);
+	fe.want_inflight = true;
+	CU_ASSERT_FATAL(vuf_start(&fe, MEM_SIZE, 1, 64, false, ~0ULL) == 0);
+	data_roundtrip(0);
+
+	/* The back-end dies with a write in its hands: the write sits in the
+	 * avail ring and the inflight buffer says it was taken. */
+	kill(backend, SIGKILL);
+	waitpid(backend, NULL, 0);
+	base = vuf_data_gpa(&fe) + (1 << 20);
+	h = vuf_gpa(&fe, base);
+	h->type = VIRTIO_BLK_T_OUT;
+	h->sector = 500;
+	memset(want, 0x77, sizeof(want));
+	memcpy(vuf_gpa(&fe, base + 512), want, sizeof(want));
+	b[0] = (struct vqdrv_buf){ base, sizeof(*h), false };
+	b[1] = (struct vqdrv_buf){ base + 512, sizeof(want), false };
+	b[2] = (struct vqdrv_buf){ base + 512 + sizeof(want), 1, true };
+	head = vqdrv_add(&fe.q[0], b, 3, 0, NULL, 0);
+	CU_ASSERT_FATAL(head >= 0);
+	r = (struct vq_inflight_split *)fe.inflight;
+	CU_ASSERT_EQUAL(r->version, 1);
+	CU_ASSERT_EQUAL(r->desc_num, 64);
+	r->desc[head].counter = 1000;
+	r->desc[head].inflight = 1;
+	used_before = ((struct vring_used *)fe.q[0].used)->idx;
+
+	spawn_backend(argv);
+	CU_ASSERT_FATAL(vuf_resume(&fe, sock, 5000) == 0);
+	/* Redone without a kick: the new back-end found it in the buffer. */
+	CU_ASSERT_FATAL(vuf_wait_used(&fe, 0, &id, &len, 5000) == 0);
+	CU_ASSERT_EQUAL(id, head);
+	CU_ASSERT_EQUAL(*(uint8_t *)vuf_gpa(&fe, base + 512 + sizeof(want)), 0);
+	CU_ASSERT_EQUAL(r->desc[head].inflight, 0);
+	/* Not done twice, and the ring goes on. */
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_IN, 500, in, sizeof(in), NULL), 0);
+	CU_ASSERT(memcmp(in, want, sizeof(in)) == 0);
+	CU_ASSERT_EQUAL((uint16_t)(((struct vring_used *)fe.q[0].used)->idx - used_before), 2);
+	stop_backend();
+}
+
 /* A header shorter than 16 bytes cannot be answered: queue broken. */
 static void test_no_header(void)
 {
@@ -414,6 +479,7 @@ int main(void)
 		CUTEST(test_read_only),
 		CUTEST(test_malformed_then_reconnect),
 		CUTEST(test_no_header),
+		CUTEST(test_inflight_resubmit),
 		CUTEST(test_qcow2_with_backing),
 		CUTEST(test_qemu_storage_daemon_peer),
 	};

@@ -69,14 +69,10 @@ static int get_u64(struct vu_frontend *f, uint32_t req, uint64_t *v)
 	return err < 0 ? err : 0;
 }
 
-int vuf_connect(struct vu_frontend *f, const char *path, int timeout_ms)
+static int connect_socket(struct vu_frontend *f, const char *path, int timeout_ms)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-	memset(f, 0, sizeof(*f));
-	f->memfd = -1;
-	for (unsigned i = 0; i < VUF_MAX_QUEUES; i++)
-		f->kick[i] = f->call[i] = f->err[i] = -1;
 	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
 	for (int waited = 0;; waited += 10) {
 		f->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -90,10 +86,19 @@ int vuf_connect(struct vu_frontend *f, const char *path, int timeout_ms)
 	}
 }
 
+int vuf_connect(struct vu_frontend *f, const char *path, int timeout_ms)
+{
+	memset(f, 0, sizeof(*f));
+	f->memfd = f->inflight_fd = -1;
+	for (unsigned i = 0; i < VUF_MAX_QUEUES; i++)
+		f->kick[i] = f->call[i] = f->err[i] = -1;
+	return connect_socket(f, path, timeout_ms);
+}
+
+static int map_table(struct vu_frontend *f);
+
 static int setup_memory(struct vu_frontend *f, uint64_t mem_size)
 {
-	struct vu_mem_table t = { .nregions = 1 };
-
 	f->memfd = memfd_create("vuf-guest-ram", MFD_CLOEXEC);
 	if (f->memfd < 0 || ftruncate(f->memfd, mem_size) < 0)
 		return -errno;
@@ -101,11 +106,7 @@ static int setup_memory(struct vu_frontend *f, uint64_t mem_size)
 	if (f->mem == MAP_FAILED)
 		return -errno;
 	f->mem_size = mem_size;
-	t.regions[0].guest_phys_addr = 0;
-	t.regions[0].memory_size = mem_size;
-	t.regions[0].userspace_addr = (uint64_t)(uintptr_t)f->mem;
-	t.regions[0].mmap_offset = 0;
-	return request(f, VHOST_USER_SET_MEM_TABLE, &t, 8 + sizeof(t.regions[0]), &f->memfd, 1);
+	return map_table(f);
 }
 
 static int setup_queue(struct vu_frontend *f, unsigned q, uint16_t qsize, bool packed)
@@ -145,14 +146,11 @@ static int setup_queue(struct vu_frontend *f, unsigned q, uint16_t qsize, bool p
 	return err;
 }
 
-int vuf_start(struct vu_frontend *f, uint64_t mem_size, unsigned nqueues, uint16_t qsize,
-	      bool packed, uint64_t features)
+static int negotiate(struct vu_frontend *f, bool packed, uint64_t features)
 {
 	uint64_t offered, pf, want_pf;
 	int err;
 
-	if (nqueues == 0 || nqueues > VUF_MAX_QUEUES)
-		return -EINVAL;
 	err = get_u64(f, VHOST_USER_GET_FEATURES, &offered);
 	if (err < 0)
 		return err;
@@ -171,7 +169,10 @@ int vuf_start(struct vu_frontend *f, uint64_t mem_size, unsigned nqueues, uint16
 			return err;
 		want_pf = pf & ((1ULL << VHOST_USER_PROTOCOL_F_MQ) |
 				(1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
-				(1ULL << VHOST_USER_PROTOCOL_F_CONFIG));
+				(1ULL << VHOST_USER_PROTOCOL_F_CONFIG) |
+				(f->want_inflight ? 1ULL << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD : 0));
+		if (f->want_inflight && !(want_pf & (1ULL << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)))
+			return -ENOTSUP;
 		err = send_msg(f, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &want_pf, 8, NULL, 0);
 		if (err < 0)
 			return err;
@@ -180,11 +181,118 @@ int vuf_start(struct vu_frontend *f, uint64_t mem_size, unsigned nqueues, uint16
 	err = request(f, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0);
 	if (err == 0)
 		err = request(f, VHOST_USER_SET_FEATURES, &f->features, 8, NULL, 0);
+	return err;
+}
+
+/* GET_INFLIGHT_FD once (we keep the buffer), SET_INFLIGHT_FD every start. */
+static int inflight_setup(struct vu_frontend *f)
+{
+	struct vu_inflight in = { .num_queues = f->nqueues, .queue_size = f->qsize };
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct vu_header hdr;
+	struct iovec iov[2] = { { &hdr, sizeof(hdr) }, { &in, sizeof(in) } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	int err;
+
+	if (!f->want_inflight)
+		return 0;
+	if (f->inflight_fd < 0) {
+		err = send_msg(f, VHOST_USER_GET_INFLIGHT_FD, 0, &in, sizeof(in), NULL, 0);
+		if (err < 0)
+			return err;
+		if (recvmsg(f->sock, &mh, MSG_WAITALL) != sizeof(hdr) + sizeof(in) ||
+		    CMSG_FIRSTHDR(&mh) == NULL)
+			return -EPROTO;
+		memcpy(&f->inflight_fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+		f->inflight_size = in.mmap_size;
+		f->inflight = mmap(NULL, in.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+				   f->inflight_fd, in.mmap_offset);
+		if (f->inflight == MAP_FAILED)
+			return -errno;
+	}
+	in.mmap_size = f->inflight_size;
+	in.mmap_offset = 0;
+	in.num_queues = f->nqueues;
+	in.queue_size = f->qsize;
+	return request(f, VHOST_USER_SET_INFLIGHT_FD, &in, sizeof(in), &f->inflight_fd, 1);
+}
+
+static int map_table(struct vu_frontend *f)
+{
+	struct vu_mem_table t = { .nregions = 1 };
+
+	t.regions[0].guest_phys_addr = 0;
+	t.regions[0].memory_size = f->mem_size;
+	t.regions[0].userspace_addr = (uint64_t)(uintptr_t)f->mem;
+	return request(f, VHOST_USER_SET_MEM_TABLE, &t, 8 + sizeof(t.regions[0]), &f->memfd, 1);
+}
+
+int vuf_start(struct vu_frontend *f, uint64_t mem_size, unsigned nqueues, uint16_t qsize,
+	      bool packed, uint64_t features)
+{
+	int err;
+
+	if (nqueues == 0 || nqueues > VUF_MAX_QUEUES)
+		return -EINVAL;
+	f->nqueues = nqueues;
+	f->qsize = qsize;
+	err = negotiate(f, packed, features);
+	if (err == 0)
+		err = inflight_setup(f);
 	if (err == 0)
 		err = setup_memory(f, mem_size);
-	f->nqueues = nqueues;
 	for (unsigned q = 0; q < nqueues && err == 0; q++)
 		err = setup_queue(f, q, qsize, packed);
+	return err;
+}
+
+/* Point queue q's ring at the back-end again, resuming at its used index. */
+static int resume_queue(struct vu_frontend *f, unsigned q)
+{
+	struct vqdrv *d = &f->q[q];
+	struct vu_vring_state st = { q, d->size };
+	struct vu_vring_addr addr = { .index = q };
+	uint64_t idx = q;
+	int err;
+
+	addr.desc_user_addr = (uint64_t)(uintptr_t)d->desc;
+	addr.avail_user_addr = (uint64_t)(uintptr_t)d->avail;
+	addr.used_user_addr = (uint64_t)(uintptr_t)d->used;
+	err = request(f, VHOST_USER_SET_VRING_NUM, &st, sizeof(st), NULL, 0);
+	st.num = __atomic_load_n(&((struct vring_used *)d->used)->idx, __ATOMIC_ACQUIRE);
+	if (err == 0)
+		err = request(f, VHOST_USER_SET_VRING_BASE, &st, sizeof(st), NULL, 0);
+	if (err == 0)
+		err = request(f, VHOST_USER_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0);
+	if (err == 0)
+		err = request(f, VHOST_USER_SET_VRING_CALL, &idx, 8, &f->call[q], 1);
+	if (err == 0)
+		err = request(f, VHOST_USER_SET_VRING_ERR, &idx, 8, &f->err[q], 1);
+	if (err == 0)
+		err = request(f, VHOST_USER_SET_VRING_KICK, &idx, 8, &f->kick[q], 1);
+	st.num = 1;
+	if (err == 0)
+		err = request(f, VHOST_USER_SET_VRING_ENABLE, &st, sizeof(st), NULL, 0);
+	return err;
+}
+
+int vuf_resume(struct vu_frontend *f, const char *path, int timeout_ms)
+{
+	int err;
+
+	if (f->sock >= 0)
+		close(f->sock);
+	f->protocol_features = 0;
+	err = connect_socket(f, path, timeout_ms);
+	if (err == 0)
+		err = negotiate(f, false, f->features);
+	if (err == 0)
+		err = inflight_setup(f);
+	if (err == 0)
+		err = map_table(f);
+	for (unsigned q = 0; q < f->nqueues && err == 0; q++)
+		err = resume_queue(f, q);
 	return err;
 }
 
@@ -262,6 +370,10 @@ void vuf_close(struct vu_frontend *f)
 		munmap(f->mem, f->mem_size);
 	if (f->memfd >= 0)
 		close(f->memfd);
+	if (f->inflight != NULL && f->inflight != MAP_FAILED)
+		munmap(f->inflight, f->inflight_size);
+	if (f->inflight_fd >= 0)
+		close(f->inflight_fd);
 	memset(f, 0, sizeof(*f));
-	f->sock = f->memfd = -1;
+	f->sock = f->memfd = f->inflight_fd = -1;
 }

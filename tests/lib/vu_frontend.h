@@ -23,6 +23,11 @@ struct vu_frontend {
 	unsigned nqueues;
 	struct vqdrv q[VUF_MAX_QUEUES];
 	int kick[VUF_MAX_QUEUES], call[VUF_MAX_QUEUES], err[VUF_MAX_QUEUES];
+	bool want_inflight;           /* negotiate INFLIGHT_SHMFD (set before start) */
+	int inflight_fd;              /* the buffer we keep for the back-end */
+	uint64_t inflight_size;
+	uint8_t *inflight;            /* our mapping of it */
+	uint16_t qsize;
 };
 
 /* Connect to a backend's socket (retrying for up to timeout_ms). */
@@ -32,6 +37,12 @@ int vuf_connect(struct vu_frontend *f, const char *path, int timeout_ms);
  * we want of the device-specific bits.  Returns 0 or -errno. */
 int vuf_start(struct vu_frontend *f, uint64_t mem_size, unsigned nqueues, uint16_t qsize,
 	      bool packed, uint64_t features);
+
+/* Reconnect to a (restarted) back-end at path with the same guest memory
+ * and rings, as a VMM does when its back-end died: features again, the
+ * kept inflight buffer, the memory table, and each ring resumed at its
+ * used index. */
+int vuf_resume(struct vu_frontend *f, const char *path, int timeout_ms);
 
 /* Read len bytes of device config from offset. */
 int vuf_get_config(struct vu_frontend *f, uint32_t offset, void *buf, uint32_t len);

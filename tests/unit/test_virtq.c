@@ -291,6 +291,45 @@ static void test_base_and_notify(void)
 	CU_ASSERT_EQUAL(vq_get_base(&vq), 7);
 }
 
+static void test_inflight_tracking(void)
+{
+	static uint8_t region[8192] __attribute__((aligned(64)));
+	struct vq_inflight_split *r = (struct vq_inflight_split *)region;
+	struct vqdrv_buf b = { data(0), 8, true };
+	uint16_t id;
+	uint32_t len;
+
+	CU_ASSERT(vq_inflight_region_size(QSIZE) <= sizeof(region));
+	setup(false, FEATURES);
+	memset(region, 0, sizeof(region));
+	CU_ASSERT_EQUAL(vq_inflight_attach(&vq, r), 0);      /* fresh: initialised */
+	CU_ASSERT_EQUAL(r->version, 1);
+	CU_ASSERT_EQUAL(r->desc_num, QSIZE);
+	vqdrv_add(&drv, &b, 1, 0, NULL, 0);
+	vqdrv_add(&drv, &b, 1, 0, NULL, 0);
+	CU_ASSERT_EQUAL(vq_pop(&vq, &elem), 1);
+	CU_ASSERT_EQUAL(r->desc[elem.id].inflight, 1);
+	vq_push(&vq, &elem, 8);
+	CU_ASSERT_EQUAL(r->desc[elem.id].inflight, 0);
+	CU_ASSERT_EQUAL(r->used_idx, 1);
+	CU_ASSERT_EQUAL(vq_pop(&vq, &elem), 1);              /* popped, never pushed */
+	CU_ASSERT_EQUAL(vqdrv_get_used(&drv, &id, &len), 1);
+
+	/* A new back-end on the same rings, resumed at the used index. */
+	vq_init_split(&vq, &gm, QSIZE, drv.desc, drv.avail, drv.used, FEATURES);
+	vq_set_base(&vq, 1);
+	region[sizeof(*r) + 16 * 5] = 7;                      /* garbage state: cleared */
+	CU_ASSERT_EQUAL(vq_inflight_attach(&vq, r), 0);
+	CU_ASSERT_EQUAL(vq.nresubmit, 1);
+	CU_ASSERT_EQUAL(r->desc[5].inflight, 0);
+	CU_ASSERT_EQUAL(vq_pop(&vq, &elem), 1);              /* the resubmitted one */
+	CU_ASSERT_EQUAL(vq_pop(&vq, &elem), 0);              /* and not again */
+	vq_inflight_detach(&vq);
+
+	r->desc_num = 8;                                      /* wrong ring size */
+	CU_ASSERT_EQUAL(vq_inflight_attach(&vq, r), -EINVAL);
+}
+
 /* Random ring contents: pops never crash and never hand out a buffer
  * outside guest memory. */
 static void test_random_rings(void)
@@ -348,4 +387,5 @@ CUTEST_MAIN("virtq",
 	CUTEST(test_split_malformed),
 	CUTEST(test_packed_malformed),
 	CUTEST(test_base_and_notify),
+	CUTEST(test_inflight_tracking),
 	CUTEST(test_random_rings))
