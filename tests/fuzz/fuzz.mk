@@ -19,10 +19,10 @@ $(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c ipc/virtq.c ipc/gmem.c ipc/log
 
 FUZZERS += $(BUILD)/fuzz/fuzz_virtq
 
-$(BUILD)/fuzz/fuzz_vhost_user: tests/fuzz/fuzz_vhost_user.c ipc/vhost_user.c ipc/virtq.c \
-	ipc/gmem.c ipc/evloop.c ipc/log.c
+$(BUILD)/fuzz/fuzz_vhost_user: tests/fuzz/fuzz_vhost_user.c ipc/vhost_user.c ipc/virtq.c ipc/frame.c \
+	ipc/gmem.c ipc/evloop.c ipc/log.c ipc/validate.c $(IPC_GEN_C) $(IPC_GEN_H)
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(FUZZ_CC) $(IPC_FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+	$(Q)$(FUZZ_CC) $(IPC_FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LIB_PROTOBUF)
 
 FUZZERS += $(BUILD)/fuzz/fuzz_vhost_user
