@@ -86,6 +86,11 @@ struct vm {
  * exit status for `mica run` (0 clean stop, 1 failure). */
 int vm_run(struct vm_config *cfg);
 
+/* setup.c: build and send a child's Setup (its fds, channel ends and
+ * configuration); a channel end whose peer is already set up goes to the
+ * peer at once by Attach. */
+int vm_send_setup(struct vm_proc *p);
+
 /* Pieces used by control.c. */
 void vm_stop(struct vm *vm, int status, const char *why);
 struct vm_proc *vm_find_proc(struct vm *vm, const char *name);
