@@ -11,9 +11,12 @@
  *                    legacy_fwd_ring (one request slot), an eventfd the
  *                    runner signals when a request is posted and mica-legacy
  *                    sleeps, and one mica-legacy signals when a reply is done
- *                    and the runner sleeps.  Both sides spin briefly before
- *                    they sleep, so a burst of exits (a guest printing)
- *                    needs no syscall on either side.
+ *                    and the runner sleeps.  Either side may spin before it
+ *                    sleeps (LEGACY_FWD_*_SPIN_NS) so that a burst of exits
+ *                    needs no syscall.
+ *
+ * LEGACY_FWD_MSG is the default: it measured faster on the build hosts
+ * (tests/bench/exit-latency prints both).
  *
  * This is a data path, not control: fixed binary records, size-checked,
  * no protobuf.  The runner sends one request at a time (its vCPU threads
@@ -72,7 +75,11 @@ struct legacy_fwd_ring {
 
 #define LEGACY_FWD_RING_SIZE 4096
 
-/* How long each side spins for the other before it sleeps, in ns. */
-#define LEGACY_FWD_SPIN_NS	50000
+/* How long each side spins for the other before it sleeps, in ns.  On
+ * the 2-core PVM build hosts spinning made things worse (50 us on both
+ * sides: ~100 us per forwarded exit against ~20 us for LEGACY_FWD_MSG),
+ * so both sleep at once; see tests/bench/exit-latency. */
+#define LEGACY_FWD_RUNNER_SPIN_NS	0
+#define LEGACY_FWD_LEGACY_SPIN_NS	0
 
 #endif

@@ -180,7 +180,7 @@ static void ring_serve_one(struct legacy *l, uint32_t seq)
 static void ring_serve(struct legacy *l)
 {
 	struct legacy_fwd_ring *r = l->ring;
-	uint64_t deadline = mono_ns() + LEGACY_FWD_SPIN_NS;
+	uint64_t deadline = mono_ns() + LEGACY_FWD_LEGACY_SPIN_NS;
 	unsigned spins = 0;
 
 	__atomic_store_n(&r->legacy_sleeping, 0, __ATOMIC_SEQ_CST);
@@ -189,7 +189,7 @@ static void ring_serve(struct legacy *l)
 
 		if (seq != __atomic_load_n(&r->done_seq, __ATOMIC_RELAXED)) {
 			ring_serve_one(l, seq);
-			deadline = mono_ns() + LEGACY_FWD_SPIN_NS;
+			deadline = mono_ns() + LEGACY_FWD_LEGACY_SPIN_NS;
 			continue;
 		}
 		if ((++spins & 63) == 0 && mono_ns() > deadline) {

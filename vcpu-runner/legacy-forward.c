@@ -212,7 +212,7 @@ static int ring_exchange(struct legacy_forward *f, struct legacy_fwd_msg *req,
 	if (__atomic_load_n(&r->legacy_sleeping, __ATOMIC_SEQ_CST) &&
 	    write(f->req_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		return -errno;
-	deadline = now_ns() + LEGACY_FWD_SPIN_NS;
+	deadline = now_ns() + LEGACY_FWD_RUNNER_SPIN_NS;
 	while (__atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE) != seq) {
 		if ((++spins & 63) == 0 && now_ns() > deadline) {
 			int err = ring_sleep(f, seq);

@@ -323,10 +323,11 @@ static void take_fds(struct runner *r, struct ipc_msg *msg)
 
 static int parse_forward_mode(const char *s, enum legacy_fwd_mode *mode)
 {
-	if (s == NULL || *s == '\0' || strcmp(s, "ring") == 0)
-		*mode = LEGACY_FWD_RING;
-	else if (strcmp(s, "msg") == 0)
+	/* Datagrams by default: faster than the ring here (forward.h). */
+	if (s == NULL || *s == '\0' || strcmp(s, "msg") == 0)
 		*mode = LEGACY_FWD_MSG;
+	else if (strcmp(s, "ring") == 0)
+		*mode = LEGACY_FWD_RING;
 	else {
 		log_warnx("legacy forwarding '%s': expected ring or msg", s);
 		return -EINVAL;

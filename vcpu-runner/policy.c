@@ -11,6 +11,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,43 +50,60 @@ static const int vcpu_thread_syscalls[] = {
 	__NR_rt_sigreturn,	/* the kick signal's handler */
 	__NR_tgkill, __NR_getpid, __NR_rt_sigprocmask,	/* kicking the others */
 	__NR_clock_gettime,	/* spin deadline when the vDSO cannot */
+	__NR_brk, __NR_munmap,	/* malloc (MSI routes, thread arena) */
 	__NR_madvise, __NR_exit,	/* thread exit frees its stack */
 	__NR_exit_group,	/* abort paths */
 	__NR_restart_syscall,
 };
 
-#define NR_THREAD_SYSCALLS \
-	(sizeof(vcpu_thread_syscalls) / sizeof(vcpu_thread_syscalls[0]))
+/* malloc's arena, but never executable memory. */
+static const int vcpu_thread_noexec_syscalls[] = { __NR_mmap, __NR_mprotect };
+
+#define NR_PLAIN (sizeof(vcpu_thread_syscalls) / sizeof(vcpu_thread_syscalls[0]))
+#define NR_NOEXEC (sizeof(vcpu_thread_noexec_syscalls) / sizeof(int))
 
 unsigned vcpu_thread_syscall_count(void)
 {
-	return NR_THREAD_SYSCALLS;
+	return NR_PLAIN + NR_NOEXEC;
 }
+
+#define STMT(code, k) ((struct sock_filter)BPF_STMT(code, k))
+#define JUMP(code, k, jt, jf) ((struct sock_filter)BPF_JUMP(code, k, jt, jf))
 
 int vcpu_thread_lockdown(struct machine *m, unsigned index)
 {
-	enum { HEAD = 4, N = NR_THREAD_SYSCALLS };
-	struct sock_filter f[HEAD + N + 2];
-	struct sock_fprog prog = { .len = HEAD + N + 2, .filter = f };
+	/* 0 arch check, 4 + NR_PLAIN allow jumps, then the no-exec block
+	 * at L, kill at K, allow at A.  BPF jumps only go forward. */
+	enum {
+		X = 4 + NR_PLAIN,		/* first no-exec syscall */
+		L = X + NR_NOEXEC + 1,		/* check prot */
+		K = L + 2,
+		A = K + 1,
+	};
+	struct sock_filter f[A + 1];
+	struct sock_fprog prog = { .len = A + 1, .filter = f };
 	unsigned i = 0;
 
 	(void)m;
 	(void)index;
-	f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-					      offsetof(struct seccomp_data, arch));
-	f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-					      AUDIT_ARCH_X86_64, 0, N + 2);
-	f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-					      offsetof(struct seccomp_data, nr));
+	f[i++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	f[i++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, K - 2);
+	f[i++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 	/* x32 numbers alias the 64-bit ones with bit 30 set: refuse them. */
-	f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K,
-					      0x40000000u, N, 0);
-	for (unsigned k = 0; k < N; k++)
-		f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-				(unsigned)vcpu_thread_syscalls[k], N - k, 0);
-	f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-					      SECCOMP_RET_KILL_PROCESS);
-	f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[i++] = JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, K - 4, 0);
+	for (unsigned k = 0; k < NR_PLAIN; k++, i++)
+		f[i] = JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+			    (unsigned)vcpu_thread_syscalls[k], A - i - 1, 0);
+	for (unsigned k = 0; k < NR_NOEXEC; k++, i++)
+		f[i] = JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+			    (unsigned)vcpu_thread_noexec_syscalls[k], L - i - 1, 0);
+	f[i++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	/* L: prot is the third argument of mmap and mprotect. */
+	f[i++] = STMT(BPF_LD | BPF_W | BPF_ABS,
+		      offsetof(struct seccomp_data, args[2]));
+	f[i++] = JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1);
+	f[i++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);	/* K */
+	f[i++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);		/* A */
 	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
 		return -errno;
 	return 0;
