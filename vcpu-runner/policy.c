@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/audit.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -27,7 +29,8 @@ static const struct jail_syscall_group vcpu_groups[] = {
 		   "poll", "ppoll", "sendto", "recvfrom"),
 	JAIL_ALLOW("eventfds of MSI-X vectors and the pci-testdev doorbell",
 		   "eventfd2"),
-	JAIL_ALLOW("each vCPU thread narrows its own filter", "seccomp"),
+	JAIL_ALLOW("each vCPU thread names itself and narrows its own filter",
+		   "prctl", "seccomp"),
 };
 
 const struct jail_policy vcpu_policy = {
@@ -83,9 +86,12 @@ int vcpu_thread_lockdown(struct machine *m, unsigned index)
 	struct sock_filter f[A + 1];
 	struct sock_fprog prog = { .len = A + 1, .filter = f };
 	unsigned i = 0;
+	char name[16];
 
 	(void)m;
-	(void)index;
+	/* "vcpu0" in ps and /proc/PID/task/TID/comm (PR_SET_NAME). */
+	snprintf(name, sizeof(name), "vcpu%u", index);
+	pthread_setname_np(pthread_self(), name);
 	f[i++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
 	f[i++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, K - 2);
 	f[i++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
