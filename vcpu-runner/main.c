@@ -321,6 +321,19 @@ static void take_fds(struct runner *r, struct ipc_msg *msg)
 	}
 }
 
+/* A guest we cannot run (no accelerator for it, a kernel we cannot
+ * load): say why once, in the log and the status line, and stay up
+ * without vCPUs until mica stops the VM, as the process set did before
+ * the runner could run guests.  (Tests of supervision use such VMs.) */
+static int runner_idle(struct daemon *d, struct runner *r, int legacy_fd,
+		       const char *why)
+{
+	log_warnx("not starting vCPUs: %s; the VM stays up without a guest "
+		  "until it is stopped", why);
+	daemon_set_detail(d, "not running a guest: %s", why);
+	return legacy_forward_connect(&r->fwd, legacy_fd);
+}
+
 static int parse_forward_mode(const char *s, enum legacy_fwd_mode *mode)
 {
 	/* Datagrams by default: faster than the ring here (forward.h). */
@@ -368,18 +381,28 @@ static int runner_setup(struct daemon *d, struct ipc_msg *msg)
 		return -EINVAL;
 	}
 	err = choose_accel(r, mc->accel, &ops);
+	if (err == -ENOTSUP)
+		return runner_idle(d, r, legacy_fd, "the translator cannot run "
+				   "whole systems yet and KVM was not given");
 	if (err < 0)
-		return err;
+		goto fail;
 	err = machine_create(&r->m, ops, r->ram_fd, r->ram_size, r->cpus);
 	if (err < 0) {
 		log_warnx("cannot create the machine: %s", strerror(-err));
-		return err;
+		goto fail;
 	}
 	r->machine_made = true;
 	r->m.vcpu_thread_init = vcpu_thread_lockdown;
 	err = attach_devices(r);
-	if (err == 0)
-		err = load_guest(r, mc->cmdline, &kind);
+	if (err < 0)
+		goto fail;
+	err = load_guest(r, mc->cmdline, &kind);
+	if (err == -ENOEXEC)
+		return runner_idle(d, r, legacy_fd, "the kernel is neither a PVH "
+				   "ELF nor a bzImage");
+	if (err == -ENOTSUP)
+		return runner_idle(d, r, legacy_fd, "the bzImage lacks the 64-bit "
+				   "boot protocol");
 	if (err == 0)
 		err = legacy_forward_connect(&r->fwd, legacy_fd);
 	else
@@ -399,6 +422,9 @@ static int runner_setup(struct daemon *d, struct ipc_msg *msg)
 			  kind, legacy_forward_mode_name(r->fwd.mode),
 			  r->testdev ? " + pci-testdev" : "");
 	return 0;
+fail:
+	close(legacy_fd);
+	return err;
 }
 
 /* A device process restarted: its new channel end replaces the old one.
