@@ -15,8 +15,10 @@
  *                    sleeps (LEGACY_FWD_*_SPIN_NS) so that a burst of exits
  *                    needs no syscall.
  *
- * LEGACY_FWD_MSG is the default: it measured faster on the build hosts
- * (tests/bench/exit-latency prints both).
+ * LEGACY_FWD_MSG is the default: on the 2-core PVM build hosts the two tie
+ * within noise (about +10 us over an exit served inside the runner; see
+ * tests/bench/exit-latency), and datagrams share no memory between the
+ * two processes.
  *
  * This is a data path, not control: fixed binary records, size-checked,
  * no protobuf.  The runner sends one request at a time (its vCPU threads
