@@ -98,19 +98,41 @@ done
 # A guest printing for a few seconds: look at the jail, then kill -9
 # mica-legacy under it.  mica restarts it, the runner re-attaches and
 # retries the access in flight, and the output goes on to the end.
-n=$((n + 1))
-name="rt$$-$n"
-: >"$tmp/out"
-"$MICA" run --name "$name" --kernel "$G/ticker.bz" --memory 64M --cpus 2 \
-	--console "file:$tmp/out" >"$tmp/log" 2>&1 &
-core=$!
 status_json() { "$MICA" status "$name" --json 2>/dev/null; }
 pid_of() { status_json | awk -v want="\"$1\"" '/"name":/ { split($0, a, ":"); gsub(/[ ,]/, "", a[2]); name = a[2] }
 	/"pid":/ && name == want { gsub(/[^0-9]/, ""); print; exit }'; }
-if wait_for 10 grep -q '^tick 20$' "$tmp/out"; then
+kill_legacy_test() {
+	local mode=$1 jail=$2
+	n=$((n + 1))
+	name="rt$$-$n"
+	: >"$tmp/out"
+	MICA_LEGACY_FORWARD=$mode "$MICA" run --name "$name" --kernel "$G/ticker.bz" \
+		--memory 64M --cpus 2 --console "file:$tmp/out" >"$tmp/log" 2>&1 &
+	core=$!
+	if ! wait_for 10 grep -q '^tick 20$' "$tmp/out"; then
+		fail "ticker did not start printing"
+		sed 's/^/    | /' "$tmp/log" | tail
+		kill "$core" 2>/dev/null
+		wait "$core"
+		return
+	fi
 	vcpu=$(pid_of vcpu)
 	legacy=$(pid_of legacy)
-	st=/proc/$vcpu/status
+	[ "$jail" = jail ] && jail_checks "$vcpu"
+	before=$(grep -c '^tick [0-9]' "$tmp/out")
+	kill -9 "$legacy"
+	wait "$core"
+	rc=$?
+	after=$(grep -c '^tick [0-9]' "$tmp/out")
+	echo "    $mode: killed mica-legacy after $before lines; $after of 300 in all"
+	[ "$rc" = 0 ] && grep -q '^ticker: done$' "$tmp/out" && [ "$after" -gt "$before" ] &&
+		grep -q 'legacy .*restarting' "$tmp/log" &&
+		grep -q 'mica-legacy restarted; forwarding to the new one' "$tmp/log" &&
+		pass "kill -9 mica-legacy mid-output ($mode): restarted, output goes on, status 0" ||
+		{ fail "legacy restart, $mode (rc $rc)"; sed 's/^/    | /' "$tmp/log" | tail; }
+}
+jail_checks() {
+	local vcpu=$1 st=/proc/$1/status filters
 	if [ -n "$vcpu" ] && grep -q '^Seccomp:[[:space:]]*2' "$st" &&
 	   grep -q '^CapEff:[[:space:]]*0*$' "$st"; then
 		pass "runner: Seccomp 2, CapEff 0"
@@ -125,22 +147,8 @@ if wait_for 10 grep -q '^tick 20$' "$tmp/out"; then
 	[ "$(echo "$filters" | grep -o 'vcpu[0-9]*:2' | wc -l)" = 2 ] &&
 		pass "both vCPU threads run under their own, smaller filter" ||
 		fail "vCPU thread filters: $filters"
-	before=$(grep -c '^tick' "$tmp/out")
-	kill -9 "$legacy"
-	wait "$core"
-	rc=$?
-	after=$(grep -c '^tick' "$tmp/out")
-	echo "    killed mica-legacy after $before lines; $after tick lines in all"
-	[ "$rc" = 0 ] && grep -q '^ticker: done$' "$tmp/out" && [ "$after" -gt "$before" ] &&
-		grep -q 'legacy .*restarting' "$tmp/log" &&
-		grep -q 'mica-legacy restarted; forwarding to the new one' "$tmp/log" &&
-		pass "kill -9 mica-legacy mid-output: restarted, output continues, status 0" ||
-		{ fail "legacy restart (rc $rc)"; sed 's/^/    | /' "$tmp/log" | tail; }
-else
-	fail "ticker did not start printing"
-	sed 's/^/    | /' "$tmp/log" | tail
-	kill "$core" 2>/dev/null
-	wait "$core"
-fi
+}
+kill_legacy_test msg jail
+kill_legacy_test ring
 
 finish
