@@ -479,5 +479,10 @@ static const struct daemon_ops runner_ops = {
 
 int main(int argc, char **argv)
 {
+	/* `--seccomp log` (debugging a policy) applies to the vCPU threads'
+	 * own filter too; the daemon frame parses the rest. */
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--seccomp") == 0 && strcmp(argv[i + 1], "log") == 0)
+			vcpu_thread_seccomp_log = true;
 	return daemon_main(argc, argv, &runner_ops);
 }

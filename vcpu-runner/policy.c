@@ -70,6 +70,8 @@ unsigned vcpu_thread_syscall_count(void)
 	return NR_PLAIN + NR_NOEXEC;
 }
 
+bool vcpu_thread_seccomp_log;
+
 #define STMT(code, k) ((struct sock_filter)BPF_STMT(code, k))
 #define JUMP(code, k, jt, jf) ((struct sock_filter)BPF_JUMP(code, k, jt, jf))
 
@@ -85,6 +87,8 @@ int vcpu_thread_lockdown(struct machine *m, unsigned index)
 	};
 	struct sock_filter f[A + 1];
 	struct sock_fprog prog = { .len = A + 1, .filter = f };
+	const uint32_t deny = vcpu_thread_seccomp_log ? SECCOMP_RET_LOG
+						      : SECCOMP_RET_KILL_PROCESS;
 	unsigned i = 0;
 	char name[16];
 
@@ -103,12 +107,12 @@ int vcpu_thread_lockdown(struct machine *m, unsigned index)
 	for (unsigned k = 0; k < NR_NOEXEC; k++, i++)
 		f[i] = JUMP(BPF_JMP | BPF_JEQ | BPF_K,
 			    (unsigned)vcpu_thread_noexec_syscalls[k], L - i - 1, 0);
-	f[i++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	f[i++] = STMT(BPF_RET | BPF_K, deny);
 	/* L: prot is the third argument of mmap and mprotect. */
 	f[i++] = STMT(BPF_LD | BPF_W | BPF_ABS,
 		      offsetof(struct seccomp_data, args[2]));
 	f[i++] = JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1);
-	f[i++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);	/* K */
+	f[i++] = STMT(BPF_RET | BPF_K, deny);				/* K */
 	f[i++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);		/* A */
 	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
 		return -errno;

@@ -3,6 +3,8 @@
 #ifndef MICA_VCPU_POLICY_H
 #define MICA_VCPU_POLICY_H
 
+#include <stdbool.h>
+
 #include "jail.h"
 #include "machine.h"
 
@@ -11,6 +13,9 @@ extern const struct jail_policy vcpu_policy;
 /* machine.vcpu_thread_init: load the vCPU-thread filter on the calling
  * thread only (no TSYNC).  0 or a negative errno. */
 int vcpu_thread_lockdown(struct machine *m, unsigned index);
+
+/* Log instead of killing on the vCPU threads' filter (--seccomp log). */
+extern bool vcpu_thread_seccomp_log;
 
 /* How many syscalls a vCPU thread may make. */
 unsigned vcpu_thread_syscall_count(void);
