@@ -215,9 +215,10 @@ static int load_guest(struct runner *r, const char *cmdline, const char **kind)
 			  "(needs protocol 2.12 and XLF_KERNEL_64)");
 	else if (err < 0)
 		log_warnx("kernel: cannot load: %s", strerror(-err));
-	if (err == 0)
+	if (err == 0) {
 		err = boot_vcpu_setup(r->m.ops, r->m.vcpu[0], &r->m.mem, &entry);
-	*kind = entry.mode == BOOT_LONG64 ? "bzImage" : "PVH ELF";
+		*kind = entry.mode == BOOT_LONG64 ? "bzImage" : "PVH ELF";
+	}
 out:
 	if (image != NULL)
 		munmap(image, len);
@@ -417,10 +418,12 @@ static int runner_setup(struct daemon *d, struct ipc_msg *msg)
 	}
 	r->running = true;
 	daemon_set_detail(d, "running: %u vCPU on %s, %llu MiB, %s kernel; legacy "
-			  "I/O forwarded to mica-legacy (%s); PCI host bridge%s",
+			  "I/O forwarded to mica-legacy (%s); PCI host bridge%s; "
+			  "vCPU threads allow %u syscalls",
 			  r->cpus, ops->name, (unsigned long long)(r->ram_size >> 20),
 			  kind, legacy_forward_mode_name(r->fwd.mode),
-			  r->testdev ? " + pci-testdev" : "");
+			  r->testdev ? " + pci-testdev" : "",
+			  vcpu_thread_syscall_count());
 	return 0;
 fail:
 	close(legacy_fd);
