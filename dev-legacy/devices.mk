@@ -21,4 +21,13 @@ $(BUILD)/tests/test-legacy-%: $(BUILD)/obj/dev-legacy/tests/test-%.o \
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CUNIT)
 
 UNIT_SUITES += $(patsubst %,$(BUILD)/tests/test-legacy-%,$(LEGACY_TESTS))
+
+# mica-legacy's forwarded-I/O channel (includes main.c; daemon libraries).
+$(BUILD)/tests/test-legacy-channel: $(BUILD)/obj/dev-legacy/tests/test-channel.o \
+		$(call objs,dev-legacy/policy.c) \
+		$(LEGACY_LIB) $(DAEMON_LIBS)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(call objs,dev-legacy/policy.c) $(LEGACY_LIB) $(DAEMON_LINK) $(DAEMON_LDLIBS) $(LIB_CUNIT)
+UNIT_SUITES += $(BUILD)/tests/test-legacy-channel
 .SECONDARY: $(patsubst %,$(BUILD)/obj/dev-legacy/tests/test-%.o,$(LEGACY_TESTS))

@@ -1,29 +1,421 @@
-/* mica-legacy: legacy PC devices (8250 UART, i8042, CMOS RTC).
+/* mica-legacy: legacy PC devices (8250 UART on COM1, i8042, CMOS RTC,
+ * 0xCF9 reset control, ACPI sleep registers) for the runner.
  *
- * It holds the console fd and the channel on which the runner will forward
- * port I/O exits.  The device models arrive with the runner work; until
- * then this process says so in its status line.
+ * The runner forwards each guest access to these ports over the legacy
+ * channel (forward.h): as a datagram, or through a shared-memory slot
+ * with eventfd doorbells.  Serial output goes to the console fd; the ISA
+ * lines are eventfds the runner registered as irqfds, so interrupts do
+ * not pass through the runner; a reset or power-off is returned with the
+ * access that caused it and the runner ends the VM.  Console input is not
+ * wired yet: `mica` does not hand its stdin to any process.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "forward.h"
+#include "legacy.h"
 
 extern const struct jail_policy legacy_policy;
 
-static int console_fd = -1;
-static int channel_fd = -1;
+#define ISA_IRQS 16
+
+struct legacy {
+	struct daemon *d;
+	int console_fd;
+	int channel_fd;
+	int irq_fds[ISA_IRQS];
+	struct legacy_bus bus;
+	struct legacy_host host;
+	struct legacy_dev *rtc;
+	int rtc_timer;
+	uint32_t access_flags;		/* reset/poweroff by the current access */
+	bool console_broken;
+	bool bad_access_logged;
+	enum legacy_fwd_mode mode;
+	/* ring transport */
+	struct legacy_fwd_ring *ring;
+	int req_efd, reply_efd;
+	uint64_t accesses;
+};
+
+static struct legacy legacy = {
+	.console_fd = -1, .channel_fd = -1, .rtc_timer = -1,
+	.req_efd = -1, .reply_efd = -1,
+};
+
+/* ---- host callbacks for the device models -------------------------------- */
+
+static void host_set_irq(void *opaque, unsigned irq, int level)
+{
+	struct legacy *l = opaque;
+	uint64_t one = 1;
+
+	/* The ISA lines are edge-triggered: the irqfd pulses on 0->1. */
+	if (level && irq < ISA_IRQS && l->irq_fds[irq] >= 0 &&
+	    write(l->irq_fds[irq], &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("IRQ %u", irq);
+}
+
+static void host_output(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct legacy *l = opaque;
+
+	while (len > 0 && !l->console_broken) {
+		ssize_t n = write(l->console_fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_warn("console output lost from here on");
+			l->console_broken = true;
+			return;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void host_reset(void *opaque)
+{
+	((struct legacy *)opaque)->access_flags |= LEGACY_FWD_RESET;
+}
+
+static void host_poweroff(void *opaque)
+{
+	((struct legacy *)opaque)->access_flags |= LEGACY_FWD_POWEROFF;
+}
+
+/* ---- the RTC's timer ------------------------------------------------------ */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void rtc_rearm(struct legacy *l)
+{
+	uint64_t now = mono_ns(), next;
+
+	if (l->rtc == NULL || l->rtc_timer < 0)
+		return;
+	next = rtc_poll(l->rtc, now);
+	if (next == UINT64_MAX)
+		evloop_timer_set(l->rtc_timer, 0, 0);
+	else
+		evloop_timer_set(l->rtc_timer,
+				 next > now + 1000000 ? (next - now) / 1000000 : 1, 0);
+}
+
+static void on_rtc_timer(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("RTC timer");
+	rtc_rearm(arg);
+}
+
+/* ---- one forwarded access ------------------------------------------------- */
+
+static uint32_t legacy_access(struct legacy *l, uint16_t port, unsigned size,
+			      bool write, uint32_t value, uint32_t *flags)
+{
+	l->access_flags = 0;
+	l->accesses++;
+	if (size != 1 && size != 2 && size != 4) {
+		if (!l->bad_access_logged)
+			log_warnx("runner sent a %u-byte access to port %#x; "
+				  "answering all ones", size, port);
+		l->bad_access_logged = true;
+		*flags = 0;
+		return 0xffffffffu;
+	}
+	if (write)
+		legacy_bus_write(&l->bus, port, size, value);
+	else
+		value = legacy_bus_read(&l->bus, port, size);
+	if (l->rtc != NULL && legacy_bus_find(&l->bus, port) == l->rtc)
+		rtc_rearm(l);
+	*flags = l->access_flags;
+	return value;
+}
+
+/* ---- ring transport ------------------------------------------------------- */
+
+static inline void cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
+static void ring_serve_one(struct legacy *l, uint32_t seq)
+{
+	struct legacy_fwd_ring *r = l->ring;
+	uint32_t flags, value;
+	uint64_t one = 1;
+
+	value = legacy_access(l, r->port, r->size, r->write, r->value, &flags);
+	r->reply_value = value;
+	r->reply_flags = flags;
+	__atomic_store_n(&r->done_seq, seq, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&r->runner_sleeping, __ATOMIC_SEQ_CST) &&
+	    write(l->reply_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("reply doorbell");
+}
+
+/* Serve requests, spinning a little for the next one (a guest printing
+ * makes one exit after another), then announce that we sleep. */
+static void ring_serve(struct legacy *l)
+{
+	struct legacy_fwd_ring *r = l->ring;
+	uint64_t deadline = mono_ns() + LEGACY_FWD_LEGACY_SPIN_NS;
+	unsigned spins = 0;
+
+	__atomic_store_n(&r->legacy_sleeping, 0, __ATOMIC_SEQ_CST);
+	for (;;) {
+		uint32_t seq = __atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE);
+
+		if (seq != __atomic_load_n(&r->done_seq, __ATOMIC_RELAXED)) {
+			ring_serve_one(l, seq);
+			deadline = mono_ns() + LEGACY_FWD_LEGACY_SPIN_NS;
+			continue;
+		}
+		if ((++spins & 63) == 0 && mono_ns() > deadline) {
+			__atomic_store_n(&r->legacy_sleeping, 1, __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&r->req_seq, __ATOMIC_SEQ_CST) ==
+			    __atomic_load_n(&r->done_seq, __ATOMIC_RELAXED))
+				return;
+			__atomic_store_n(&r->legacy_sleeping, 0, __ATOMIC_SEQ_CST);
+		}
+		cpu_relax();
+	}
+}
+
+static void on_ring_doorbell(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct legacy *l = arg;
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("request doorbell");
+	if (l->ring != NULL)
+		ring_serve(l);
+}
+
+static void ring_drop(struct legacy *l)
+{
+	if (l->req_efd >= 0) {
+		evloop_del(l->d->loop, l->req_efd);
+		close(l->req_efd);
+	}
+	if (l->reply_efd >= 0)
+		close(l->reply_efd);
+	if (l->ring != NULL)
+		munmap(l->ring, LEGACY_FWD_RING_SIZE);
+	l->ring = NULL;
+	l->req_efd = l->reply_efd = -1;
+}
+
+/* fds: ring memfd, request eventfd, reply eventfd (taken over). */
+static int ring_start(struct legacy *l, int fds[3])
+{
+	struct stat st;
+	void *p;
+	int err;
+
+	if (fstat(fds[0], &st) < 0 || st.st_size < LEGACY_FWD_RING_SIZE) {
+		log_warnx("ring memfd is too small");
+		return -EINVAL;
+	}
+	p = mmap(NULL, LEGACY_FWD_RING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 fds[0], 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	close(fds[0]);
+	ring_drop(l);
+	l->ring = p;
+	l->req_efd = fds[1];
+	l->reply_efd = fds[2];
+	fds[0] = fds[1] = fds[2] = -1;
+	err = evloop_add(l->d->loop, l->req_efd, EPOLLIN, on_ring_doorbell, l);
+	if (err < 0)
+		return err;
+	if (l->ring->magic != LEGACY_FWD_MAGIC) {
+		log_warnx("ring has the wrong magic");
+		return -EPROTO;
+	}
+	/* A request may already wait: serve, then sleep properly. */
+	ring_serve(l);
+	return 0;
+}
+
+/* ---- the channel ---------------------------------------------------------- */
+
+static void channel_close(struct legacy *l)
+{
+	if (l->channel_fd >= 0) {
+		evloop_del(l->d->loop, l->channel_fd);
+		close(l->channel_fd);
+	}
+	l->channel_fd = -1;
+	ring_drop(l);
+}
+
+/* Receive one datagram with up to 3 fds.  Returns its length (0 on EOF)
+ * or a negative errno; *nfds says how many fds came (all closed by the
+ * caller when it does not take them). */
+static ssize_t channel_recv(int fd, struct legacy_fwd_msg *m, int fds[3],
+			    unsigned *nfds)
+{
+	char cbuf[CMSG_SPACE(3 * sizeof(int))];
+	struct iovec iov = { m, sizeof(*m) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	*nfds = 0;
+	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -errno;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t k;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int rfd;
+
+			memcpy(&rfd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (*nfds < 3)
+				fds[(*nfds)++] = rfd;
+			else
+				close(rfd);
+		}
+	}
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		return -EMSGSIZE;
+	return n;
+}
+
+static int channel_handle(struct legacy *l, struct legacy_fwd_msg *m, ssize_t n,
+			  int fds[3], unsigned nfds)
+{
+	struct legacy_fwd_msg rep = {
+		.magic = LEGACY_FWD_MAGIC, .type = LEGACY_FWD_REPLY,
+	};
+
+	if ((size_t)n != sizeof(*m) || m->magic != LEGACY_FWD_MAGIC)
+		return -EPROTO;
+	if (m->type == LEGACY_FWD_HELLO && m->value == LEGACY_FWD_RING) {
+		if (nfds != 3)
+			return -EPROTO;
+		l->mode = LEGACY_FWD_RING;
+		return ring_start(l, fds);
+	}
+	if (nfds != 0)
+		return -EPROTO;
+	if (m->type == LEGACY_FWD_HELLO && m->value == LEGACY_FWD_MSG) {
+		ring_drop(l);
+		l->mode = LEGACY_FWD_MSG;
+		return 0;
+	}
+	if (m->type != LEGACY_FWD_IO || l->mode != LEGACY_FWD_MSG)
+		return -EPROTO;
+	rep.seq = m->seq;
+	rep.value = legacy_access(l, m->port, m->size, m->write != 0, m->value,
+				  &rep.flags);
+	if (send(l->channel_fd, &rep, sizeof(rep), MSG_NOSIGNAL) < 0)
+		return -errno;
+	return 0;
+}
+
+static void on_channel(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct legacy *l = arg;
+	struct legacy_fwd_msg m;
+	int fds[3] = { -1, -1, -1 };
+	unsigned nfds;
+	ssize_t n;
+	int err;
+
+	n = channel_recv(fd, &m, fds, &nfds);
+	if (n == -EAGAIN || n == -EINTR)
+		return;
+	if (n == 0 || (n < 0 && n != -EMSGSIZE)) {
+		/* The runner is gone: the VM is ending (mica stops us). */
+		log_debug("legacy", "runner channel closed");
+		channel_close(l);
+		return;
+	}
+	err = n < 0 ? (int)n : channel_handle(l, &m, n, fds, nfds);
+	for (unsigned i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (err < 0) {
+		/* The runner parses guest data; a broken peer is not obeyed. */
+		log_warnx("bad message from the runner (%s); dropping the channel",
+			  strerror(-err));
+		channel_close(l);
+	}
+}
+
+static int channel_start(struct legacy *l, int fd)
+{
+	channel_close(l);
+	l->channel_fd = fd;
+	return evloop_add(l->d->loop, fd, EPOLLIN, on_channel, l);
+}
+
+/* ---- daemon hooks --------------------------------------------------------- */
 
 static int legacy_setup(struct daemon *d, struct ipc_msg *msg)
 {
-	console_fd = daemon_take_fd(msg, MICA__FD_KIND__FD_CONSOLE, 0);
-	channel_fd = daemon_take_fd(msg, MICA__FD_KIND__FD_LEGACY_CHANNEL, 0);
-	if (console_fd < 0 || channel_fd < 0) {
+	struct legacy *l = &legacy;
+	int fd, err;
+
+	l->d = d;
+	l->console_fd = daemon_take_fd(msg, MICA__FD_KIND__FD_CONSOLE, 0);
+	fd = daemon_take_fd(msg, MICA__FD_KIND__FD_LEGACY_CHANNEL, 0);
+	if (l->console_fd < 0 || fd < 0) {
 		log_warnx("setup lacks the console fd or the runner channel");
 		return -EINVAL;
 	}
-	daemon_set_detail(d, "console attached; serial, i8042 and RTC models not supported yet");
+	for (uint32_t i = 0; i < ISA_IRQS; i++)
+		l->irq_fds[i] = daemon_take_fd(msg, MICA__FD_KIND__FD_IRQ_LINE, i);
+	l->host = (struct legacy_host){
+		.set_irq = host_set_irq, .output = host_output,
+		.reset = host_reset, .poweroff = host_poweroff, .opaque = l,
+	};
+	err = legacy_bus_create_pc(&l->bus, &l->host);
+	if (err < 0)
+		return err;
+	l->rtc = legacy_bus_find(&l->bus, LEGACY_RTC_PORT);
+	l->rtc_timer = evloop_timer_new(d->loop, on_rtc_timer, l);
+	if (l->rtc_timer < 0)
+		return l->rtc_timer;
+	err = channel_start(l, fd);
+	if (err < 0)
+		return err;
+	daemon_set_detail(d, "COM1 8250 -> console, i8042, CMOS RTC, reset 0xcf9, "
+			  "ACPI sleep 0x600; IRQs %s; no console input yet%s",
+			  l->irq_fds[LEGACY_COM1_IRQ] >= 0 ? "1/4/8 by irqfd" : "not wired",
+			  msg->env->setup->restarted ? "; restarted (device state reset)" : "");
 	return 0;
 }
 
@@ -33,10 +425,7 @@ static int legacy_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
 		close(fd);
 		return -EINVAL;
 	}
-	if (channel_fd >= 0)
-		close(channel_fd);
-	channel_fd = fd;
-	return 0;
+	return channel_start(&legacy, fd);
 }
 
 static const struct daemon_ops legacy_ops = {
@@ -49,5 +438,7 @@ static const struct daemon_ops legacy_ops = {
 
 int main(int argc, char **argv)
 {
+	for (unsigned i = 0; i < ISA_IRQS; i++)
+		legacy.irq_fds[i] = -1;
 	return daemon_main(argc, argv, &legacy_ops);
 }

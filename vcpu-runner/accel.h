@@ -163,6 +163,15 @@ struct accel_ops {
 /* Registered accelerators, in preference order. */
 extern const struct accel_ops accel_kvm_ops;
 
+/* Use fd, an open /dev/kvm, instead of opening the path (a jailed
+ * runner receives it from the launcher).  0, or -ENOTSUP if fd is not a
+ * KVM device of the expected API version.  The caller keeps fd open. */
+int accel_kvm_use_device_fd(int fd);
+
+/* Look at the host (/sys) for what KVM needs to know, e.g. PVM; call it
+ * before a lockdown that hides /sys (later calls use the cached answer). */
+void accel_kvm_detect_host(void);
+
 /* Find an accelerator by name ("kvm"), or the first usable one when name
  * is NULL.  Returns NULL if none is usable (errno-free: logs why). */
 const struct accel_ops *accel_find(const char *name);

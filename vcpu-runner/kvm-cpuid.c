@@ -13,9 +13,18 @@
 /* PVM (kvm_pvm: KVM without hardware virtualisation, as on the CI
  * machines) runs everything that is not plain 64-bit code, and every write
  * to a shadowed page table, through KVM's instruction emulator. */
+static int kvm_pvm_host = -1;
+
+void accel_kvm_detect_host(void)
+{
+	kvm_pvm_host = access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
 static bool kvm_is_pvm(void)
 {
-	return access("/sys/module/kvm_pvm", F_OK) == 0;
+	if (kvm_pvm_host < 0)
+		accel_kvm_detect_host();
+	return kvm_pvm_host == 1;
 }
 
 /* Keep only what the machine model can honour: no PMU (we do not

@@ -15,9 +15,28 @@
 #include "log.h"
 #include "kvm-internal.h"
 
+/* An open /dev/kvm handed over by the launcher (the jailed runner has no
+ * /dev); -1 means open the path (tests, guest-run). */
+static int kvm_device_fd = -1;
+
+int accel_kvm_use_device_fd(int fd)
+{
+	if (fd < 0 || ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		return -ENOTSUP;
+	kvm_device_fd = fd;
+	return 0;
+}
+
+static int kvm_open_device(void)
+{
+	if (kvm_device_fd >= 0)
+		return fcntl(kvm_device_fd, F_DUPFD_CLOEXEC, 3);
+	return open("/dev/kvm", O_RDWR | O_CLOEXEC);
+}
+
 static int kvm_probe(void)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int fd = kvm_open_device();
 	int version;
 
 	if (fd < 0)
@@ -100,7 +119,7 @@ static int kvm_vm_create(const struct accel_vm_config *cfg,
 		return -ENOMEM;
 	vm->vm_fd = -1;
 	vm->nr_vcpus = cfg->nr_vcpus;
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	vm->kvm_fd = kvm_open_device();
 	if (vm->kvm_fd < 0) {
 		err = -errno;
 		log_warn("/dev/kvm");

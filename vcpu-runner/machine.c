@@ -136,10 +136,16 @@ static void *machine_vcpu_loop(void *arg)
 	struct machine *m = t->m;
 	struct accel_vcpu *vcpu = m->vcpu[t->index];
 	struct accel_exit e;
+	int err;
 
+	if (m->vcpu_thread_init != NULL &&
+	    (err = m->vcpu_thread_init(m, t->index)) != 0) {
+		log_warnx("vCPU %u: thread set-up: %s", t->index, strerror(-err));
+		machine_request_stop(m, MACHINE_ERROR, 1);
+		return NULL;
+	}
 	while (!m->stopping) {
-		int err = m->ops->vcpu_run(vcpu, &e);
-
+		err = m->ops->vcpu_run(vcpu, &e);
 		if (err < 0) {
 			log_warnx("vCPU %u: run: %s", t->index, strerror(-err));
 			machine_request_stop(m, MACHINE_ERROR, 1);

@@ -33,6 +33,9 @@ struct machine {
 	enum machine_stop stop_reason;
 	int exit_status;
 	uint64_t nr_exits;
+	/* Called first thing on each vCPU thread (e.g. to narrow its
+	 * seccomp filter); non-zero stops the machine with MACHINE_ERROR. */
+	int (*vcpu_thread_init)(struct machine *m, unsigned index);
 };
 
 /* Create the VM, map ram_size bytes of memfd (layout.h), create the vCPUs.

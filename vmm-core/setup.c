@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <libgen.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -99,6 +100,10 @@ static void fill_configs(struct vm *vm, Mica__Setup *setup, Mica__MachineConfig 
 	mc->memory_bytes = cfg->memory;
 	mc->accel = vm->accel;
 	mc->cmdline = cfg->cmdline != NULL ? cfg->cmdline : (char *)"";
+	/* Benchmark knob for the runner's legacy I/O forwarding (runner
+	 * checks the value); not a manifest field. */
+	if (getenv("MICA_LEGACY_FORWARD") != NULL)
+		mc->legacy_forward = getenv("MICA_LEGACY_FORWARD");
 	setup->machine = mc;
 	for (size_t i = 0; i < cfg->ndisks; i++) {
 		Mica__DiskConfig init = MICA__DISK_CONFIG__INIT;

@@ -22,6 +22,15 @@ $(BUILD)/tests/test-vcpu-%: $(BUILD)/obj/tests/vcpu/test-%.o \
 .SECONDARY: $(patsubst %,$(BUILD)/obj/tests/vcpu/test-%.o,$(VCPU_UNIT_TESTS))
 
 UNIT_SUITES += $(patsubst %,$(BUILD)/tests/test-vcpu-%,$(VCPU_UNIT_TESTS))
+
+# The runner's legacy forwarding against a fake mica-legacy (includes the
+# .c; frame.c from libmica-ipc for fd passing).
+$(BUILD)/tests/test-vcpu-legacy-forward: $(BUILD)/obj/tests/vcpu/test-legacy-forward.o \
+		$(call objs,ipc/log.c) $(BUILD)/lib/libmica-vcpu.a $(BUILD)/lib/libmica-ipc.a
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CUNIT) $(LIB_PROTOBUF) -lpthread
+UNIT_SUITES += $(BUILD)/tests/test-vcpu-legacy-forward
 SLOW_SUITES += tests/vcpu/linux-early.sh
 
 # libFuzzer harnesses (make fuzz; clang).  Built straight from the sources

@@ -1,0 +1,7 @@
+# `mica run` end to end on KVM with the test guests (tests/guests/).
+INTEGRATION_SUITES += tests/runner/runner.sh
+
+# Informational: forwarded vs in-runner exit cost, both transports.
+.PHONY: bench-exit-latency
+bench-exit-latency: all
+	@tests/bench/exit-latency
