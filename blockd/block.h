@@ -201,7 +201,7 @@ struct blk_check_result {
 /* Check (and with FIX flags, repair) the image.  Returns 0 when the check
  * ran (whatever it found), -ENOTSUP for formats without a check, or
  * another negative errno when it could not complete.  Findings are
- * printed to stdout in qemu-img's words unless res->quiet. */
+ * printed to stderr in qemu-img's words unless res->quiet. */
 int blk_check(struct blk_image *img, unsigned fix,
 	      struct blk_check_result *res);
 

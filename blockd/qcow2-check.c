@@ -8,7 +8,9 @@
  *   refcount > references  -> leak ("Leaked cluster ...")
  * plus the COPIED flags of the active tables (set iff refcount == 1).
  * Repair sets refcounts to the counted references (-r leaks: only where
- * they are too high) and fixes COPIED flags (-r all). */
+ * they are too high) and fixes COPIED flags (-r all).  Unlike qemu-img,
+ * repair never rebuilds the refcount structures from scratch: it fixes
+ * the counts in place, so the file does not grow. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,10 +29,11 @@ struct check {
 	uint8_t *l2;              /* scratch L2 table */
 };
 
+/* per-cluster findings go to stderr, as qemu-img prints them */
 #define say(ck, ...) \
 	do { \
 		if (!(ck)->res->quiet) \
-			printf(__VA_ARGS__); \
+			fprintf(stderr, __VA_ARGS__); \
 	} while (0)
 
 static void add_ref(struct check *ck, uint64_t off, uint64_t len,
@@ -223,16 +226,18 @@ static void compare_refcounts(struct check *ck, unsigned fix)
 			c |= (1ull << q->rb_bits) - 1;
 			continue;
 		}
-		if (ref)
+		if (ref || rc)
 			ck->res->image_end_offset = (c + 1) * q->cluster_size;
 		if (rc == ref)
 			continue;
 		fixit = rc > ref ? (fix & BLK_CHECK_FIX_LEAKS)
 				 : (fix & BLK_CHECK_FIX_ERRORS);
 		say(ck, "%s cluster %" PRIu64 " refcount=%" PRIu64
-		    " reference=%" PRIu64 "\n",
-		    fixit ? "Repairing" : rc > ref ? "Leaked" : "ERROR",
+		    " reference=%" PRIu64 "\n", rc > ref ? "Leaked" : "ERROR",
 		    c, rc, ref);
+		if (fixit)
+			say(ck, "Repairing cluster %" PRIu64 " refcount=%" PRIu64
+			    " reference=%" PRIu64 "\n", c, rc, ref);
 		if (fixit && qcow2_refcount_set(q, c, ref) == 0) {
 			if (rc > ref)
 				ck->res->leaks_fixed++;

@@ -89,17 +89,21 @@ static void check_print_human(const struct blk_check_result *r)
 		printf("Image end offset: %" PRIu64 "\n", r->image_end_offset);
 }
 
+/* Field order as qemu-img 7.2 prints it (its dictionary's order). */
 static void check_print_json(const struct blk_check_result *r,
 			     const char *file, const char *fmt)
 {
 	printf("{\n    \"image-end-offset\": %" PRIu64 ",\n",
 	       r->image_end_offset);
+	if (r->compressed_clusters)
+		printf("    \"compressed-clusters\": %" PRIu64 ",\n",
+		       r->compressed_clusters);
 	printf("    \"total-clusters\": %" PRIu64 ",\n", r->total_clusters);
+	if (r->corruptions)
+		printf("    \"corruptions\": %" PRIu64 ",\n", r->corruptions);
 	printf("    \"check-errors\": %" PRIu64 ",\n", r->check_errors);
 	if (r->leaks)
 		printf("    \"leaks\": %" PRIu64 ",\n", r->leaks);
-	if (r->corruptions)
-		printf("    \"corruptions\": %" PRIu64 ",\n", r->corruptions);
 	if (r->leaks_fixed)
 		printf("    \"leaks-fixed\": %" PRIu64 ",\n", r->leaks_fixed);
 	if (r->corruptions_fixed)
@@ -107,15 +111,13 @@ static void check_print_json(const struct blk_check_result *r,
 		       r->corruptions_fixed);
 	printf("    \"allocated-clusters\": %" PRIu64 ",\n",
 	       r->allocated_clusters);
-	if (r->fragmented_clusters)
-		printf("    \"fragmented-clusters\": %" PRIu64 ",\n",
-		       r->fragmented_clusters);
-	if (r->compressed_clusters)
-		printf("    \"compressed-clusters\": %" PRIu64 ",\n",
-		       r->compressed_clusters);
 	printf("    \"filename\": ");
 	img_json_string(stdout, file);
-	printf(",\n    \"format\": \"%s\"\n}\n", fmt);
+	printf(",\n    \"format\": \"%s\"", fmt);
+	if (r->fragmented_clusters)
+		printf(",\n    \"fragmented-clusters\": %" PRIu64,
+		       r->fragmented_clusters);
+	printf("\n}\n");
 }
 
 static int check_exit(const struct blk_check_result *r)
@@ -175,7 +177,7 @@ int img_check(int argc, char **argv)
 	img = img_open(argv[optind], fmt, flags);
 	if (img == NULL)
 		return 1;
-	res.quiet = quiet || json;
+	res.quiet = quiet;
 	ret = blk_check(img, fix, &res);
 	if (ret == -ENOTSUP) {
 		fprintf(stderr, "mica-img: This image format does not support "
@@ -184,14 +186,19 @@ int img_check(int argc, char **argv)
 		return 63;
 	}
 	if (ret == 0 && fix && (res.leaks_fixed || res.corruptions_fixed)) {
-		if (!res.quiet)
+		if (!quiet && !json)
 			printf("The following inconsistencies were found and "
 			       "repaired:\n\n    %" PRIu64 " leaked clusters\n"
 			       "    %" PRIu64 " corruptions\n\nDouble checking "
 			       "the fixed image now...\n", res.leaks_fixed,
 			       res.corruptions_fixed);
-		res.quiet = quiet || json;
+		uint64_t leaks_fixed = res.leaks_fixed;
+		uint64_t corruptions_fixed = res.corruptions_fixed;
+
+		res.quiet = quiet;
 		ret = blk_check(img, 0, &res);
+		res.leaks_fixed = leaks_fixed;
+		res.corruptions_fixed = corruptions_fixed;
 	}
 	if (ret < 0) {
 		fprintf(stderr, "mica-img: Check failed: %s\n", strerror(-ret));

@@ -210,26 +210,40 @@ diff <("$MICA_IMG" map base.raw) <(qemu-img map base.raw) >/dev/null &&
 
 # ---- 3. damaged images: same verdicts as qemu-img ----
 # fresh(): clean image, header@0 rt@64k rb@128k L1@192k L2@256k data@320k
-same_check() { # same_check NAME IMAGE WANT_RC
+same_check() { # same_check NAME IMAGE WANT_RC [exact]
 	"$MICA_IMG" check "$2" >mica.log 2>&1; local m=$?
 	qemu-img check "$2" >qemu.log 2>&1; local q=$?
 	if [ "$m" = "$3" ] && [ "$q" = "$3" ]; then ok "$1: check exit $m like qemu-img"
 	else bad "$1: check exit mica=$m qemu=$q want $3"; cat mica.log qemu.log; fi
+	[ "$4" = exact ] || return
+	for out in human json; do
+		if diff <("$MICA_IMG" check --output=$out "$2" 2>&1) \
+			<(qemu-img check --output=$out "$2" 2>&1) >diff.log; then
+			ok "$1: check --output=$out prints what qemu-img prints"
+		else
+			bad "$1: check --output=$out prints what qemu-img prints"; cat diff.log
+		fi
+	done
 }
 
 fresh leak.qcow2
 rb=$(rb_off leak.qcow2); end=$(stat -c %s leak.qcow2); c=$((end / 65536))
 poke leak.qcow2 $((rb + 2 * c)) 2 1; poke leak.qcow2 $((rb + 2 * (c + 1))) 2 1
 truncate -s $((end + 2 * 65536)) leak.qcow2
-same_check "leaked clusters" leak.qcow2 3
+same_check "leaked clusters" leak.qcow2 3 exact
+cp leak.qcow2 leak-q.qcow2
 grep -q '2 leaked clusters were found' mica.log && ok "leak count matches" || bad "leak count matches"
-expect_rc 0 "check -r leaks repairs" "$MICA_IMG" check -r leaks leak.qcow2
+"$MICA_IMG" check -r leaks leak.qcow2 >mica.log 2>mica.err; m=$?
+qemu-img check -r leaks leak-q.qcow2 >qemu.log 2>qemu.err; q=$?
+[ $m = 0 ] && [ $q = 0 ] && diff mica.log qemu.log >/dev/null && diff mica.err qemu.err >/dev/null &&
+	ok "check -r leaks repairs, same report as qemu-img" ||
+	{ bad "check -r leaks repairs, same report as qemu-img"; diff mica.log qemu.log; }
 qcheck leak.qcow2 && ok "qemu-img agrees the leak is gone" || bad "qemu-img agrees the leak is gone"
 
 fresh low.qcow2
 rb=$(rb_off low.qcow2)
 poke low.qcow2 $((rb + 2 * 5)) 2 0    # data cluster at 320k loses its refcount
-same_check "refcount too low" low.qcow2 2
+same_check "refcount too low" low.qcow2 2 exact
 expect_rc 2 "check -r leaks leaves a corruption alone" "$MICA_IMG" check -r leaks low.qcow2
 expect_rc 0 "check -r all repairs refcounts" "$MICA_IMG" check -r all low.qcow2
 qcheck low.qcow2 && ok "qemu-img agrees refcounts are fixed" || bad "qemu-img agrees refcounts are fixed"
@@ -251,16 +265,14 @@ fresh copied.qcow2
 l2=$(python3 -c "f=open('copied.qcow2','rb');f.seek($(hdr copied.qcow2 40 8));print(int.from_bytes(f.read(8),'big') & 0x00fffffffffffe00)")
 v=$(python3 -c "f=open('copied.qcow2','rb');f.seek($l2);print(int.from_bytes(f.read(8),'big') & ~(1<<63))")
 poke copied.qcow2 $l2 8 "$v"
-same_check "missing COPIED flag" copied.qcow2 2
+same_check "missing COPIED flag" copied.qcow2 2 exact
 expect_rc 0 "check -r all fixes COPIED" "$MICA_IMG" check -r all copied.qcow2
 qcheck copied.qcow2 && ok "qemu-img agrees COPIED is fixed" || bad "qemu-img agrees COPIED is fixed"
 
 fresh dup.qcow2
 l2=$(python3 -c "f=open('dup.qcow2','rb');f.seek($(hdr dup.qcow2 40 8));print(int.from_bytes(f.read(8),'big') & 0x00fffffffffffe00)")
 poke dup.qcow2 $((l2 + 8)) 8 "$(hdr dup.qcow2 "$l2" 8)"   # two guest clusters, one host cluster
-same_check "two L2 entries sharing a cluster" dup.qcow2 2
-diff <("$MICA_IMG" check dup.qcow2 2>&1) <(qemu-img check dup.qcow2 2>&1) >/dev/null &&
-	ok "shared cluster: same report as qemu-img" || bad "shared cluster: same report as qemu-img"
+same_check "two L2 entries sharing a cluster" dup.qcow2 2 exact
 fresh rte.qcow2; poke rte.qcow2 "$(hdr rte.qcow2 48 8)" 8 12345
 same_check "refcount table entry with reserved bits" rte.qcow2 1
 fresh l1a.qcow2; poke l1a.qcow2 "$(hdr l1a.qcow2 40 8)" 8 "(1 << 63) | 0x10200"
