@@ -237,7 +237,7 @@ grep -q '2 leaked clusters were found' mica.log && ok "leak count matches" || ba
 qemu-img check -r leaks leak-q.qcow2 >qemu.log 2>qemu.err; q=$?
 [ $m = 0 ] && [ $q = 0 ] && diff mica.log qemu.log >/dev/null && diff mica.err qemu.err >/dev/null &&
 	ok "check -r leaks repairs, same report as qemu-img" ||
-	{ bad "check -r leaks repairs, same report as qemu-img"; diff mica.log qemu.log; }
+	{ bad "check -r leaks repairs, same report as qemu-img"; diff mica.log qemu.log; diff mica.err qemu.err; }
 qcheck leak.qcow2 && ok "qemu-img agrees the leak is gone" || bad "qemu-img agrees the leak is gone"
 
 fresh low.qcow2
