@@ -169,7 +169,10 @@ int qcow2_get_run(struct qcow2 *q, uint64_t off, uint64_t maxlen,
 	for (uint64_t i = index + 1; i < entries && r->len < maxlen; i++) {
 		uint64_t e = qcow2_l2_entry(table, i);
 
-		if (qcow2_entry_type(q, e) != r->type)
+		/* same kind, and same ownership: a writer may only treat the
+		 * whole run as its own if every cluster in it is */
+		if (qcow2_entry_type(q, e) != r->type ||
+		    ((e ^ r->entry) & QCOW2_OFLAG_COPIED))
 			break;
 		if (r->host != 0 &&
 		    (e & QCOW2_OFFSET_MASK) != r->host - in + (i - index) * cs)

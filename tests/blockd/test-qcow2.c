@@ -224,6 +224,39 @@ static void test_snapshot_roundtrip(void)
 	free(buf);
 }
 
+/* An owned cluster followed by a host-contiguous shared one: a write over
+ * both must copy the shared one, not write through it. */
+static void test_write_never_through_shared_cluster(void)
+{
+	struct blk_image *img = create_open("own.qcow2", 1 << 20, 65536, 16, 3);
+	struct qcow2 *q = qcow2_of(img);
+	uint8_t *buf = malloc(131072), *table;
+	uint64_t e1, host1;
+
+	memset(buf, 0x11, 131072);
+	CU_ASSERT_EQUAL(blk_pwrite(img, buf, 131072, 0), 0);
+	CU_ASSERT_EQUAL(blk_flush(img), 0);
+	CU_ASSERT_EQUAL_FATAL(qcow2_l2_lookup(q, 0, &table), 0);
+	e1 = qcow2_l2_entry(table, 1);
+	host1 = e1 & QCOW2_OFFSET_MASK;
+	CU_ASSERT_EQUAL(host1, (qcow2_l2_entry(table, 0) & QCOW2_OFFSET_MASK)
+			+ 65536);
+	/* make guest cluster 1 shared, as a snapshot would */
+	be64_put(table + 8, e1 & ~QCOW2_OFLAG_COPIED);
+	qcow2_cache_mark_dirty(&q->l2_cache, table);
+	CU_ASSERT_EQUAL(qcow2_refcount_add(q, host1 >> 16, 1), 0);
+
+	memset(buf, 0x22, 131072);
+	CU_ASSERT_EQUAL(blk_pwrite(img, buf, 131072, 0), 0);
+	CU_ASSERT_EQUAL(blk_file_pread(img->fd, buf, 65536, host1), 0);
+	CU_ASSERT_EQUAL(buf[0], 0x11);
+	CU_ASSERT_EQUAL(buf[65535], 0x11);
+	CU_ASSERT_EQUAL(blk_pread(img, buf, 131072, 0), 0);
+	CU_ASSERT(buf[0] == 0x22 && buf[131071] == 0x22);
+	blk_close(img);
+	free(buf);
+}
+
 static void test_backing_cow(void)
 {
 	struct blk_create_opts o = { .size = 1 << 20 };
@@ -373,6 +406,7 @@ CUTEST_MAIN("test-qcow2",
 	    CUTEST(test_model_refcount64),
 	    CUTEST(test_model_v2),
 	    CUTEST(test_snapshot_roundtrip),
+	    CUTEST(test_write_never_through_shared_cluster),
 	    CUTEST(test_backing_cow),
 	    CUTEST(test_map_kinds),
 	    CUTEST(test_rejects_out_of_range_and_read_only),
