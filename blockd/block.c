@@ -31,6 +31,14 @@ const struct blk_format_ops *blk_format_find(const char *name)
 	return NULL;
 }
 
+bool blk_probe_other_than_raw(const uint8_t *head, size_t len)
+{
+	for (size_t i = 0; i < NFORMATS; i++)
+		if (blk_formats[i]->probe && blk_formats[i]->probe(head, len) > 0)
+			return true;
+	return false;
+}
+
 static const struct blk_format_ops *blk_probe(int fd)
 {
 	uint8_t head[512];
@@ -103,6 +111,7 @@ static int blk_open_depth(const char *path, const char *format,
 			goto fail;
 		}
 	}
+	img->probed = ops == NULL;
 	img->ops = ops != NULL ? ops : blk_probe(img->fd);
 	ret = img->ops->open(img);
 	if (ret < 0) {

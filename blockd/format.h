@@ -62,6 +62,7 @@ struct blk_image {
 	unsigned flags;            /* BLK_OPEN_* */
 	unsigned depth;            /* 0 = top of the chain */
 	bool read_only;
+	bool probed;               /* format guessed, not given */
 	uint64_t size;             /* virtual size */
 	struct blk_image *backing; /* opened by the format's open() */
 	void *priv;                /* format state */
@@ -72,6 +73,8 @@ extern const struct blk_format_ops blk_format_raw;
 extern const struct blk_format_ops blk_format_qcow2;
 
 const struct blk_format_ops *blk_format_find(const char *name);
+/* Does HEAD (LEN bytes) probe as a format other than raw? */
+bool blk_probe_other_than_raw(const uint8_t *head, size_t len);
 
 /* Open a backing file named NAME relative to IMG's directory. */
 int blk_open_backing(struct blk_image *img, const char *name,
