@@ -187,13 +187,18 @@ static int compare_run(struct blk_image *a, struct blk_image *b, bool quiet,
 
 	if (ba == NULL || bb == NULL)
 		ret = CMP_ERROR;
-	if (sa != sb && !quiet)
-		printf("Warning: Image size mismatch!\n");
-	if (sa != sb && strict)
+	if (sa != sb && strict && ret == CMP_EQUAL) {
+		if (!quiet)
+			printf("Strict mode: Image size mismatch!\n");
 		ret = CMP_DIFFERENT;
-	for (uint64_t off = 0; off < big && ret == CMP_EQUAL; off += CHUNK) {
+	}
+	/* the common part first, then what only the larger one has */
+	for (uint64_t off = 0; off < big && ret == CMP_EQUAL;
+	     off = off + CHUNK > common && off < common ? common : off + CHUNK) {
 		uint64_t n = big - off < CHUNK ? big - off : CHUNK, d;
 
+		if (off == common && sa != sb && !quiet)
+			printf("Warning: Image size mismatch!\n");
 		if (off >= common) {
 			if (range_has_data(larger, off, n) == 0)
 				continue;

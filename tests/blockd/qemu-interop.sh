@@ -208,6 +208,27 @@ diff <("$MICA_IMG" snapshot -l snaps.qcow2) <(qemu-img snapshot -l snaps.qcow2) 
 diff <("$MICA_IMG" map base.raw) <(qemu-img map base.raw) >/dev/null &&
 	ok "map (human) of raw matches qemu-img" || bad "map (human) of raw matches qemu-img"
 
+# compare: same verdicts and messages as qemu-img compare
+qemu-img create -f qcow2 c1.qcow2 4M >/dev/null; qemu-img create -f qcow2 c2.qcow2 6M >/dev/null
+qemu-io -c 'write -P 1 0 64k' c1.qcow2 >/dev/null
+qemu-io -c 'write -P 1 0 64k' -c 'write -P 2 1000 1' c2.qcow2 >/dev/null
+cmp_same() {
+	for args in "c1.qcow2 c2.qcow2" "-s c1.qcow2 c2.qcow2" "c2.qcow2 c1.qcow2" "-f qcow2 -F raw c1.qcow2 base.raw"; do
+		# shellcheck disable=SC2086
+		if diff <("$MICA_IMG" compare $args 2>/dev/null; echo "rc=$?") \
+			<(qemu-img compare $args 2>/dev/null; echo "rc=$?") >out.log; then
+			ok "compare $args ($1) like qemu-img"
+		else
+			bad "compare $args ($1) like qemu-img"; cat out.log
+		fi
+	done
+}
+cmp_same "content differs"
+qemu-io -c 'write -P 2 1000 1' c1.qcow2 >/dev/null
+cmp_same "only sizes differ"
+qemu-io -c 'write -P 3 5M 1' c2.qcow2 >/dev/null
+cmp_same "data past the smaller end"
+
 # ---- 3. damaged images: same verdicts as qemu-img ----
 # fresh(): clean image, header@0 rt@64k rb@128k L1@192k L2@256k data@320k
 same_check() { # same_check NAME IMAGE WANT_RC [exact]
