@@ -177,6 +177,13 @@ for img in chain2.qcow2 chain1.qcow2 v2.qcow2 qz-zlib.qcow2 qz-zstd.qcow2 rc1.qc
 	else
 		bad "Mica reads qemu's $img"; cat out.log
 	fi
+	rm -f out.qcow2
+	if "$MICA_IMG" convert -O qcow2 -o cluster_size=4096 "$img" out.qcow2 >out.log 2>&1 &&
+	   qcheck out.qcow2 && qcompare out.qcow2 "$img"; then
+		ok "Mica converts qemu's $img to qcow2"
+	else
+		bad "Mica converts qemu's $img to qcow2"; cat out.log
+	fi
 	if diff <("$MICA_IMG" map --output=json "$img" 2>&1) \
 		<(qemu-img map --output=json "$img") >out.log; then
 		ok "map --output=json matches qemu-img on $img"
