@@ -93,7 +93,7 @@ static int run(struct blk_image *img, char *cmd)
 int main(int argc, char **argv)
 {
 	const char *fmt = NULL;
-	char *cmds[256];
+	char *cmds[4096];
 	int ncmds = 0, c, ret = 0;
 	unsigned flags = BLK_OPEN_RDWR;
 	struct blk_image *img;
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 			fmt = optarg;
 		else if (c == 'r')
 			flags = 0;
-		else if (c == 'c' && ncmds < 256)
+		else if (c == 'c' && ncmds < 4096)
 			cmds[ncmds++] = optarg;
 		else
 			return 2;
