@@ -7,8 +7,55 @@
 
 #include "img.h"
 
+/* qemu-img's "Formatting ..." line, options in its order. */
+static void create_announce(const char *path, const char *fmt,
+			    const struct blk_create_opts *o, uint64_t size)
+{
+	printf("Formatting '%s', fmt=%s ", path, fmt);
+	if (strcmp(fmt, "qcow2") == 0)
+		printf("cluster_size=%u extended_l2=off compression_type=%s ",
+		       o->cluster_size ? o->cluster_size : 65536,
+		       o->compression_zstd ? "zstd" : "zlib");
+	printf("size=%" PRIu64, size);
+	if (o->backing_file)
+		printf(" backing_file=%s", o->backing_file);
+	if (o->backing_fmt)
+		printf(" backing_fmt=%s", o->backing_fmt);
+	if (strcmp(fmt, "qcow2") == 0) {
+		if (o->compat)
+			printf(" compat=%s", o->compat == 2 ? "0.10" : "1.1");
+		printf(" lazy_refcounts=%s refcount_bits=%u",
+		       o->lazy_refcounts ? "on" : "off",
+		       o->refcount_bits ? o->refcount_bits : 16);
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
+/* The size a new image takes from its backing file when none is given. */
+static int64_t backing_size(const char *path, const struct blk_create_opts *o)
+{
+	const char *slash = strrchr(path, '/');
+	struct blk_image *b;
+	char full[4096];
+	int64_t size;
+
+	if (o->backing_file[0] == '/' || slash == NULL)
+		snprintf(full, sizeof(full), "%s", o->backing_file);
+	else
+		snprintf(full, sizeof(full), "%.*s/%s", (int)(slash - path),
+			 path, o->backing_file);
+	if (blk_open(full, o->backing_fmt, BLK_OPEN_NO_LOCK |
+		     BLK_OPEN_NO_BACKING, &b) < 0)
+		return -1;
+	size = (int64_t)blk_size(b);
+	blk_close(b);
+	return size;
+}
+
 int img_create(int argc, char **argv)
 {
+	bool quiet = false;
 	struct blk_create_opts opts = { 0 };
 	const char *fmt = "raw";
 	int64_t size;
@@ -23,7 +70,8 @@ int img_create(int argc, char **argv)
 			break;
 		case 'b': opts.backing_file = optarg; break;
 		case 'F': opts.backing_fmt = optarg; break;
-		case 'q': case 'U': break;
+		case 'q': quiet = true; break;
+		case 'U': break;
 		case 'u':
 			fprintf(stderr, "mica-img: create -u is not supported "
 				"yet\n");
@@ -47,6 +95,11 @@ int img_create(int argc, char **argv)
 		img_usage_error("Image creation needs a size parameter");
 		return IMG_EXIT_ERROR;
 	}
+	size = (int64_t)opts.size;
+	if (size == 0 && opts.backing_file != NULL)
+		size = backing_size(argv[optind], &opts);
+	if (!quiet && size >= 0)
+		create_announce(argv[optind], fmt, &opts, (uint64_t)size);
 	ret = blk_create(argv[optind], fmt, &opts);
 	if (ret < 0) {
 		fprintf(stderr, "mica-img: %s: %s\n", argv[optind],

@@ -92,6 +92,18 @@ for opts in "" "compat=0.10" "cluster_size=512" "cluster_size=4096,refcount_bits
 	done
 done
 
+# create prints qemu-img's "Formatting ..." line
+for args in "-f qcow2 -o compat=0.10,cluster_size=4096 cm.qcow2 1M" \
+	    "-f qcow2 -o lazy_refcounts=on,compression_type=zstd -b base.qcow2 -F qcow2 cm.qcow2" \
+	    "-f raw cm.raw 3M"; do
+	# shellcheck disable=SC2086
+	if diff <("$MICA_IMG" create $args 2>&1) <(qemu-img create $args 2>&1) >out.log; then
+		ok "create $args: same message as qemu-img"
+	else
+		bad "create $args: same message as qemu-img"; cat out.log
+	fi
+done
+
 # refcount table growth: 512-byte clusters, 40 MiB written
 "$MICA_IMG" create -f qcow2 -o cluster_size=512 big.qcow2 64M >/dev/null
 "$BLK_IO" -c 'write -P 0x5a 0 40M' big.qcow2 &&
@@ -100,7 +112,7 @@ done
 	bad "refcount table grows and moves"
 
 # raw through Mica vs raw through QEMU
-"$MICA_IMG" create -f raw m.raw 20M && qemu-img create -f raw q.raw 20M >/dev/null
+"$MICA_IMG" create -f raw m.raw 20M >/dev/null && qemu-img create -f raw q.raw 20M >/dev/null
 "$BLK_IO" -f raw "${WRITES[@]}" m.raw && qemu-io -f raw "${WRITES[@]}" q.raw >/dev/null
 cmp -s m.raw q.raw && ok "raw writes byte-identical" || bad "raw writes byte-identical"
 
@@ -319,6 +331,7 @@ malformed() { # malformed NAME FILE PATTERN [read]: open (or only reads) fail
 	fi
 }
 fresh h.qcow2; poke h.qcow2 20 4 30; malformed "cluster_bits 30" h.qcow2 "cluster_bits 30 (header offset 20)"
+same_check "bad header (cluster_bits 30)" h.qcow2 1
 fresh h.qcow2; poke h.qcow2 72 8 $((1 << 10)); malformed "unknown incompatible feature" h.qcow2 "incompatible feature bit 10"
 fresh h.qcow2; poke h.qcow2 72 8 $((1 << 2)); malformed "external data file" h.qcow2 "not supported yet"
 fresh h.qcow2; poke h.qcow2 4 4 4; malformed "version 4" h.qcow2 "version 4 not supported"
