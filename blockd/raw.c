@@ -1,5 +1,5 @@
 /* raw: the image file is the disk. */
-
+#define _GNU_SOURCE     /* fallocate, SEEK_DATA */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
