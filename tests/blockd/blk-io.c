@@ -24,6 +24,7 @@ static long long parse_num(const char *s)
 	case 'k': case 'K': v <<= 10; break;
 	case 'm': case 'M': v <<= 20; break;
 	case 'g': case 'G': v <<= 30; break;
+	case 't': case 'T': v <<= 40; break;
 	default: break;
 	}
 	return v;
