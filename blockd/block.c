@@ -353,6 +353,46 @@ int blk_write_compressed(struct blk_image *img, const void *buf, size_t len,
 	return img->ops->write_compressed(img, buf, len, offset);
 }
 
+int blk_write_prepare(struct blk_image *img, uint64_t offset, uint64_t len,
+		      struct blk_write_grant *grant)
+{
+	int ret = blk_check_range(img, offset, len);
+
+	if (ret == 0)
+		ret = blk_check_writable(img);
+	if (ret < 0)
+		return ret;
+	if (len == 0)
+		return -EINVAL;
+	memset(grant, 0, sizeof(*grant));
+	if (img->ops->write_prepare == NULL) {
+		/* every byte is at its own offset: write in place */
+		if (img->ops != &blk_format_raw)
+			return -ENOTSUP;
+		grant->offset = offset;
+		grant->length = len;
+		grant->fd = img->fd;
+		grant->host_offset = offset;
+		grant->in_place = true;
+		return 0;
+	}
+	return img->ops->write_prepare(img, offset, len, grant);
+}
+
+int blk_write_commit(struct blk_image *img, const struct blk_write_grant *g)
+{
+	if (g->in_place)
+		return 0;
+	return img->ops->write_commit(img, g);
+}
+
+int blk_write_abort(struct blk_image *img, const struct blk_write_grant *g)
+{
+	if (g->in_place)
+		return 0;
+	return img->ops->write_abort(img, g);
+}
+
 unsigned blk_cluster_size(const struct blk_image *img)
 {
 	struct blk_info info;

@@ -3,7 +3,7 @@
 
 BLOCK_LIB_SRCS := blockd/block.c blockd/io.c blockd/lock.c blockd/raw.c \
 	blockd/qcow2.c blockd/qcow2-cache.c blockd/qcow2-refcount.c \
-	blockd/qcow2-cluster.c blockd/qcow2-write.c blockd/qcow2-compress.c \
+	blockd/qcow2-cluster.c blockd/qcow2-write.c blockd/qcow2-grant.c blockd/qcow2-compress.c \
 	blockd/qcow2-snapshot.c blockd/qcow2-check.c blockd/qcow2-create.c
 BLOCK_LIB := $(BUILD)/lib/libmica-block.a
 BLOCK_LIBS := -lz -lzstd

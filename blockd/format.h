@@ -40,6 +40,13 @@ struct blk_format_ops {
 	int (*truncate)(struct blk_image *img, uint64_t size);
 	int (*write_compressed)(struct blk_image *img, const void *buf,
 				size_t len, uint64_t offset);
+	/* Two-phase writes; see blk_write_prepare(). */
+	int (*write_prepare)(struct blk_image *img, uint64_t offset,
+			     uint64_t len, struct blk_write_grant *grant);
+	int (*write_commit)(struct blk_image *img,
+			    const struct blk_write_grant *grant);
+	int (*write_abort)(struct blk_image *img,
+			   const struct blk_write_grant *grant);
 	/* Map in this image only (no backing); see blk_map_local(). */
 	int (*map)(struct blk_image *img, uint64_t offset, uint64_t len,
 		   struct blk_extent *ext);

@@ -19,7 +19,7 @@
 
 /* The L2 table for guest offset OFF, made writable: allocated if absent,
  * copied if shared with a snapshot. */
-static int l2_table_for_write(struct qcow2 *q, uint64_t off, uint8_t **table)
+int qcow2_l2_table_for_write(struct qcow2 *q, uint64_t off, uint8_t **table)
 {
 	uint64_t l1_index = off >> (q->cluster_bits + q->l2_bits);
 	uint64_t l1e, old, new_offset;
@@ -80,12 +80,12 @@ static int release_entry(struct qcow2 *q, uint64_t e)
 /* Point COUNT entries from guest offset OFF at NEW (or set them to the
  * value NEW when COUNT entries share it, e.g. zero flags), releasing what
  * they pointed at before. */
-static int set_entries(struct qcow2 *q, uint64_t off, uint64_t count,
+int qcow2_set_entries(struct qcow2 *q, uint64_t off, uint64_t count,
 		       uint64_t first, uint64_t step)
 {
 	uint64_t index = (off >> q->cluster_bits) & ((1ull << q->l2_bits) - 1);
 	uint8_t *table;
-	int ret = l2_table_for_write(q, off, &table);
+	int ret = qcow2_l2_table_for_write(q, off, &table);
 
 	if (ret < 0)
 		return ret;
@@ -101,7 +101,7 @@ static int set_entries(struct qcow2 *q, uint64_t off, uint64_t count,
 	return 0;
 }
 
-static int check_data_write(struct qcow2 *q, uint64_t host, uint64_t len,
+int qcow2_check_data_write(struct qcow2 *q, uint64_t host, uint64_t len,
 			    uint64_t guest)
 {
 	const char *what = qcow2_metadata_overlap(q, host, len);
@@ -123,7 +123,7 @@ static int write_iov_at(struct qcow2 *q, const struct iovec *iov, int iovcnt,
 
 	if (slice == NULL)
 		return -ENOMEM;
-	ret = check_data_write(q, host, len, guest);
+	ret = qcow2_check_data_write(q, host, len, guest);
 	n = blk_iov_slice(iov, iovcnt, skip, len, slice, iovcnt + 1);
 	if (ret == 0)
 		ret = n < 0 ? n : blk_file_pwritev(q->img->fd, slice, n, host);
@@ -133,7 +133,7 @@ static int write_iov_at(struct qcow2 *q, const struct iovec *iov, int iovcnt,
 
 /* How many whole clusters from OFF (cluster aligned, at most MAX) need a
  * new host cluster, i.e. are not writable in place. */
-static int count_replaceable(struct qcow2 *q, uint64_t off, uint64_t max,
+int qcow2_count_replaceable(struct qcow2 *q, uint64_t off, uint64_t max,
 			     uint64_t *count)
 {
 	uint64_t index = (off >> q->cluster_bits) & ((1ull << q->l2_bits) - 1);
@@ -174,7 +174,7 @@ static int write_partial_cluster(struct qcow2 *q, const struct iovec *iov,
 
 	if (buf == NULL)
 		return -ENOMEM;
-	ret = l2_table_for_write(q, off, &table);
+	ret = qcow2_l2_table_for_write(q, off, &table);
 	if (ret == 0)
 		ret = blk_pread(q->img, buf, visible, start);
 	if (ret == 0) {
@@ -182,11 +182,11 @@ static int write_partial_cluster(struct qcow2 *q, const struct iovec *iov,
 		ret = qcow2_alloc_clusters(q, 1, &host);
 	}
 	if (ret == 0)
-		ret = check_data_write(q, host, cs, off);
+		ret = qcow2_check_data_write(q, host, cs, off);
 	if (ret == 0)
 		ret = blk_file_pwrite(q->img->fd, buf, cs, host);
 	if (ret == 0)
-		ret = set_entries(q, start, 1, host | QCOW2_OFLAG_COPIED, 0);
+		ret = qcow2_set_entries(q, start, 1, host | QCOW2_OFLAG_COPIED, 0);
 	free(buf);
 	return ret;
 }
@@ -199,6 +199,8 @@ int qcow2_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt,
 	size_t total = blk_iov_size(iov, iovcnt), done = 0;
 	int ret = 0;
 
+	if (qcow2_inflight_busy(q, offset, total))
+		return -EBUSY;       /* a prepared two-phase write owns it */
 	while (done < total) {
 		uint64_t off = offset + done, rest = total - done;
 		uint64_t in = off & (cs - 1);
@@ -222,9 +224,9 @@ int qcow2_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt,
 			if (rest % cs && off + rest == img->size)
 				whole++;
 			/* the L2 table first, so data stays contiguous */
-			ret = l2_table_for_write(q, off, &table);
+			ret = qcow2_l2_table_for_write(q, off, &table);
 			if (ret == 0)
-				ret = count_replaceable(q, off, whole, &count);
+				ret = qcow2_count_replaceable(q, off, whole, &count);
 			if (ret == 0)
 				ret = qcow2_alloc_clusters(q, count, &host);
 			n = count * cs < rest ? count * cs : rest;
@@ -232,7 +234,7 @@ int qcow2_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt,
 				ret = write_iov_at(q, iov, iovcnt, done, n,
 						   host, off);
 			if (ret == 0)
-				ret = set_entries(q, off, count,
+				ret = qcow2_set_entries(q, off, count,
 						  host | QCOW2_OFLAG_COPIED, cs);
 		} else {
 			n = cs - in < rest ? cs - in : rest;
@@ -278,7 +280,7 @@ static int set_whole_clusters(struct qcow2 *q, uint64_t off, uint64_t count,
 		uint64_t index = (off >> q->cluster_bits) & (per_table - 1);
 		uint64_t n = per_table - index < count ? per_table - index
 						       : count;
-		int ret = set_entries(q, off, n, value, 0);
+		int ret = qcow2_set_entries(q, off, n, value, 0);
 
 		if (ret < 0)
 			return ret;
@@ -407,13 +409,13 @@ int qcow2_write_compressed(struct blk_image *img, const void *buf, size_t len,
 		goto out;
 	ret = alloc_compressed_bytes(q, (uint64_t)clen, &host);
 	if (ret == 0)
-		ret = check_data_write(q, host, (uint64_t)clen, offset);
+		ret = qcow2_check_data_write(q, host, (uint64_t)clen, offset);
 	if (ret == 0)
 		ret = blk_file_pwrite(img->fd, out, (size_t)clen, host);
 	if (ret < 0)
 		goto out;
 	nsect = ((host + (uint64_t)clen - 1) >> 9) - (host >> 9);
-	ret = set_entries(q, offset, 1, QCOW2_OFLAG_COMPRESSED |
+	ret = qcow2_set_entries(q, offset, 1, QCOW2_OFLAG_COMPRESSED |
 			  (nsect << x) | host, 0);
 out:
 	free(in);

@@ -155,6 +155,12 @@ struct qcow2 {
 	uint64_t file_size;          /* bytes, grows with allocation */
 	uint64_t compressed_cursor;  /* next free byte in the compressed area */
 
+	/* prepared, uncommitted two-phase writes (guest cluster ranges) */
+	struct qcow2_inflight {
+		uint64_t first, count;
+	} *inflight;
+	size_t ninflight, inflight_cap;
+
 	/* one decompressed cluster, for compressed reads */
 	uint8_t *cbuf;               /* cluster_size */
 	uint64_t cbuf_entry;         /* L2 entry it holds; 0 = none */
@@ -291,6 +297,23 @@ int qcow2_discard(struct blk_image *img, uint64_t offset, uint64_t len);
 int qcow2_write_compressed(struct blk_image *img, const void *buf, size_t len,
 			   uint64_t offset);
 int qcow2_flush(struct blk_image *img);
+/* Allocation helpers shared with qcow2-grant.c */
+int qcow2_l2_table_for_write(struct qcow2 *q, uint64_t off, uint8_t **table);
+int qcow2_count_replaceable(struct qcow2 *q, uint64_t off, uint64_t max,
+			    uint64_t *count);
+int qcow2_set_entries(struct qcow2 *q, uint64_t off, uint64_t count,
+		      uint64_t first, uint64_t step);
+int qcow2_check_data_write(struct qcow2 *q, uint64_t host, uint64_t len,
+			   uint64_t guest);
+
+/* qcow2-grant.c: two-phase writes */
+bool qcow2_inflight_busy(const struct qcow2 *q, uint64_t off, uint64_t len);
+int qcow2_write_prepare(struct blk_image *img, uint64_t offset, uint64_t len,
+			struct blk_write_grant *grant);
+int qcow2_write_commit(struct blk_image *img,
+		       const struct blk_write_grant *grant);
+int qcow2_write_abort(struct blk_image *img,
+		      const struct blk_write_grant *grant);
 /* The ordered metadata write-back described at the top of qcow2-write.c
  * (no final sync of data written since). */
 int qcow2_flush_metadata(struct qcow2 *q);

@@ -104,6 +104,22 @@ for args in "-f qcow2 -o compat=0.10,cluster_size=4096 cm.qcow2 1M" \
 	fi
 done
 
+# two-phase writes (prepare, pwrite on the image fd, commit), as the
+# data-path process will do them, against qemu-io's writes
+for backing in none base.qcow2:qcow2; do
+	rm -f m.qcow2 q.qcow2
+	args=(-f qcow2 -o cluster_size=16384)
+	[ "$backing" != none ] && args+=(-b "${backing%:*}" -F "${backing#*:}")
+	"$MICA_IMG" create -q "${args[@]}" m.qcow2 20M && qemu-img create -q "${args[@]}" q.qcow2 20M
+	DW=(-c 'dwrite -P 0x11 1000 5000' -c 'dwrite -P 0x22 100k 300k' -c 'dwrite -P 0x33 1M 3M'
+	    -c 'dwrite -P 0x44 1M 100' -c 'dwrite -P 0x55 19M 1M')
+	"$BLK_IO" "${DW[@]}" m.qcow2 >out.log 2>&1 &&
+		qemu-io "${DW[@]//dwrite/write}" q.qcow2 >/dev/null &&
+		qcheck m.qcow2 && qcompare m.qcow2 q.qcow2 &&
+		ok "two-phase data-path writes (backing=$backing) match qemu-io" ||
+		{ bad "two-phase data-path writes (backing=$backing) match qemu-io"; cat out.log; }
+done
+
 # refcount table growth: 512-byte clusters, 40 MiB written
 "$MICA_IMG" create -f qcow2 -o cluster_size=512 big.qcow2 64M >/dev/null
 "$BLK_IO" -c 'write -P 0x5a 0 40M' big.qcow2 &&
