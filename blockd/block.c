@@ -31,6 +31,14 @@ const struct blk_format_ops *blk_format_find(const char *name)
 	return NULL;
 }
 
+bool blk_probe_other_than_raw(const uint8_t *head, size_t len)
+{
+	for (size_t i = 0; i < NFORMATS; i++)
+		if (blk_formats[i]->probe && blk_formats[i]->probe(head, len) > 0)
+			return true;
+	return false;
+}
+
 static const struct blk_format_ops *blk_probe(int fd)
 {
 	uint8_t head[512];
@@ -103,6 +111,7 @@ static int blk_open_depth(const char *path, const char *format,
 			goto fail;
 		}
 	}
+	img->probed = ops == NULL;
 	img->ops = ops != NULL ? ops : blk_probe(img->fd);
 	ret = img->ops->open(img);
 	if (ret < 0) {
@@ -342,6 +351,46 @@ int blk_write_compressed(struct blk_image *img, const void *buf, size_t len,
 		return -ENOTSUP;
 	}
 	return img->ops->write_compressed(img, buf, len, offset);
+}
+
+int blk_write_prepare(struct blk_image *img, uint64_t offset, uint64_t len,
+		      struct blk_write_grant *grant)
+{
+	int ret = blk_check_range(img, offset, len);
+
+	if (ret == 0)
+		ret = blk_check_writable(img);
+	if (ret < 0)
+		return ret;
+	if (len == 0)
+		return -EINVAL;
+	memset(grant, 0, sizeof(*grant));
+	if (img->ops->write_prepare == NULL) {
+		/* every byte is at its own offset: write in place */
+		if (img->ops != &blk_format_raw)
+			return -ENOTSUP;
+		grant->offset = offset;
+		grant->length = len;
+		grant->fd = img->fd;
+		grant->host_offset = offset;
+		grant->in_place = true;
+		return 0;
+	}
+	return img->ops->write_prepare(img, offset, len, grant);
+}
+
+int blk_write_commit(struct blk_image *img, const struct blk_write_grant *g)
+{
+	if (g->in_place)
+		return 0;
+	return img->ops->write_commit(img, g);
+}
+
+int blk_write_abort(struct blk_image *img, const struct blk_write_grant *g)
+{
+	if (g->in_place)
+		return 0;
+	return img->ops->write_abort(img, g);
 }
 
 unsigned blk_cluster_size(const struct blk_image *img)

@@ -115,6 +115,36 @@ int blk_map(struct blk_image *img, uint64_t offset, uint64_t len,
 int blk_map_local(struct blk_image *img, uint64_t offset, uint64_t len,
 		  struct blk_extent *ext);
 
+/* ---- Two-phase writes for a separate data path (docs/block.md) ---- */
+
+/* A host range a data path may write guest bytes [offset, offset+length)
+ * to, directly on fd.  IN_PLACE grants need no commit; the others must be
+ * committed (or aborted) before the data becomes visible. */
+struct blk_write_grant {
+	uint64_t offset, length;   /* guest range granted (a prefix of the ask) */
+	int fd;
+	uint64_t host_offset;      /* where guest byte OFFSET goes */
+	bool in_place;
+	/* private to the format */
+	uint64_t cluster_start;    /* guest offset of the first cluster */
+	uint64_t new_host;         /* first allocated host cluster */
+	uint64_t clusters;
+};
+
+/* Prepare the first part of [offset, offset+len) for a direct write: for
+ * qcow2, allocate new clusters and copy into them whatever the write does
+ * not cover, without touching the L2 table (readers still see the old
+ * data).  -EBUSY while another prepared grant shares a cluster (retry
+ * after it is committed); -ENOTSUP for formats that cannot (use
+ * blk_pwritev). */
+int blk_write_prepare(struct blk_image *img, uint64_t offset, uint64_t len,
+		      struct blk_write_grant *grant);
+/* The data is written (not necessarily synced): link it in.  Durable at
+ * the next blk_flush(), which orders it after the data. */
+int blk_write_commit(struct blk_image *img, const struct blk_write_grant *g);
+/* Give a prepared grant back; its clusters are freed. */
+int blk_write_abort(struct blk_image *img, const struct blk_write_grant *g);
+
 /* ---- Creation ---- */
 
 struct blk_create_opts {
@@ -201,7 +231,7 @@ struct blk_check_result {
 /* Check (and with FIX flags, repair) the image.  Returns 0 when the check
  * ran (whatever it found), -ENOTSUP for formats without a check, or
  * another negative errno when it could not complete.  Findings are
- * printed to stdout in qemu-img's words unless res->quiet. */
+ * printed to stderr in qemu-img's words unless res->quiet. */
 int blk_check(struct blk_image *img, unsigned fix,
 	      struct blk_check_result *res);
 

@@ -1,12 +1,9 @@
 # blockd: libmica-block.a (image formats) and mica-img.
 # (mica-blockd, the daemon, is built by blockd/daemon.mk.)
 
-EXTRA_CFLAGS_blockd/ := -D_GNU_SOURCE
-EXTRA_CFLAGS_tests/blockd/ := -D_GNU_SOURCE
-
 BLOCK_LIB_SRCS := blockd/block.c blockd/io.c blockd/lock.c blockd/raw.c \
 	blockd/qcow2.c blockd/qcow2-cache.c blockd/qcow2-refcount.c \
-	blockd/qcow2-cluster.c blockd/qcow2-compress.c \
+	blockd/qcow2-cluster.c blockd/qcow2-write.c blockd/qcow2-grant.c blockd/qcow2-compress.c \
 	blockd/qcow2-snapshot.c blockd/qcow2-check.c blockd/qcow2-create.c
 BLOCK_LIB := $(BUILD)/lib/libmica-block.a
 BLOCK_LIBS := -lz -lzstd

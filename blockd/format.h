@@ -40,6 +40,13 @@ struct blk_format_ops {
 	int (*truncate)(struct blk_image *img, uint64_t size);
 	int (*write_compressed)(struct blk_image *img, const void *buf,
 				size_t len, uint64_t offset);
+	/* Two-phase writes; see blk_write_prepare(). */
+	int (*write_prepare)(struct blk_image *img, uint64_t offset,
+			     uint64_t len, struct blk_write_grant *grant);
+	int (*write_commit)(struct blk_image *img,
+			    const struct blk_write_grant *grant);
+	int (*write_abort)(struct blk_image *img,
+			   const struct blk_write_grant *grant);
 	/* Map in this image only (no backing); see blk_map_local(). */
 	int (*map)(struct blk_image *img, uint64_t offset, uint64_t len,
 		   struct blk_extent *ext);
@@ -62,6 +69,7 @@ struct blk_image {
 	unsigned flags;            /* BLK_OPEN_* */
 	unsigned depth;            /* 0 = top of the chain */
 	bool read_only;
+	bool probed;               /* format guessed, not given */
 	uint64_t size;             /* virtual size */
 	struct blk_image *backing; /* opened by the format's open() */
 	void *priv;                /* format state */
@@ -72,6 +80,8 @@ extern const struct blk_format_ops blk_format_raw;
 extern const struct blk_format_ops blk_format_qcow2;
 
 const struct blk_format_ops *blk_format_find(const char *name);
+/* Does HEAD (LEN bytes) probe as a format other than raw? */
+bool blk_probe_other_than_raw(const uint8_t *head, size_t len);
 
 /* Open a backing file named NAME relative to IMG's directory. */
 int blk_open_backing(struct blk_image *img, const char *name,

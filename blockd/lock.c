@@ -1,4 +1,5 @@
 /* QEMU-compatible OFD image locks; see lock.h. */
+#define _GNU_SOURCE     /* F_OFD_* locks */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>

@@ -8,7 +8,9 @@
  *   refcount > references  -> leak ("Leaked cluster ...")
  * plus the COPIED flags of the active tables (set iff refcount == 1).
  * Repair sets refcounts to the counted references (-r leaks: only where
- * they are too high) and fixes COPIED flags (-r all). */
+ * they are too high) and fixes COPIED flags (-r all).  Unlike qemu-img,
+ * repair never rebuilds the refcount structures from scratch: it fixes
+ * the counts in place, so the file does not grow. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,10 +29,11 @@ struct check {
 	uint8_t *l2;              /* scratch L2 table */
 };
 
+/* per-cluster findings go to stderr, as qemu-img prints them */
 #define say(ck, ...) \
 	do { \
 		if (!(ck)->res->quiet) \
-			printf(__VA_ARGS__); \
+			fprintf(stderr, __VA_ARGS__); \
 	} while (0)
 
 static void add_ref(struct check *ck, uint64_t off, uint64_t len,
@@ -209,39 +212,62 @@ static void walk_refcount_structures(struct check *ck)
 	}
 }
 
+static bool refblock_exists(const struct qcow2 *q, uint64_t cluster)
+{
+	uint64_t idx = cluster >> q->rb_bits;
+
+	return idx < q->rt_entries && q->rt[idx] != 0;
+}
+
+/* First report every mismatch, then repair the ones FIX covers (the
+ * order qemu-img prints them in). */
 static void compare_refcounts(struct check *ck, unsigned fix)
 {
 	struct qcow2 *q = ck->q;
 
-	for (uint64_t c = 0; c < ck->nclusters; c++) {
-		uint64_t rc, ref = ck->refs[c];
-		bool fixit;
+	for (int pass = 0; pass < (fix ? 2 : 1); pass++) {
+		for (uint64_t c = 0; c < ck->nclusters; c++) {
+			uint64_t rc, ref = ck->refs[c];
+			bool fixit;
 
-		if (qcow2_refcount_get(q, c, &rc) < 0) {
-			/* a bad refblock: skip the clusters it covers */
-			ck->res->check_errors++;
-			c |= (1ull << q->rb_bits) - 1;
-			continue;
-		}
-		if (ref)
-			ck->res->image_end_offset = (c + 1) * q->cluster_size;
-		if (rc == ref)
-			continue;
-		fixit = rc > ref ? (fix & BLK_CHECK_FIX_LEAKS)
-				 : (fix & BLK_CHECK_FIX_ERRORS);
-		say(ck, "%s cluster %" PRIu64 " refcount=%" PRIu64
-		    " reference=%" PRIu64 "\n",
-		    fixit ? "Repairing" : rc > ref ? "Leaked" : "ERROR",
-		    c, rc, ref);
-		if (fixit && qcow2_refcount_set(q, c, ref) == 0) {
-			if (rc > ref)
+			if (qcow2_refcount_get(q, c, &rc) < 0) {
+				/* a bad refblock: skip the clusters it covers */
+				if (pass == 0)
+					ck->res->check_errors++;
+				c |= (1ull << q->rb_bits) - 1;
+				continue;
+			}
+			if (pass == 0 && (ref || rc))
+				ck->res->image_end_offset =
+					(c + 1) * q->cluster_size;
+			if (rc == ref)
+				continue;
+			fixit = rc > ref ? (fix & BLK_CHECK_FIX_LEAKS)
+					 : (fix & BLK_CHECK_FIX_ERRORS);
+			/* a missing refblock would have to be placed among
+			 * clusters in use: not repaired in place (yet) */
+			if (!refblock_exists(q, c))
+				fixit = false;
+			if (pass == 0) {
+				say(ck, "%s cluster %" PRIu64 " refcount=%"
+				    PRIu64 " reference=%" PRIu64 "\n",
+				    rc > ref ? "Leaked" : "ERROR", c, rc, ref);
+				if (!fixit && rc > ref)
+					ck->res->leaks++;
+				else if (!fixit)
+					ck->res->corruptions++;
+				continue;
+			}
+			if (!fixit)
+				continue;
+			say(ck, "Repairing cluster %" PRIu64 " refcount=%" PRIu64
+			    " reference=%" PRIu64 "\n", c, rc, ref);
+			if (qcow2_refcount_set(q, c, ref) < 0)
+				ck->res->check_errors++;
+			else if (rc > ref)
 				ck->res->leaks_fixed++;
 			else
 				ck->res->corruptions_fixed++;
-		} else if (rc > ref) {
-			ck->res->leaks++;
-		} else {
-			ck->res->corruptions++;
 		}
 	}
 }

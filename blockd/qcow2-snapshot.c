@@ -430,7 +430,8 @@ int qcow2_snapshot_create(struct blk_image *img, const char *name)
 	snaps = calloc(q->nb_snapshots + 1, sizeof(*snaps));
 	if (snaps == NULL)
 		return -ENOMEM;
-	memcpy(snaps, q->snapshots, q->nb_snapshots * sizeof(*snaps));
+	if (q->nb_snapshots > 0)
+		memcpy(snaps, q->snapshots, q->nb_snapshots * sizeof(*snaps));
 	s = &snaps[q->nb_snapshots];
 	snprintf(id, sizeof(id), "%lu", max_id + 1);
 	clock_gettime(CLOCK_REALTIME, &now);

@@ -336,6 +336,7 @@ static void qcow2_close(struct blk_image *img)
 	free(q->l1);
 	free(q->rt);
 	free(q->frees);
+	free(q->inflight);
 	free(q->cbuf);
 	free(q->backing_file);
 	free(q);
@@ -576,6 +577,9 @@ const struct blk_format_ops blk_format_qcow2 = {
 	.discard = qcow2_discard,
 	.truncate = qcow2_truncate,
 	.write_compressed = qcow2_write_compressed,
+	.write_prepare = qcow2_write_prepare,
+	.write_commit = qcow2_write_commit,
+	.write_abort = qcow2_write_abort,
 	.map = qcow2_map,
 	.get_info = qcow2_get_info,
 	.check = qcow2_check,

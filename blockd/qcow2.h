@@ -155,6 +155,12 @@ struct qcow2 {
 	uint64_t file_size;          /* bytes, grows with allocation */
 	uint64_t compressed_cursor;  /* next free byte in the compressed area */
 
+	/* prepared, uncommitted two-phase writes (guest cluster ranges) */
+	struct qcow2_inflight {
+		uint64_t first, count;
+	} *inflight;
+	size_t ninflight, inflight_cap;
+
 	/* one decompressed cluster, for compressed reads */
 	uint8_t *cbuf;               /* cluster_size */
 	uint64_t cbuf_entry;         /* L2 entry it holds; 0 = none */
@@ -250,7 +256,29 @@ int qcow2_apply_frees(struct qcow2 *q);
 int qcow2_refcount_write(struct qcow2 *q, bool *wrote);
 uint64_t qcow2_refcount_max(const struct qcow2 *q);
 
+/* One run of guest clusters of the same kind, contiguous on the host. */
+struct qcow2_run {
+	enum qcow2_cluster_type type;
+	uint64_t host;       /* host offset of the first byte (data/zero) */
+	uint64_t len;        /* bytes */
+	uint64_t entry;      /* L2 entry of the first cluster */
+};
+
+static inline uint64_t qcow2_l2_entry(const uint8_t *table, uint64_t index)
+{
+	return be64_get(table + 8 * index);
+}
+
 /* qcow2-cluster.c */
+/* The run starting at guest offset OFF (at most MAXLEN bytes), entries
+ * validated; -EUCLEAN with a message naming the entry if corrupt. */
+int qcow2_get_run(struct qcow2 *q, uint64_t off, uint64_t maxlen,
+		  struct qcow2_run *r);
+/* The L2 table covering OFF (validated), or *TABLE = NULL if none. */
+int qcow2_l2_lookup(struct qcow2 *q, uint64_t off, uint8_t **table);
+/* Name of the fixed metadata [off, off+len) overlaps, or NULL. */
+const char *qcow2_metadata_overlap(struct qcow2 *q, uint64_t off,
+				   uint64_t len);
 enum qcow2_cluster_type qcow2_entry_type(const struct qcow2 *q, uint64_t e);
 void qcow2_compressed_range(const struct qcow2 *q, uint64_t entry,
 			    uint64_t *host, uint64_t *len);
@@ -258,15 +286,36 @@ int qcow2_check_table_offset(struct qcow2 *q, uint64_t off, const char *what,
 			     uint64_t where);
 int qcow2_preadv(struct blk_image *img, const struct iovec *iov, int iovcnt,
 		 uint64_t offset);
+int qcow2_map(struct blk_image *img, uint64_t offset, uint64_t len,
+	      struct blk_extent *ext);
+
+/* qcow2-write.c */
 int qcow2_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt,
 		  uint64_t offset);
 int qcow2_write_zeroes(struct blk_image *img, uint64_t offset, uint64_t len);
 int qcow2_discard(struct blk_image *img, uint64_t offset, uint64_t len);
 int qcow2_write_compressed(struct blk_image *img, const void *buf, size_t len,
 			   uint64_t offset);
-int qcow2_map(struct blk_image *img, uint64_t offset, uint64_t len,
-	      struct blk_extent *ext);
 int qcow2_flush(struct blk_image *img);
+/* Allocation helpers shared with qcow2-grant.c */
+int qcow2_l2_table_for_write(struct qcow2 *q, uint64_t off, uint8_t **table);
+int qcow2_count_replaceable(struct qcow2 *q, uint64_t off, uint64_t max,
+			    uint64_t *count);
+int qcow2_set_entries(struct qcow2 *q, uint64_t off, uint64_t count,
+		      uint64_t first, uint64_t step);
+int qcow2_check_data_write(struct qcow2 *q, uint64_t host, uint64_t len,
+			   uint64_t guest);
+
+/* qcow2-grant.c: two-phase writes */
+bool qcow2_inflight_busy(const struct qcow2 *q, uint64_t off, uint64_t len);
+int qcow2_write_prepare(struct blk_image *img, uint64_t offset, uint64_t len,
+			struct blk_write_grant *grant);
+int qcow2_write_commit(struct blk_image *img,
+		       const struct blk_write_grant *grant);
+int qcow2_write_abort(struct blk_image *img,
+		      const struct blk_write_grant *grant);
+/* The ordered metadata write-back described at the top of qcow2-write.c
+ * (no final sync of data written since). */
 int qcow2_flush_metadata(struct qcow2 *q);
 
 /* qcow2-compress.c */

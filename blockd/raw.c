@@ -1,5 +1,5 @@
 /* raw: the image file is the disk. */
-
+#define _GNU_SOURCE     /* fallocate, SEEK_DATA */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -38,10 +38,38 @@ static int raw_preadv(struct blk_image *img, const struct iovec *iov,
 	return blk_file_preadv(img->fd, iov, iovcnt, offset);
 }
 
+/* A raw image whose format was probed must never start to look like
+ * another format: a guest could write a qcow2 header naming a host file
+ * as its backing file (QEMU restricts block 0 the same way). */
+static int raw_check_probed_head(struct blk_image *img,
+				 const struct iovec *iov, int iovcnt,
+				 uint64_t offset)
+{
+	uint8_t head[512];
+	size_t n;
+
+	if (!img->probed || offset >= sizeof(head))
+		return 0;
+	if (blk_file_pread(img->fd, head, sizeof(head), 0) < 0)
+		return -EIO;
+	n = sizeof(head) - offset;
+	if (n > blk_iov_size(iov, iovcnt))
+		n = blk_iov_size(iov, iovcnt);
+	blk_iov_to_buf(iov, iovcnt, 0, head + offset, n);
+	if (!blk_probe_other_than_raw(head, sizeof(head)))
+		return 0;
+	log_warnx("%s: refusing to write a header of another image format "
+		  "into a probed raw image (give the format explicitly)",
+		  img->filename);
+	return -EPERM;
+}
+
 static int raw_pwritev(struct blk_image *img, const struct iovec *iov,
 		       int iovcnt, uint64_t offset)
 {
-	return blk_file_pwritev(img->fd, iov, iovcnt, offset);
+	int ret = raw_check_probed_head(img, iov, iovcnt, offset);
+
+	return ret < 0 ? ret : blk_file_pwritev(img->fd, iov, iovcnt, offset);
 }
 
 static int raw_flush(struct blk_image *img)

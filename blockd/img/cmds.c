@@ -7,8 +7,55 @@
 
 #include "img.h"
 
+/* qemu-img's "Formatting ..." line, options in its order. */
+static void create_announce(const char *path, const char *fmt,
+			    const struct blk_create_opts *o, uint64_t size)
+{
+	printf("Formatting '%s', fmt=%s ", path, fmt);
+	if (strcmp(fmt, "qcow2") == 0)
+		printf("cluster_size=%u extended_l2=off compression_type=%s ",
+		       o->cluster_size ? o->cluster_size : 65536,
+		       o->compression_zstd ? "zstd" : "zlib");
+	printf("size=%" PRIu64, size);
+	if (o->backing_file)
+		printf(" backing_file=%s", o->backing_file);
+	if (o->backing_fmt)
+		printf(" backing_fmt=%s", o->backing_fmt);
+	if (strcmp(fmt, "qcow2") == 0) {
+		if (o->compat)
+			printf(" compat=%s", o->compat == 2 ? "0.10" : "1.1");
+		printf(" lazy_refcounts=%s refcount_bits=%u",
+		       o->lazy_refcounts ? "on" : "off",
+		       o->refcount_bits ? o->refcount_bits : 16);
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
+/* The size a new image takes from its backing file when none is given. */
+static int64_t backing_size(const char *path, const struct blk_create_opts *o)
+{
+	const char *slash = strrchr(path, '/');
+	struct blk_image *b;
+	char full[4096];
+	int64_t size;
+
+	if (o->backing_file[0] == '/' || slash == NULL)
+		snprintf(full, sizeof(full), "%s", o->backing_file);
+	else
+		snprintf(full, sizeof(full), "%.*s/%s", (int)(slash - path),
+			 path, o->backing_file);
+	if (blk_open(full, o->backing_fmt, BLK_OPEN_NO_LOCK |
+		     BLK_OPEN_NO_BACKING, &b) < 0)
+		return -1;
+	size = (int64_t)blk_size(b);
+	blk_close(b);
+	return size;
+}
+
 int img_create(int argc, char **argv)
 {
+	bool quiet = false;
 	struct blk_create_opts opts = { 0 };
 	const char *fmt = "raw";
 	int64_t size;
@@ -23,7 +70,8 @@ int img_create(int argc, char **argv)
 			break;
 		case 'b': opts.backing_file = optarg; break;
 		case 'F': opts.backing_fmt = optarg; break;
-		case 'q': case 'U': break;
+		case 'q': quiet = true; break;
+		case 'U': break;
 		case 'u':
 			fprintf(stderr, "mica-img: create -u is not supported "
 				"yet\n");
@@ -47,6 +95,11 @@ int img_create(int argc, char **argv)
 		img_usage_error("Image creation needs a size parameter");
 		return IMG_EXIT_ERROR;
 	}
+	size = (int64_t)opts.size;
+	if (size == 0 && opts.backing_file != NULL)
+		size = backing_size(argv[optind], &opts);
+	if (!quiet && size >= 0)
+		create_announce(argv[optind], fmt, &opts, (uint64_t)size);
 	ret = blk_create(argv[optind], fmt, &opts);
 	if (ret < 0) {
 		fprintf(stderr, "mica-img: %s: %s\n", argv[optind],
@@ -89,17 +142,21 @@ static void check_print_human(const struct blk_check_result *r)
 		printf("Image end offset: %" PRIu64 "\n", r->image_end_offset);
 }
 
+/* Field order as qemu-img 7.2 prints it (its dictionary's order). */
 static void check_print_json(const struct blk_check_result *r,
 			     const char *file, const char *fmt)
 {
 	printf("{\n    \"image-end-offset\": %" PRIu64 ",\n",
 	       r->image_end_offset);
+	if (r->compressed_clusters)
+		printf("    \"compressed-clusters\": %" PRIu64 ",\n",
+		       r->compressed_clusters);
 	printf("    \"total-clusters\": %" PRIu64 ",\n", r->total_clusters);
+	if (r->corruptions)
+		printf("    \"corruptions\": %" PRIu64 ",\n", r->corruptions);
 	printf("    \"check-errors\": %" PRIu64 ",\n", r->check_errors);
 	if (r->leaks)
 		printf("    \"leaks\": %" PRIu64 ",\n", r->leaks);
-	if (r->corruptions)
-		printf("    \"corruptions\": %" PRIu64 ",\n", r->corruptions);
 	if (r->leaks_fixed)
 		printf("    \"leaks-fixed\": %" PRIu64 ",\n", r->leaks_fixed);
 	if (r->corruptions_fixed)
@@ -107,15 +164,13 @@ static void check_print_json(const struct blk_check_result *r,
 		       r->corruptions_fixed);
 	printf("    \"allocated-clusters\": %" PRIu64 ",\n",
 	       r->allocated_clusters);
-	if (r->fragmented_clusters)
-		printf("    \"fragmented-clusters\": %" PRIu64 ",\n",
-		       r->fragmented_clusters);
-	if (r->compressed_clusters)
-		printf("    \"compressed-clusters\": %" PRIu64 ",\n",
-		       r->compressed_clusters);
 	printf("    \"filename\": ");
 	img_json_string(stdout, file);
-	printf(",\n    \"format\": \"%s\"\n}\n", fmt);
+	printf(",\n    \"format\": \"%s\"", fmt);
+	if (r->fragmented_clusters)
+		printf(",\n    \"fragmented-clusters\": %" PRIu64,
+		       r->fragmented_clusters);
+	printf("\n}\n");
 }
 
 static int check_exit(const struct blk_check_result *r)
@@ -175,7 +230,7 @@ int img_check(int argc, char **argv)
 	img = img_open(argv[optind], fmt, flags);
 	if (img == NULL)
 		return 1;
-	res.quiet = quiet || json;
+	res.quiet = quiet;
 	ret = blk_check(img, fix, &res);
 	if (ret == -ENOTSUP) {
 		fprintf(stderr, "mica-img: This image format does not support "
@@ -184,14 +239,19 @@ int img_check(int argc, char **argv)
 		return 63;
 	}
 	if (ret == 0 && fix && (res.leaks_fixed || res.corruptions_fixed)) {
-		if (!res.quiet)
+		if (!quiet && !json)
 			printf("The following inconsistencies were found and "
 			       "repaired:\n\n    %" PRIu64 " leaked clusters\n"
 			       "    %" PRIu64 " corruptions\n\nDouble checking "
 			       "the fixed image now...\n", res.leaks_fixed,
 			       res.corruptions_fixed);
-		res.quiet = quiet || json;
+		uint64_t leaks_fixed = res.leaks_fixed;
+		uint64_t corruptions_fixed = res.corruptions_fixed;
+
+		res.quiet = quiet;
 		ret = blk_check(img, 0, &res);
+		res.leaks_fixed = leaks_fixed;
+		res.corruptions_fixed = corruptions_fixed;
 	}
 	if (ret < 0) {
 		fprintf(stderr, "mica-img: Check failed: %s\n", strerror(-ret));

@@ -42,6 +42,21 @@ static int range_has_data(struct blk_image *img, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* Length (a multiple of BLOCK) of the zero or unallocated stretch at
+ * OFF, 0 if there is none or it is shorter than a block. */
+static uint64_t zero_run(struct blk_image *img, uint64_t off, uint64_t len,
+			 uint64_t block)
+{
+	struct blk_extent e;
+
+	if (blk_map(img, off, len, &e) < 0 ||
+	    e.kind == BLK_EXTENT_DATA || e.kind == BLK_EXTENT_COMPRESSED)
+		return 0;
+	if (off + e.length == blk_size(img))
+		return e.length;
+	return e.length - e.length % block;
+}
+
 static int convert_run(struct blk_image *src, struct blk_image *dst,
 		       bool compress, bool show)
 {
@@ -52,9 +67,14 @@ static int convert_run(struct blk_image *src, struct blk_image *dst,
 
 	if (buf == NULL)
 		return -ENOMEM;
-	for (uint64_t off = 0; off < size && ret >= 0; off += CHUNK) {
-		uint64_t n = size - off < CHUNK ? size - off : CHUNK;
+	for (uint64_t off = 0, n; off < size && ret >= 0; off += n) {
+		uint64_t skip = zero_run(src, off, size - off, block);
 
+		n = size - off < CHUNK ? size - off : CHUNK;
+		if (skip > 0) {          /* a sparse stretch: nothing to copy */
+			n = skip;
+			continue;
+		}
 		progress(show, off, size);
 		ret = range_has_data(src, off, n);
 		if (ret <= 0)
@@ -187,13 +207,29 @@ static int compare_run(struct blk_image *a, struct blk_image *b, bool quiet,
 
 	if (ba == NULL || bb == NULL)
 		ret = CMP_ERROR;
-	if (sa != sb && !quiet)
-		printf("Warning: Image size mismatch!\n");
-	if (sa != sb && strict)
+	if (sa != sb && strict && ret == CMP_EQUAL) {
+		if (!quiet)
+			printf("Strict mode: Image size mismatch!\n");
 		ret = CMP_DIFFERENT;
-	for (uint64_t off = 0; off < big && ret == CMP_EQUAL; off += CHUNK) {
-		uint64_t n = big - off < CHUNK ? big - off : CHUNK, d;
+	}
+	/* the common part first, then what only the larger one has */
+	for (uint64_t off = 0, n; off < big && ret == CMP_EQUAL; off += n) {
+		uint64_t d, za, zb;
 
+		n = big - off < CHUNK ? big - off : CHUNK;
+		if (off < common && off + n > common)
+			n = common - off;
+		if (off == common && sa != sb && !quiet)
+			printf("Warning: Image size mismatch!\n");
+		/* stretches that are zero in both need no reading */
+		za = zero_run(off < sa ? a : b, off, (off < sa ? sa : sb) - off, 1);
+		zb = off < common ? zero_run(b, off, sb - off, 1) : za;
+		if (za > 0 && zb > 0) {
+			n = za < zb ? za : zb;
+			if (off < common && off + n > common)
+				n = common - off;
+			continue;
+		}
 		if (off >= common) {
 			if (range_has_data(larger, off, n) == 0)
 				continue;

@@ -4,7 +4,8 @@
  *   blk-io [-f fmt] [-r] -c 'write -P 0xab 0 64k' -c 'read -P 0xab 0 4k' file
  *
  * commands: write [-P pat | -z | -c] off len, read [-P pat] off len,
- * discard off len, flush, sleep ms.  Exit 0 when every command succeeded and every
+ * dwrite [-P pat] off len (two-phase, through the image fd, as a data
+ * path process would), discard off len, flush, sleep ms.  Exit 0 when every command succeeded and every
  * read matched its pattern. */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@ static long long parse_num(const char *s)
 	case 'k': case 'K': v <<= 10; break;
 	case 'm': case 'M': v <<= 20; break;
 	case 'g': case 'G': v <<= 30; break;
+	case 't': case 'T': v <<= 40; break;
 	default: break;
 	}
 	return v;
@@ -71,7 +73,21 @@ static int run(struct blk_image *img, char *cmd)
 	if (buf == NULL)
 		return -ENOMEM;
 	memset(buf, pattern < 0 ? 0xcd : pattern, len);
-	if (strcmp(argv[0], "write") == 0 && compress) {
+	if (strcmp(argv[0], "dwrite") == 0) {
+		/* as a data path would: prepare, write the fd, commit */
+		for (unsigned long long done = 0; ret == 0 && done < len;) {
+			struct blk_write_grant g;
+
+			ret = blk_write_prepare(img, off + done, len - done, &g);
+			if (ret == 0 && pwrite(g.fd, buf + done, g.length,
+					       (off_t)g.host_offset) !=
+					(ssize_t)g.length)
+				ret = -EIO;
+			if (ret == 0)
+				ret = blk_write_commit(img, &g);
+			done += g.length;
+		}
+	} else if (strcmp(argv[0], "write") == 0 && compress) {
 		ret = blk_write_compressed(img, buf, len, off);
 	} else if (strcmp(argv[0], "write") == 0) {
 		ret = blk_pwrite(img, buf, len, off);
@@ -93,7 +109,7 @@ static int run(struct blk_image *img, char *cmd)
 int main(int argc, char **argv)
 {
 	const char *fmt = NULL;
-	char *cmds[256];
+	char *cmds[4096];
 	int ncmds = 0, c, ret = 0;
 	unsigned flags = BLK_OPEN_RDWR;
 	struct blk_image *img;
@@ -104,7 +120,7 @@ int main(int argc, char **argv)
 			fmt = optarg;
 		else if (c == 'r')
 			flags = 0;
-		else if (c == 'c' && ncmds < 256)
+		else if (c == 'c' && ncmds < 4096)
 			cmds[ncmds++] = optarg;
 		else
 			return 2;

@@ -7,6 +7,7 @@
  *   make fuzz && build/fuzz/fuzz_qcow2_open -close_fd_mask=2 \
  *           -max_total_time=60 tests/blockd/fuzz-seeds
  * (-close_fd_mask=2 silences the library's one-line refusals.) */
+#define _GNU_SOURCE     /* memfd_create */
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>

@@ -18,6 +18,7 @@ BUILD = os.environ.get("BUILD", "build")
 MICA_IMG = os.path.abspath(os.path.join(BUILD, "bin/mica-img"))
 BLK_IO = os.path.abspath(os.path.join(BUILD, "tests/blk-io"))
 STEPS = int(os.environ.get("MICA_STRESS_STEPS", "300"))
+SEEDS = [int(x) for x in os.environ.get("MICA_STRESS_SEEDS", "1 2 3").split()]
 
 CONFIGS = [
     ("default", ["-o", "cluster_size=65536"]),
@@ -173,7 +174,7 @@ def main():
     run("qemu-img", "create", "-f", "qcow2", "base.qcow2", "4M")
     run("qemu-io", "-c", "write -P 0xab 0 4M", "base.qcow2")
     for config, opts in CONFIGS:
-        for seed in (1, 2, 3):
+        for seed in SEEDS:
             stress(config, opts, seed)
     shutil.rmtree(tmp)
     print("%d passed, %d failed, 0 skipped" % (passed, failed))

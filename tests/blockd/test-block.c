@@ -79,6 +79,27 @@ static void test_raw_roundtrip_and_map(void)
 	unlink(path);
 }
 
+/* A probed raw image cannot be turned into a qcow2 by what is written to
+ * it; with the format given explicitly it can. */
+static void test_probed_raw_keeps_its_format(void)
+{
+	struct blk_create_opts o = { .size = 1 << 20 };
+	static const uint8_t magic[8] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
+	struct blk_image *img;
+
+	make_path();
+	CU_ASSERT_EQUAL_FATAL(blk_create(path, "raw", &o), 0);
+	CU_ASSERT_EQUAL_FATAL(blk_open(path, NULL, BLK_OPEN_RDWR, &img), 0);
+	CU_ASSERT_EQUAL(blk_pwrite(img, magic, 4, 0), -EPERM);
+	CU_ASSERT_EQUAL(blk_pwrite(img, magic + 4, 4, 4), 0);
+	CU_ASSERT_EQUAL(blk_pwrite(img, magic, 8, 4096), 0);
+	blk_close(img);
+	CU_ASSERT_EQUAL_FATAL(blk_open(path, "raw", BLK_OPEN_RDWR, &img), 0);
+	CU_ASSERT_EQUAL(blk_pwrite(img, magic, 8, 0), 0);
+	blk_close(img);
+	unlink(path);
+}
+
 static void test_unknown_format_and_missing_file(void)
 {
 	struct blk_image *img;
@@ -92,4 +113,5 @@ static void test_unknown_format_and_missing_file(void)
 CUTEST_MAIN("test-block",
 	    CUTEST(test_iov_slice_and_copy),
 	    CUTEST(test_raw_roundtrip_and_map),
+	    CUTEST(test_probed_raw_keeps_its_format),
 	    CUTEST(test_unknown_format_and_missing_file))

@@ -224,6 +224,39 @@ static void test_snapshot_roundtrip(void)
 	free(buf);
 }
 
+/* An owned cluster followed by a host-contiguous shared one: a write over
+ * both must copy the shared one, not write through it. */
+static void test_write_never_through_shared_cluster(void)
+{
+	struct blk_image *img = create_open("own.qcow2", 1 << 20, 65536, 16, 3);
+	struct qcow2 *q = qcow2_of(img);
+	uint8_t *buf = malloc(131072), *table;
+	uint64_t e1, host1;
+
+	memset(buf, 0x11, 131072);
+	CU_ASSERT_EQUAL(blk_pwrite(img, buf, 131072, 0), 0);
+	CU_ASSERT_EQUAL(blk_flush(img), 0);
+	CU_ASSERT_EQUAL_FATAL(qcow2_l2_lookup(q, 0, &table), 0);
+	e1 = qcow2_l2_entry(table, 1);
+	host1 = e1 & QCOW2_OFFSET_MASK;
+	CU_ASSERT_EQUAL(host1, (qcow2_l2_entry(table, 0) & QCOW2_OFFSET_MASK)
+			+ 65536);
+	/* make guest cluster 1 shared, as a snapshot would */
+	be64_put(table + 8, e1 & ~QCOW2_OFLAG_COPIED);
+	qcow2_cache_mark_dirty(&q->l2_cache, table);
+	CU_ASSERT_EQUAL(qcow2_refcount_add(q, host1 >> 16, 1), 0);
+
+	memset(buf, 0x22, 131072);
+	CU_ASSERT_EQUAL(blk_pwrite(img, buf, 131072, 0), 0);
+	CU_ASSERT_EQUAL(blk_file_pread(img->fd, buf, 65536, host1), 0);
+	CU_ASSERT_EQUAL(buf[0], 0x11);
+	CU_ASSERT_EQUAL(buf[65535], 0x11);
+	CU_ASSERT_EQUAL(blk_pread(img, buf, 131072, 0), 0);
+	CU_ASSERT(buf[0] == 0x22 && buf[131071] == 0x22);
+	blk_close(img);
+	free(buf);
+}
+
 static void test_backing_cow(void)
 {
 	struct blk_create_opts o = { .size = 1 << 20 };
@@ -260,6 +293,63 @@ static void test_backing_cow(void)
 	CU_ASSERT_EQUAL(blk_write_zeroes(img, 0, 65536), 0);
 	CU_ASSERT_EQUAL(blk_pread(img, buf, sizeof(buf), 0), 0);
 	CU_ASSERT(memcmp(buf, expect, sizeof(buf)) == 0);
+	assert_check_clean(img);
+	blk_close(img);
+}
+
+/* prepare / data path writes on the fd / commit, over a backing file */
+static void test_two_phase_write(void)
+{
+	struct blk_create_opts o = { .size = 1 << 20 };
+	struct blk_write_grant g, g2;
+	struct blk_image *img;
+	uint8_t buf[65536], data[100];
+
+	CU_ASSERT_EQUAL_FATAL(blk_create(tmp_path("tp.raw"), "raw", &o), 0);
+	CU_ASSERT_EQUAL_FATAL(blk_open(tmp_path("tp.raw"), "raw",
+				       BLK_OPEN_RDWR, &img), 0);
+	memset(buf, 0xaa, sizeof(buf));
+	for (int i = 0; i < 16; i++)
+		CU_ASSERT_EQUAL(blk_pwrite(img, buf, sizeof(buf),
+					   (uint64_t)i << 16), 0);
+	CU_ASSERT_EQUAL(blk_write_prepare(img, 5, 10, &g), 0);
+	CU_ASSERT(g.in_place && g.host_offset == 5 && g.length == 10);
+	blk_close(img);
+	o.size = 2 << 20;
+	o.backing_file = "tp.raw";
+	o.backing_fmt = "raw";
+	CU_ASSERT_EQUAL_FATAL(blk_create(tmp_path("tp.qcow2"), "qcow2", &o), 0);
+	CU_ASSERT_EQUAL_FATAL(blk_open(tmp_path("tp.qcow2"), NULL,
+				       BLK_OPEN_RDWR, &img), 0);
+
+	CU_ASSERT_EQUAL_FATAL(blk_write_prepare(img, 70000, 100, &g), 0);
+	CU_ASSERT_FALSE(g.in_place);
+	CU_ASSERT(g.offset == 70000 && g.length == 100 && g.fd >= 0);
+	/* not linked yet: readers see the old data; the cluster is busy */
+	CU_ASSERT_EQUAL(blk_pread(img, buf, sizeof(buf), 65536), 0);
+	CU_ASSERT(buf[0] == 0xaa && buf[70000 - 65536] == 0xaa);
+	CU_ASSERT_EQUAL(blk_write_prepare(img, 65546, 10, &g2), -EBUSY);
+	CU_ASSERT_EQUAL(blk_pwrite(img, buf, 10, 65546), -EBUSY);
+	/* the data path's own write, straight to the image file */
+	memset(data, 0x55, sizeof(data));
+	CU_ASSERT_EQUAL(pwrite(g.fd, data, sizeof(data), (off_t)g.host_offset),
+			(ssize_t)sizeof(data));
+	CU_ASSERT_EQUAL(blk_write_commit(img, &g), 0);
+	CU_ASSERT_EQUAL(blk_write_commit(img, &g), -EINVAL);
+	CU_ASSERT_EQUAL(blk_pread(img, buf, sizeof(buf), 65536), 0);
+	CU_ASSERT(buf[0] == 0xaa && buf[70000 - 65536 - 1] == 0xaa);
+	CU_ASSERT(buf[70000 - 65536] == 0x55 && buf[70099 - 65536] == 0x55);
+	CU_ASSERT(buf[70100 - 65536] == 0xaa && buf[65535] == 0xaa);
+	/* now owned: in place */
+	CU_ASSERT_EQUAL(blk_write_prepare(img, 70000, 100, &g), 0);
+	CU_ASSERT(g.in_place);
+	/* several clusters at once, then given back */
+	CU_ASSERT_EQUAL(blk_write_prepare(img, 196608, 3 * 65536, &g2), 0);
+	CU_ASSERT(!g2.in_place && g2.length == 3 * 65536);
+	CU_ASSERT_EQUAL(blk_write_abort(img, &g2), 0);
+	CU_ASSERT_EQUAL(blk_pread(img, buf, sizeof(buf), 196608), 0);
+	CU_ASSERT(buf[0] == 0xaa);
+	CU_ASSERT_EQUAL(blk_flush(img), 0);
 	assert_check_clean(img);
 	blk_close(img);
 }
@@ -373,7 +463,9 @@ CUTEST_MAIN("test-qcow2",
 	    CUTEST(test_model_refcount64),
 	    CUTEST(test_model_v2),
 	    CUTEST(test_snapshot_roundtrip),
+	    CUTEST(test_write_never_through_shared_cluster),
 	    CUTEST(test_backing_cow),
+	    CUTEST(test_two_phase_write),
 	    CUTEST(test_map_kinds),
 	    CUTEST(test_rejects_out_of_range_and_read_only),
 	    CUTEST(test_second_writer_locked_out),

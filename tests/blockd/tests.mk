@@ -41,7 +41,7 @@ $(FUZZ_QCOW2): tests/blockd/fuzz_qcow2_open.c $(BLOCK_LIB_SRCS) ipc/log.c \
 		$(wildcard blockd/*.h)
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Iipc \
+	$(Q)$(FUZZ_CC) -g -O1 -std=gnu11 -I. -Iipc \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-o $@ tests/blockd/fuzz_qcow2_open.c $(BLOCK_LIB_SRCS) ipc/log.c \
 		$(BLOCK_LIBS)
