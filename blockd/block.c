@@ -63,50 +63,43 @@ static const struct blk_format_ops *blk_probe(int fd)
 	return best;
 }
 
-static int blk_open_depth(const char *path, const char *format,
-			  unsigned flags, unsigned depth,
-			  struct blk_image **out)
+/* Open the image on fd (which becomes the image's); name is for messages
+ * and for finding backing files next to it. */
+static int blk_open_common(int fd, const char *name, const char *format,
+			   unsigned flags, unsigned depth, struct blk_image **out)
 {
 	struct blk_image *img;
 	const struct blk_format_ops *ops = NULL;
 	int ret;
 
 	*out = NULL;
-	if (depth > MAX_BACKING_DEPTH) {
-		log_warnx("%s: backing chain deeper than %d", path,
-			  MAX_BACKING_DEPTH);
-		return -ELOOP;
-	}
 	if (format != NULL) {
 		ops = blk_format_find(format);
 		if (ops == NULL) {
-			log_warnx("%s: unknown format '%s'", path, format);
+			log_warnx("%s: unknown format '%s'", name, format);
+			close(fd);
 			return -EINVAL;
 		}
 	}
 	img = calloc(1, sizeof(*img));
-	if (img == NULL)
+	if (img == NULL) {
+		close(fd);
 		return -ENOMEM;
-	img->fd = -1;
+	}
+	img->fd = fd;
 	img->flags = flags;
 	img->depth = depth;
 	img->read_only = !(flags & BLK_OPEN_RDWR);
-	img->filename = strdup(path);
+	img->filename = strdup(name);
 	if (img->filename == NULL) {
 		ret = -ENOMEM;
-		goto fail;
-	}
-	img->fd = open(path, (img->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (img->fd < 0) {
-		ret = -errno;
-		log_warn("could not open '%s'", path);
 		goto fail;
 	}
 	if (!(flags & BLK_OPEN_NO_LOCK)) {
 		ret = blk_lock_image(img->fd, !img->read_only);
 		if (ret < 0) {
 			log_warnx("%s: failed to get \"%s\" lock: is another "
-				  "process using the image?", path,
+				  "process using the image?", name,
 				  img->read_only ? "consistent read" : "write");
 			goto fail;
 		}
@@ -123,6 +116,46 @@ static int blk_open_depth(const char *path, const char *format,
 fail:
 	blk_close(img);
 	return ret;
+}
+
+static int blk_open_depth(const char *path, const char *format,
+			  unsigned flags, unsigned depth,
+			  struct blk_image **out)
+{
+	int fd;
+
+	*out = NULL;
+	if (depth > MAX_BACKING_DEPTH) {
+		log_warnx("%s: backing chain deeper than %d", path,
+			  MAX_BACKING_DEPTH);
+		return -ELOOP;
+	}
+	fd = open(path, ((flags & BLK_OPEN_RDWR) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0) {
+		int ret = -errno;
+
+		log_warn("could not open '%s'", path);
+		return ret;
+	}
+	return blk_open_common(fd, path, format, flags, depth, out);
+}
+
+int blk_open_fd(int fd, const char *name, const char *format, unsigned flags,
+		struct blk_image **out)
+{
+	int mode = fcntl(fd, F_GETFL), own;
+
+	*out = NULL;
+	if (mode < 0)
+		return -errno;
+	if ((flags & BLK_OPEN_RDWR) && (mode & O_ACCMODE) != O_RDWR) {
+		log_warnx("%s: opened read-only, cannot be used for writing", name);
+		return -EBADF;
+	}
+	own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (own < 0)
+		return -errno;
+	return blk_open_common(own, name, format, flags, 0, out);
 }
 
 int blk_open(const char *path, const char *format, unsigned flags,

@@ -40,6 +40,14 @@ struct blk_image;
 int blk_open(const char *path, const char *format, unsigned flags,
 	     struct blk_image **out);
 
+/* The same on an fd opened by someone else (mica-blockd gets its images
+ * as fds): fd is duplicated, the caller keeps its own.  name is for
+ * messages and for finding backing files relative to it, which a process
+ * without a file system (mica-blockd) cannot open: -ENOENT then.  -EBADF
+ * when BLK_OPEN_RDWR is asked of a read-only fd. */
+int blk_open_fd(int fd, const char *name, const char *format, unsigned flags,
+		struct blk_image **out);
+
 /* Flush and close.  Returns the flush result; the image is freed anyway.
  * Closing NULL is a no-op returning 0. */
 int blk_close(struct blk_image *img);
