@@ -1,6 +1,7 @@
 # translator/: libmica-translator.a (JIT) and mica-x86_64 (user mode).
 
 TRANSLATOR_SRCS := translator/ir.c translator/tb.c translator/codebuf.c \
+	translator/smc.c \
 	translator/x86/decode.c translator/x86/frontend.c \
 	translator/x86/ops_int.c translator/x86/ops_0f.c \
 	translator/x86/flags.c translator/x86/helpers.c \

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "translator/backend.h"
 #include "translator/codebuf.h"
+#include "translator/smc.h"
 #include "translator/translator.h"
 #include "translator/x86/frontend.h"
 #include "translator/x86/helpers.h"
@@ -54,6 +55,7 @@ static struct {
 	uint64_t epilogue;
 	uint64_t (*enter)(struct x86_cpu *env, uint64_t code);
 	unsigned max_insns;
+	bool protect_code;
 	unsigned long generation;	/* bumped by every flush */
 	struct tr_cpu *cpus[64];
 	unsigned n_cpus;
@@ -115,6 +117,7 @@ int tr_init(const struct tr_config *cfg)
 	if (!tr.tbs || !tr.pcmap_host || !tr.pcmap_guest || !tr.blk)
 		return -ENOMEM;
 	tr.max_insns = cfg && cfg->max_block_insns ? cfg->max_block_insns : 64;
+	tr.protect_code = cfg && cfg->protect_code_pages;
 	n = x86_64_emit_trampolines(tr.code.rw, codebuf_exec_addr(&tr.code, 0),
 				    &tr.epilogue);
 	tr.enter = (uint64_t (*)(struct x86_cpu *, uint64_t))(uintptr_t)
@@ -235,10 +238,10 @@ static int tb_emit(struct tb *tb, unsigned max_insns)
 	return 0;
 }
 
-static struct tb *tb_translate(uint64_t pc)
+static struct tb *tb_translate(uint64_t pc, bool smc_step)
 {
 	struct tb *tb;
-	unsigned max = tr.max_insns;
+	unsigned max = smc_step ? 1 : tr.max_insns;
 	int rc;
 
 	for (int attempt = 0;; attempt++) {
@@ -255,13 +258,17 @@ static struct tb *tb_translate(uint64_t pc)
 			fatalx("cannot translate block at %#llx: %s",
 			       (unsigned long long)pc, strerror(-rc));
 		tr_flush_all();
-		max = 8;
+		max = smc_step ? 1 : 8;
 	}
 	tr.n_tbs++;
+	tr.stats.blocks_translated++;
+	if (smc_step)
+		return tb;	/* run once: never valid, never in the hash */
+	if (tr.protect_code)
+		smc_protect_range(tb->pc, tb->pc_end);
 	tb->valid = true;
 	tb->hash_next = tr.hash[hash_pc(pc)];
 	tr.hash[hash_pc(pc)] = tb;
-	tr.stats.blocks_translated++;
 	return tb;
 }
 
@@ -339,17 +346,52 @@ static void tb_invalidate(struct tb *tb)
 	tr.stats.invalidations++;
 }
 
-void tr_invalidate_range(uint64_t start, uint64_t len)
+static void invalidate_locked(uint64_t start, uint64_t end)
 {
-	uint64_t end = start + len;
-
-	pthread_mutex_lock(&tr_lock);
 	for (unsigned i = 0; i < tr.n_tbs; i++) {
 		struct tb *tb = &tr.tbs[i];
 
 		if (tb->valid && tb->pc < end && tb->pc_end > start)
 			tb_invalidate(tb);
 	}
+}
+
+void tr_invalidate_range(uint64_t start, uint64_t len)
+{
+	pthread_mutex_lock(&tr_lock);
+	invalidate_locked(start, start + len);
+	if (tr.protect_code)
+		smc_forget_range(start, start + len);
+	pthread_mutex_unlock(&tr_lock);
+}
+
+/* A write hit a page we protected: its blocks go, the page becomes
+ * writable again.  Returns false if the page was not ours. */
+static bool smc_write_fault(uint64_t addr)
+{
+	uint64_t page = addr & ~4095ull;
+	bool ours;
+
+	pthread_mutex_lock(&tr_lock);
+	ours = tr.protect_code && smc_unprotect_page(addr);
+	if (ours) {
+		/* A block may extend into this page from the previous one. */
+		invalidate_locked(page >= 4096 ? page - 4096 + 1 : 0,
+				  page + 4096);
+		tr.stats.smc_faults++;
+	}
+	pthread_mutex_unlock(&tr_lock);
+	return ours;
+}
+
+void tr_guest_write_range(uint64_t start, uint64_t len)
+{
+	if (!tr.protect_code || len == 0)
+		return;
+	pthread_mutex_lock(&tr_lock);
+	if (smc_range_protected(start, start + len))
+		for (uint64_t p = start & ~4095ull; p < start + len; p += 4096)
+			smc_write_fault(p);
 	pthread_mutex_unlock(&tr_lock);
 }
 
@@ -358,14 +400,20 @@ static struct tb *tb_find(struct tr_cpu *cpu, uint64_t pc)
 	unsigned j = jc_index(pc);
 	struct tb *tb = cpu->jump_cache[j];
 
-	if (tb && tb->pc == pc && tb->valid) {
+	if (tb && tb->pc == pc && tb->valid && !cpu->smc_step) {
 		tr.stats.jump_cache_hits++;
 		return tb;
 	}
 	pthread_mutex_lock(&tr_lock);
+	if (cpu->smc_step) {
+		cpu->smc_step = false;
+		tb = tb_translate(pc, true);
+		pthread_mutex_unlock(&tr_lock);
+		return tb;
+	}
 	tb = tb_lookup(pc);
 	if (!tb)
-		tb = tb_translate(pc);
+		tb = tb_translate(pc, false);
 	cpu->jump_cache[j] = tb;
 	pthread_mutex_unlock(&tr_lock);
 	return tb;
@@ -407,15 +455,19 @@ int tr_cpu_exec(struct tr_cpu *cpu)
 	int reason;
 
 	tr_current = cpu;
-	if (sigsetjmp(cpu->fault_jmp, 1)) {
-		cpu->in_exec = false;
-		x86_helper_in_guest_memory = 0;
-		reason = (int)cpu->env.exception;
-		cpu->env.exception = X86_EXIT_NONE;
-		return reason;
+	for (;;) {
+		if (sigsetjmp(cpu->fault_jmp, 1)) {
+			cpu->in_exec = false;
+			x86_helper_in_guest_memory = 0;
+			reason = (int)cpu->env.exception;
+			cpu->env.exception = X86_EXIT_NONE;
+			if (reason == X86_EXIT_RESTART)
+				continue;
+			return reason;
+		}
+		cpu->in_exec = true;
+		return exec_loop(cpu);
 	}
-	cpu->in_exec = true;
-	return exec_loop(cpu);
 }
 
 /* Host PC inside generated code -> guest PC of the faulting access. */
@@ -453,6 +505,25 @@ static void fault_handler(int sig, siginfo_t *si, void *uc_void)
 	struct tr_cpu *cpu = tr_current;
 	uint64_t pc = (uint64_t)uc->uc_mcontext.gregs[REG_RIP], guest_pc;
 
+	if (sig == SIGSEGV && si->si_code == SEGV_ACCERR &&
+	    smc_write_fault((uint64_t)(uintptr_t)si->si_addr)) {
+		/* Self-modifying code.  In the emulator's own code: retry
+		 * the write.  In a block or helper: the guest state is
+		 * precise at the writing instruction, so restart there with
+		 * fresh translations. */
+		if (!cpu || !cpu->in_exec)
+			return;
+		if (codebuf_contains(&tr.code, pc)) {
+			if (!host_pc_to_guest(pc, &guest_pc))
+				goto host_bug;
+			cpu->env.rip = guest_pc;
+		} else if (!x86_helper_in_guest_memory) {
+			return;
+		}
+		cpu->env.exception = X86_EXIT_RESTART;
+		cpu->smc_step = true;
+		siglongjmp(cpu->fault_jmp, 1);
+	}
 	if (cpu && cpu->in_exec) {
 		if (codebuf_contains(&tr.code, pc) &&
 		    host_pc_to_guest(pc, &guest_pc)) {
@@ -514,9 +585,10 @@ void tr_print_stats(void)
 	fprintf(stderr,
 		"mica-x86_64 stats: blocks translated %lu, chain links %lu, "
 		"dispatches %lu, jump-cache hits %lu, cache flushes %lu, "
-		"invalidations %lu\n",
+		"invalidations %lu, self-modifying-code faults %lu\n",
 		tr.stats.blocks_translated, tr.stats.chain_links,
 		tr.stats.dispatches, tr.stats.jump_cache_hits,
-		tr.stats.cache_flushes, tr.stats.invalidations);
+		tr.stats.cache_flushes, tr.stats.invalidations,
+		tr.stats.smc_faults);
 	x86_frontend_print_missing();
 }

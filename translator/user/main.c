@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 	user_proc.exe_path = exe;
 	user_proc.host_self = self;
 
-	rc = tr_init(NULL);
+	rc = tr_init(&(struct tr_config){ .protect_code_pages = true });
 	if (rc < 0) {
 		errno = -rc;
 		fatal("translator set-up");

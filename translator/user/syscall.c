@@ -337,6 +337,12 @@ void user_do_syscall(struct tr_cpu *cpu)
 		if (r == 0)
 			tr_invalidate_range(a0, a1);
 		break;
+	case SYS_read:
+	case SYS_pread64:
+		/* The kernel cannot write into a page we protected. */
+		tr_guest_write_range(a1, a2);
+		r = passthrough(env);
+		break;
 	case SYS_mmap:
 		r = passthrough(env);
 		if (r >= 0 && (env->regs[10] & MAP_FIXED))

@@ -84,6 +84,7 @@ enum x86_exit_reason {
 	X86_EXIT_TRAP,		/* int3: rip = after it */
 	X86_EXIT_DIVIDE,	/* #DE: rip = faulting instruction */
 	X86_EXIT_HLT,		/* privileged in user mode: SIGSEGV */
+	X86_EXIT_RESTART,	/* internal: re-dispatch at rip (SMC) */
 };
 
 /* The six arithmetic flags from lazy state. */
