@@ -196,6 +196,8 @@ static int tb_emit(struct tb *tb, unsigned max_insns)
 		.epilogue = tr.epilogue,
 		.exit_token = (uint64_t)(uintptr_t)tb,
 		.env_spill_off = X86_ENV_OFF(spill),
+		.env_interrupt_off = X86_ENV_OFF(interrupt_request),
+		.interrupt_reason = X86_EXIT_INTERRUPT,
 		.n_spill = 64,
 		.jc_off = offsetof(struct tr_cpu, jump_cache),
 		.jc_mask = TR_JUMP_CACHE_SIZE - 1,
@@ -573,6 +575,11 @@ void tr_after_fork_child(void)
 		errno = -rc;
 		fatal("cannot give the forked child its own code cache");
 	}
+}
+
+struct tr_cpu *tr_current_cpu(void)
+{
+	return tr_current;
 }
 
 const struct tr_stats *tr_get_stats(void)

@@ -29,6 +29,7 @@ struct tr_cpu {
 	/* Next block: one instruction, not cached, page left writable (the
 	 * instruction that just hit write-protected code). */
 	bool smc_step;
+	uint64_t pending_signals;	/* bit sig-1: arrived, not delivered */
 };
 
 struct tr_config {
@@ -69,6 +70,8 @@ void tr_flush_all(void);
 /* Call in the child right after a fork of the emulating process. */
 void tr_after_fork_child(void);
 const struct tr_stats *tr_get_stats(void);
+/* The CPU the calling thread runs (NULL outside guest threads). */
+struct tr_cpu *tr_current_cpu(void);
 void tr_print_stats(void);	/* to stderr, with missing opcodes */
 
 #endif

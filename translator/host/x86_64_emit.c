@@ -748,6 +748,15 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 	info->n_exits = 0;
 	info->n_pcmap = 0;
 	compute_last_use(&ra);
+	if (cfg->env_interrupt_off) {
+		size_t body;
+
+		asm_cmp_mem8_imm(&ra.e, H_RBP, (int32_t)cfg->env_interrupt_off,
+				 0);
+		body = asm_jcc_fwd(&ra.e, HCC_E);
+		emit_exit_special(&ra, cfg->interrupt_reason, blk->guest_pc);
+		asm_patch_fwd(&ra.e, body);
+	}
 	for (unsigned i = 0; i < blk->n_ops && !ra.e.overflow; i++) {
 		const struct ir_op *op = &blk->ops[i];
 

@@ -46,23 +46,49 @@ static noreturn void guest_fatal_signal(struct tr_cpu *cpu,
 	_exit(128 + sig);
 }
 
+/* A fault raised by a guest instruction: its handler, or death. */
+static void guest_fault(struct tr_cpu *cpu, int sig, int code, uint64_t addr)
+{
+	siginfo_t info;
+
+	memset(&info, 0, sizeof(info));
+	info.si_signo = sig;
+	info.si_code = code;
+	info.si_addr = (void *)(uintptr_t)addr;
+	if (!user_deliver_signal(cpu, sig, &info))
+		guest_fatal_signal(cpu, sig);
+}
+
 noreturn void user_run(struct tr_cpu *cpu)
 {
+	struct x86_cpu *env = &cpu->env;
+
 	for (;;) {
 		switch (tr_cpu_exec(cpu)) {
 		case X86_EXIT_SYSCALL:
 			user_do_syscall(cpu);
 			break;
+		case X86_EXIT_INTERRUPT:
+			env->interrupt_request = 0;
+			user_deliver_pending(cpu);
+			break;
 		case X86_EXIT_SEGV:
+			guest_fault(cpu, SIGSEGV, SEGV_MAPERR,
+				    env->exception_addr);
+			break;
 		case X86_EXIT_HLT:
-			guest_fatal_signal(cpu, SIGSEGV);
+			guest_fault(cpu, SIGSEGV, SI_KERNEL, 0);
+			break;
 		case X86_EXIT_DIVIDE:
-			guest_fatal_signal(cpu, SIGFPE);
+			guest_fault(cpu, SIGFPE, FPE_INTDIV, env->rip);
+			break;
 		case X86_EXIT_TRAP:
-			guest_fatal_signal(cpu, SIGTRAP);
+			guest_fault(cpu, SIGTRAP, SI_KERNEL, 0);
+			break;
 		case X86_EXIT_ILLEGAL:
 		default:
-			guest_fatal_signal(cpu, SIGILL);
+			guest_fault(cpu, SIGILL, ILL_ILLOPN, env->rip);
+			break;
 		}
 	}
 }
