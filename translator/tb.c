@@ -2,6 +2,7 @@
  * and host-fault to guest-fault mapping. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -200,7 +201,7 @@ static int tb_emit(struct tb *tb, unsigned max_insns)
 		.interrupt_reason = X86_EXIT_INTERRUPT,
 		.n_spill = 64,
 		.jc_off = offsetof(struct tr_cpu, jump_cache),
-		.jc_mask = TR_JUMP_CACHE_SIZE - 1,
+		.jc_mask = getenv("MICA_NO_INLINE_JC") ? 0 : TR_JUMP_CACHE_SIZE - 1,
 		.desc_pc_off = offsetof(struct tb, pc),
 		.desc_valid_off = offsetof(struct tb, valid),
 		.desc_code_off = offsetof(struct tb, code_exec),
@@ -285,6 +286,11 @@ static void tb_chain(struct tb *from, unsigned k, struct tb *to)
 	if (from->exit_dest[k] || from->exit_target[k] != to->pc ||
 	    !from->valid || !to->valid)
 		return;
+	if (tr.code.rw[from->code_off + from->exit_off[k]] != 0xe9 ||
+	    (to->code_off & 15) != 0)
+		fatalx("chaining a non-jump: tb %#llx exit %u off %#x target %#x",
+		       (unsigned long long)from->pc, k, from->exit_off[k],
+		       to->code_off);
 	x86_64_patch_jump(tr.code.rw + from->code_off + from->exit_off[k],
 			  codebuf_exec_addr(&tr.code, from->code_off +
 					    from->exit_off[k]),
@@ -553,28 +559,65 @@ host_bug:
 		if (n > 0)
 			(void)!write(2, msg, (size_t)n);
 		if (codebuf_contains(&tr.code, pc)) {
-			const uint8_t *c = (const uint8_t *)(uintptr_t)pc;
 			uint32_t off = (uint32_t)(pc - codebuf_exec_addr(&tr.code, 0));
 
-			n = snprintf(msg, sizeof(msg), "  off %#x code %02x %02x %02x %02x %02x %02x %02x %02x n_tbs %u last tb off %#x size %#x\n",
-				     off, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], tr.n_tbs,
-				     tr.n_tbs ? tr.tbs[tr.n_tbs - 1].code_off : 0,
-				     tr.n_tbs ? tr.tbs[tr.n_tbs - 1].code_size : 0);
-			if (n > 0)
-				(void)!write(2, msg, (size_t)n);
+			for (unsigned i = 0; i < tr.n_tbs; i++) {
+				struct tb *t = &tr.tbs[i];
+
+				if (off < t->code_off || off >= t->code_off + t->code_size)
+					continue;
+				n = snprintf(msg, sizeof(msg),
+					     "  in block for guest %#llx (host offset %#x "
+					     "+ %#x)\n", (unsigned long long)t->pc,
+					     t->code_off, off - t->code_off);
+				if (n > 0)
+					(void)!write(2, msg, (size_t)n);
+			}
 		}
 	}
 	signal(sig, SIG_DFL);
 }
 
+static int fork_snapshot_fd = -1;
+
+void tr_fork_prepare(void)
+{
+	/* The child's copy of the code must be taken while nothing can
+	 * translate or chain, and before the parent runs on. */
+	pthread_mutex_lock(&tr_lock);
+	fork_snapshot_fd = codebuf_snapshot(&tr.code);
+	if (fork_snapshot_fd < 0) {
+		errno = -fork_snapshot_fd;
+		fatal("cannot copy the code cache for a forked child");
+	}
+}
+
+void tr_fork_parent(void)
+{
+	close(fork_snapshot_fd);
+	fork_snapshot_fd = -1;
+	pthread_mutex_unlock(&tr_lock);
+}
+
 void tr_after_fork_child(void)
 {
-	int rc = codebuf_unshare(&tr.code);
+	static const pthread_mutex_t fresh =
+		PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+	int rc = codebuf_adopt(&tr.code, fork_snapshot_fd);
 
+	fork_snapshot_fd = -1;
 	if (rc < 0) {
 		errno = -rc;
 		fatal("cannot give the forked child its own code cache");
 	}
+	/* The lock was taken by the parent's thread: start afresh. */
+	memcpy(&tr_lock, &fresh, sizeof(tr_lock));
+	for (unsigned i = 0; i < tr.n_cpus; i++)
+		if (tr.cpus[i] == tr_current) {
+			tr.cpus[0] = tr_current;
+			tr.n_cpus = 1;
+			break;
+		}
 }
 
 struct tr_cpu *tr_current_cpu(void)

@@ -67,7 +67,11 @@ void tr_invalidate_range(uint64_t start, uint64_t len);
 void tr_guest_write_range(uint64_t start, uint64_t len);
 /* Drop every translation (also done automatically when full). */
 void tr_flush_all(void);
-/* Call in the child right after a fork of the emulating process. */
+/* Bracket a fork of the emulating process: tr_fork_prepare() before,
+ * then tr_fork_parent() in the parent or tr_after_fork_child() in the
+ * child (which gets its own copy of the code cache). */
+void tr_fork_prepare(void);
+void tr_fork_parent(void);
 void tr_after_fork_child(void);
 const struct tr_stats *tr_get_stats(void);
 /* The CPU the calling thread runs (NULL outside guest threads). */

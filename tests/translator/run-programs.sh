@@ -83,6 +83,14 @@ else
 	skipped "busybox applets" "busybox-static not installed"
 fi
 
+# Shell pipelines: fork-heavy (each child gets a snapshot of the code
+# cache), #! scripts re-entering the translator through execve.
+printf '#!/bin/sh\necho script "$@"\n' >"$tmp/script.sh"
+chmod +x "$tmp/script.sh"
+same "#! script" "$tmp/script.sh" a b
+same "sh fork/exec loop" /bin/sh -c 'n=0; for i in 1 2 3 4 5 6 7 8; do n=$(echo $n $i | awk "{print \$1 + \$2}"); done; echo $n; ls / | sort | head -3'
+[ -x /bin/bash ] && same "bash subshells" /bin/bash -c 'for i in $(seq 1 10); do x=$( (echo $i; echo b) | tr b c | wc -l); done; echo $x'
+
 # Dynamically linked Debian programs (the guest's own ld.so and libc).
 head -c 300000 /dev/urandom | base64 >"$tmp/data"
 command -v sha256sum >/dev/null && same "sha256sum (dynamic)" sha256sum "$tmp/data"

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -111,6 +112,50 @@ static const char *find_program(const char *name, char *buf, size_t len)
 	return name;
 }
 
+/* "#!interp [arg]" scripts: returns a new argv (interp, arg, script,
+ * args...) or NULL if PATH is not such a script. */
+static char **shebang_argv(const char *path, int argc, char **argv,
+			   int first, int *new_argc)
+{
+	static char line[256];
+	char *p, *interp, *arg = NULL, **nargv;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), k = 0;
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n < 3 || line[0] != '#' || line[1] != '!')
+		return NULL;
+	line[n] = 0;
+	p = strchr(line, '\n');
+	if (p)
+		*p = 0;
+	for (interp = line + 2; *interp == ' ' || *interp == '\t'; interp++)
+		;
+	for (p = interp; *p && *p != ' ' && *p != '\t'; p++)
+		;
+	if (*p) {
+		*p++ = 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p)
+			arg = p;
+	}
+	nargv = calloc((size_t)(argc - first) + 3, sizeof(char *));
+	if (!nargv || !*interp)
+		return NULL;
+	nargv[k++] = interp;
+	if (arg)
+		nargv[k++] = arg;
+	nargv[k++] = strdup(path);
+	for (int i = first + 1; i < argc; i++)
+		nargv[k++] = argv[i];
+	*new_argc = k;
+	return nargv;
+}
+
 int main(int argc, char **argv)
 {
 	static struct tr_cpu cpu;
@@ -145,6 +190,18 @@ int main(int argc, char **argv)
 		fatal("translator set-up");
 	}
 	rc = user_load_elf(exe, &img, &why);
+	if (rc == -ENOEXEC) {
+		int nargc;
+		char **nargv = shebang_argv(exe, argc, argv, first, &nargc);
+
+		if (nargv && realpath(nargv[0], exe)) {
+			argv = nargv;
+			argc = nargc;
+			first = 0;
+			argv0 = NULL;
+			rc = user_load_elf(exe, &img, &why);
+		}
+	}
 	if (rc < 0) {
 		fprintf(stderr, "mica-x86_64: %s: %s\n", argv[first], why);
 		return rc == -ENOENT ? 127 : 126;

@@ -265,11 +265,14 @@ void user_do_syscall(struct tr_cpu *cpu)
 		if ((a0 & CLONE_VM) && !(a0 & CLONE_THREAD)) {
 			/* posix_spawn's CLONE_VM|CLONE_VFORK child: a fork
 			 * that continues on the stack it was given. */
+			tr_fork_prepare();
 			r = fork();
 			if (r == 0) {
 				tr_after_fork_child();
 				if (a1)
 					env->regs[4] = a1;
+			} else {
+				tr_fork_parent();
 			}
 			r = r < 0 ? -errno : r;
 			break;
@@ -279,15 +282,21 @@ void user_do_syscall(struct tr_cpu *cpu)
 					    env->regs[8]);
 			break;
 		}
+		tr_fork_prepare();
 		r = passthrough(env);
 		if (r == 0)
 			tr_after_fork_child();
+		else
+			tr_fork_parent();
 		break;
 	case SYS_fork:
 	case SYS_vfork:
+		tr_fork_prepare();
 		r = fork();	/* a vfork child must not share our state */
 		if (r == 0)
 			tr_after_fork_child();
+		else
+			tr_fork_parent();
 		r = r < 0 ? -errno : r;
 		break;
 	case SYS_execve:
