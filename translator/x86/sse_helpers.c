@@ -80,10 +80,42 @@ static double arith(unsigned op, double a, double b)
 	}
 }
 
+/* MIN/MAX pick one operand bit for bit (a signaling NaN stays
+ * signaling), so they must not go through a float conversion. */
+static void min_max(union x86_xmm *d, const union x86_xmm *s, unsigned op,
+		    unsigned pfx)
+{
+	bool is_min = op == 0x5d;
+	unsigned lanes = pfx == X86_PFX_NONE ? 4 : pfx == X86_PFX_66 ? 2 : 1;
+
+	for (unsigned n = 0; n < lanes; n++) {
+		bool take_d;
+
+		if (pfx == X86_PFX_NONE || pfx == X86_PFX_F3) {
+			float a = d->s[n], b = s->s[n];
+
+			take_d = is_min ? a < b : a > b;
+			if (!take_d)
+				d->d[n] = s->d[n];
+		} else {
+			double a = d->sd[n], b = s->sd[n];
+
+			take_d = is_min ? a < b : a > b;
+			if (!take_d)
+				d->q[n] = s->q[n];
+		}
+	}
+}
+
 static void float_op(union x86_xmm *d, const union x86_xmm *s, unsigned op,
 		     unsigned pfx, unsigned imm)
 {
 	unsigned n;
+
+	if (op == 0x5d || op == 0x5f) {
+		min_max(d, s, op, pfx);
+		return;
+	}
 
 	switch (pfx) {
 	case X86_PFX_NONE:	/* ps */
