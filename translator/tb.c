@@ -105,6 +105,9 @@ int tr_init(const struct tr_config *cfg)
 {
 	struct sigaction sa;
 	size_t size = cfg && cfg->code_size ? cfg->code_size : 256u << 20;
+
+	if (size < 2 * MIN_FREE_CODE)
+		size = 2 * MIN_FREE_CODE;
 	size_t n;
 	int rc;
 

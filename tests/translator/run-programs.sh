@@ -101,6 +101,16 @@ command -v xz >/dev/null && same "xz (dynamic)" xz -c -1 "$tmp/data"
 command -v xz >/dev/null && same "xz -T2 (threads)" xz -T2 -c -1 "$tmp/data"
 command -v sort >/dev/null && same "sort --parallel=4 (threads)" sort --parallel=4 -S 100K "$tmp/data"
 if command -v gzip >/dev/null; then
+	# A 600 KiB code cache: gzip and its libc flush it many times.
+	gzip -c -9 "$tmp/data" >"$tmp/native.gz"
+	if MICA_TRANSLATOR_CACHE_KB=600 MICA_TRANSLATOR_STATS=1 "$MICA" "$(command -v gzip)" -c -9 "$tmp/data" \
+		>"$tmp/mica.gz" 2>"$tmp/stats" && cmp -s "$tmp/native.gz" "$tmp/mica.gz" &&
+	   ! grep -q "cache flushes 0," "$tmp/stats"; then
+		ok "gzip with a tiny code cache (flushes)"
+	else
+		bad "gzip with a tiny code cache"
+		cat "$tmp/stats"
+	fi
 	gzip -c "$tmp/data" >"$tmp/data.gz"
 	same "gunzip (dynamic)" gzip -dc "$tmp/data.gz"
 fi

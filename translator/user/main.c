@@ -184,7 +184,13 @@ int main(int argc, char **argv)
 	user_proc.exe_path = exe;
 	user_proc.host_self = self;
 
-	rc = tr_init(&(struct tr_config){ .protect_code_pages = true });
+	/* MICA_TRANSLATOR_CACHE_KB: a small code cache exercises flushes. */
+	rc = tr_init(&(struct tr_config){
+		.protect_code_pages = true,
+		.code_size = getenv("MICA_TRANSLATOR_CACHE_KB") ?
+			     strtoul(getenv("MICA_TRANSLATOR_CACHE_KB"), NULL,
+				     0) << 10 : 0,
+	});
 	if (rc < 0) {
 		errno = -rc;
 		fatal("translator set-up");
