@@ -635,6 +635,17 @@ const struct tr_stats *tr_get_stats(void)
 
 void tr_print_stats(void)
 {
+	const char *dump = getenv("MICA_DUMP_CODE");
+
+	if (dump) {	/* the code buffer, for offline disassembly */
+		int fd = open(dump, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			      0644);
+
+		if (fd >= 0) {
+			(void)!write(fd, tr.code.rw, tr.code.used);
+			close(fd);
+		}
+	}
 	fprintf(stderr,
 		"mica-x86_64 stats: blocks translated %lu, chain links %lu, "
 		"dispatches %lu, jump-cache hits %lu, cache flushes %lu, "
