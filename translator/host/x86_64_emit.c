@@ -15,7 +15,7 @@
 #include "translator/backend.h"
 #include "translator/host/x86_64_asm.h"
 
-#define CACHED_SLOTS 32
+#define CACHED_SLOTS 32	/* == IR_VECTOR_STATE_OFF / 8 */
 #define NO_REG (-1)
 
 static const int alloc_order[] = {
@@ -542,7 +542,9 @@ static void emit_call(struct ra *ra, const struct ir_op *op)
 	uint32_t keep;
 	int d;
 
-	if (with_env)
+	/* Vector-state helpers leave cached registers and flags alone. */
+	if (op->helper_flags & (IR_HELPER_READS_ENV | IR_HELPER_WRITES_ENV |
+				IR_HELPER_MEMORY))
 		sync_all(ra);
 	for (int r = 0; r < 16; r++)
 		if (caller_saved(r))
