@@ -21,3 +21,4 @@ $(TEST_TR_ORACLE): $(call objs,tests/translator/test-oracle.c tests/translator/o
 
 UNIT_SUITES += $(TEST_TR_DECODE) $(TEST_TR_IR) $(TEST_TR_ORACLE)
 INTEGRATION_SUITES += tests/translator/run-programs.sh
+SLOW_SUITES += tests/translator/bench-programs.sh
