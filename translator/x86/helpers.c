@@ -227,6 +227,13 @@ static uint64_t div_unsigned(struct x86_cpu *env, unsigned size, uint64_t v)
 	v &= mask;
 	if (v == 0)
 		return 1;
+	if (size == 8 && *rdx == 0) {	/* common case: no 128-bit divide */
+		q = *rax / v;
+		r = *rax % v;
+		*rax = q;
+		*rdx = r;
+		return 0;
+	}
 	if (size == 1)
 		n = *rax & 0xffff;
 	else if (size == 8)
@@ -257,6 +264,15 @@ static uint64_t div_signed(struct x86_cpu *env, unsigned size, uint64_t v)
 
 	if (d == 0)
 		return 1;
+	/* Common case: rdx is the sign extension of rax (cqo). */
+	if (size == 8 && *rdx == (uint64_t)((int64_t)*rax >> 63) &&
+	    !((int64_t)*rax == INT64_MIN && (int64_t)v == -1)) {
+		int64_t a = (int64_t)*rax, b = (int64_t)v;
+
+		*rax = (uint64_t)(a / b);
+		*rdx = (uint64_t)(a % b);
+		return 0;
+	}
 	if (size == 1)
 		n = (int16_t)*rax;
 	else if (size == 8)
