@@ -339,6 +339,18 @@ uint64_t x86_helper_rdtsc(struct x86_cpu *env)
 
 /* CPUID describes exactly what the translator implements: no SSE3+,
  * AVX, XSAVE yet. */
+uint32_t x86_cpuid_features_edx(void)
+{
+	return 1u << 0 |	/* x87 FPU */
+	       1u << 4 |	/* TSC */
+	       1u << 8 |	/* CMPXCHG8B */
+	       1u << 15 |	/* CMOV */
+	       1u << 23 |	/* MMX */
+	       1u << 24 |	/* FXSAVE/FXRSTOR */
+	       1u << 25 |	/* SSE */
+	       1u << 26;	/* SSE2 */
+}
+
 uint64_t x86_helper_cpuid(struct x86_cpu *env)
 {
 	uint32_t leaf = (uint32_t)env->regs[X86_RAX];
@@ -357,14 +369,7 @@ uint64_t x86_helper_cpuid(struct x86_cpu *env)
 	case 1:
 		a = 0x00000600;		/* family 6, model 0, stepping 0 */
 		b = 1 << 16;		/* one logical processor */
-		d = 1 << 0 |		/* x87 FPU */
-		    1 << 4 |		/* TSC */
-		    1 << 8 |		/* CMPXCHG8B */
-		    1 << 15 |		/* CMOV */
-		    1 << 23 |		/* MMX */
-		    1 << 24 |		/* FXSAVE/FXRSTOR */
-		    1 << 25 |		/* SSE */
-		    1 << 26;		/* SSE2 */
+		d = x86_cpuid_features_edx();
 		c = 1 << 13 |		/* CMPXCHG16B */
 		    1 << 23;		/* POPCNT */
 		break;
