@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -58,6 +59,7 @@ static struct {
 	unsigned max_insns;
 	bool protect_code;
 	unsigned long generation;	/* bumped by every flush */
+	int flush_requested;		/* other threads: stay out of code */
 	struct tr_cpu *cpus[64];
 	unsigned n_cpus;
 	struct tr_stats stats;
@@ -67,9 +69,8 @@ static __thread struct tr_cpu *tr_current;
 
 /* One lock for translation, chaining, invalidation and the CPU list.
  * Lookups through a thread's jump cache take no lock.  Recursive
- * because a translation may flush.  TODO(threads): a flush while other
- * threads execute translated code is not safe yet; the cache is made
- * large enough that it does not happen in practice. */
+ * because a translation may flush.  A flush first gets every other
+ * thread out of translated code (see flush_stop_others). */
 static pthread_mutex_t tr_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 static unsigned hash_pc(uint64_t pc)
@@ -165,9 +166,27 @@ void tr_cpu_exit(struct tr_cpu *cpu)
 	pthread_mutex_unlock(&tr_lock);
 }
 
+/* Before the code buffer is reused, no other thread may be inside it:
+ * ask them to leave at their next block entry and wait.  A thread
+ * re-entering sees flush_requested and waits (exec_loop); the
+ * in_code / flush_requested pair is a Dekker handshake (seq_cst). */
+static void flush_stop_others(void)
+{
+	__atomic_store_n(&tr.flush_requested, 1, __ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < tr.n_cpus; i++)
+		if (tr.cpus[i] != tr_current)
+			tr.cpus[i]->env.interrupt_request = 1;
+	for (unsigned i = 0; i < tr.n_cpus; i++)
+		while (tr.cpus[i] != tr_current &&
+		       __atomic_load_n(&tr.cpus[i]->in_code, __ATOMIC_SEQ_CST))
+			sched_yield();
+}
+
 void tr_flush_all(void)
 {
 	pthread_mutex_lock(&tr_lock);
+	if (tr.n_cpus > 1)
+		flush_stop_others();
 	tr.n_tbs = 0;
 	tr.pcmap_used = 0;
 	memset(tr.hash, 0, sizeof(tr.hash));
@@ -175,8 +194,9 @@ void tr_flush_all(void)
 		memset(tr.cpus[i]->jump_cache, 0,
 		       sizeof(tr.cpus[i]->jump_cache));
 	codebuf_reset(&tr.code);
-	tr.generation++;
+	__atomic_add_fetch(&tr.generation, 1, __ATOMIC_SEQ_CST);
 	tr.stats.cache_flushes++;
+	__atomic_store_n(&tr.flush_requested, 0, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&tr_lock);
 }
 
@@ -449,7 +469,20 @@ static __attribute__((noinline)) int exec_loop(struct tr_cpu *cpu)
 			pthread_mutex_unlock(&tr_lock);
 		}
 		tr.stats.dispatches++;
+		__atomic_store_n(&cpu->in_code, 1, __ATOMIC_SEQ_CST);
+		/* A flush between the lookup and here (by anyone, including
+		 * this thread's own translation) makes TB stale. */
+		if (__atomic_load_n(&tr.flush_requested, __ATOMIC_SEQ_CST) ||
+		    __atomic_load_n(&tr.generation, __ATOMIC_SEQ_CST) != gen) {
+			__atomic_store_n(&cpu->in_code, 0, __ATOMIC_SEQ_CST);
+			while (__atomic_load_n(&tr.flush_requested,
+					       __ATOMIC_SEQ_CST))
+				sched_yield();
+			last = NULL;
+			continue;	/* TB may be gone: look it up again */
+		}
 		ret = tr.enter(env, codebuf_exec_addr(&tr.code, tb->code_off));
+		__atomic_store_n(&cpu->in_code, 0, __ATOMIC_RELEASE);
 		if (env->exception != X86_EXIT_NONE) {
 			cpu->in_exec = false;
 			reason = (int)env->exception;
@@ -468,6 +501,7 @@ int tr_cpu_exec(struct tr_cpu *cpu)
 	tr_current = cpu;
 	for (;;) {
 		if (sigsetjmp(cpu->fault_jmp, 1)) {
+			__atomic_store_n(&cpu->in_code, 0, __ATOMIC_SEQ_CST);
 			cpu->in_exec = false;
 			x86_helper_in_guest_memory = 0;
 			reason = (int)cpu->env.exception;

@@ -30,6 +30,7 @@ struct tr_cpu {
 	 * instruction that just hit write-protected code). */
 	bool smc_step;
 	uint64_t pending_signals;	/* bit sig-1: arrived, not delivered */
+	int in_code;			/* executing translated code */
 };
 
 struct tr_config {

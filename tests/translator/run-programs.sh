@@ -116,6 +116,32 @@ if command -v gzip >/dev/null; then
 fi
 PY=$(ls /usr/bin/python3.[0-9]* 2>/dev/null | grep -E "python3\.[0-9]+$" | head -1)
 [ -n "$PY" ] && same "python3 (dynamic)" "$PY" -c 'import json, hashlib; d = {str(i): [i * 1.5, str(i) * 3] for i in range(5000)}; s = json.dumps(d); print(len(s), hashlib.sha256(s.encode()).hexdigest())'
+# Threads and a small code cache: flushes must first get every thread
+# out of translated code.
+if [ -n "$PY" ]; then
+	cat >"$tmp/threads.py" <<'PYEOF'
+import threading, json
+r = []
+def f(k):
+    s = 0
+    for i in range(4000):
+        s += len(json.dumps({str(i): [i, k]}))
+    r.append(s)
+t = [threading.Thread(target=f, args=(k,)) for k in range(4)]
+[x.start() for x in t]
+[x.join() for x in t]
+print(sorted(r))
+PYEOF
+	"$PY" "$tmp/threads.py" >"$tmp/native.out"
+	if MICA_TRANSLATOR_CACHE_KB=2048 MICA_TRANSLATOR_STATS=1 timeout 120 "$MICA" "$PY" "$tmp/threads.py" \
+		>"$tmp/mica.out" 2>"$tmp/stats" && cmp -s "$tmp/native.out" "$tmp/mica.out" &&
+	   ! grep -q "cache flushes 0," "$tmp/stats"; then
+		ok "python threads with flushes"
+	else
+		bad "python threads with flushes"
+		tail -3 "$tmp/stats"
+	fi
+fi
 if command -v gcc >/dev/null; then
 	gcc -O2 -c -o "$tmp/native.o" tests/translator/progs/float.c
 	if timeout 120 "$MICA" "$(command -v gcc)" -O2 -c -o "$tmp/mica.o" tests/translator/progs/float.c &&
