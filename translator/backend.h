@@ -36,6 +36,10 @@ struct tr_backend_config {
 	uint64_t epilogue;		/* exec address of the common exit */
 	uint64_t exit_token;		/* rax on chainable exit k: token+k */
 	unsigned env_spill_off;		/* register spill area in env */
+	/* Every block starts by checking this byte of env; if non-zero it
+	 * leaves at once with exit reason interrupt_reason (signals). */
+	unsigned env_interrupt_off;
+	unsigned interrupt_reason;
 	unsigned n_spill;		/* its size in qwords */
 	/* Inline lookup for indirect jumps: env + jc_off is an array of
 	 * jc_mask + 1 pointers indexed by (pc ^ pc >> 12) & jc_mask, each

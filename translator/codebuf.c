@@ -44,26 +44,32 @@ void codebuf_reset(struct codebuf *cb)
 	cb->used = cb->reserved;
 }
 
-int codebuf_unshare(struct codebuf *cb)
+int codebuf_snapshot(const struct codebuf *cb)
 {
-	void *rw, *rx;
-	int fd, err = 0;
+	int fd = memfd_create("mica-code", MFD_CLOEXEC), err;
 
-	fd = memfd_create("mica-code", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)cb->size) < 0 ||
 	    pwrite(fd, cb->rw, cb->used, 0) != (ssize_t)cb->used) {
 		err = -errno;
-		goto out;
+		close(fd);
+		return err;
 	}
+	return fd;
+}
+
+int codebuf_adopt(struct codebuf *cb, int fd)
+{
+	void *rw, *rx;
+	int err = 0;
+
 	rw = mmap(cb->rw, cb->size, PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_FIXED, fd, 0);
 	rx = mmap(cb->rx, cb->size, PROT_READ | PROT_EXEC,
 		  MAP_SHARED | MAP_FIXED, fd, 0);
 	if (rw == MAP_FAILED || rx == MAP_FAILED)
 		err = -errno;
-out:
 	close(fd);
 	return err;
 }

@@ -18,10 +18,13 @@ struct codebuf {
 /* Returns 0 or a negative errno. */
 int codebuf_init(struct codebuf *cb, size_t size);
 void codebuf_reset(struct codebuf *cb);
-/* After fork: both views are MAP_SHARED, so parent and child would
- * write into each other's code.  Give the child its own copy at the same
- * addresses.  Returns 0 or a negative errno. */
-int codebuf_unshare(struct codebuf *cb);
+/* Fork support: both views are MAP_SHARED, so parent and child would
+ * write into each other's code.  Before fork, codebuf_snapshot() copies
+ * the buffer into a new memfd (returns it, or a negative errno); the
+ * child maps it over both views with codebuf_adopt(), which closes FD.
+ * Returns 0 or a negative errno. */
+int codebuf_snapshot(const struct codebuf *cb);
+int codebuf_adopt(struct codebuf *cb, int fd);
 static inline uint64_t codebuf_exec_addr(const struct codebuf *cb, size_t off)
 {
 	return (uint64_t)(uintptr_t)(cb->rx + off);

@@ -340,6 +340,10 @@ static void forward_gets(struct ir_block *blk)
 			if (op->helper_flags & IR_HELPER_WRITES_ENV)
 				for (unsigned s = 0; s < ENV_SLOTS; s++)
 					known[s] = IR_NO_TEMP;
+			else if (op->helper_flags & IR_HELPER_VECTOR)
+				for (unsigned s = IR_VECTOR_STATE_OFF / 8;
+				     s < ENV_SLOTS; s++)
+					known[s] = IR_NO_TEMP;
 			break;
 		default:
 			break;

@@ -59,7 +59,13 @@ enum ir_helper_flags {
 	IR_HELPER_READS_ENV = 1,	/* reads guest state */
 	IR_HELPER_WRITES_ENV = 2,	/* writes guest state */
 	IR_HELPER_MEMORY = 4,		/* touches guest memory (may fault) */
+	/* Reads and writes env only at offsets >= IR_VECTOR_STATE_OFF
+	 * (vector/x87 state): general registers and flags cached in host
+	 * registers stay valid across the call. */
+	IR_HELPER_VECTOR = 8,
 };
+
+#define IR_VECTOR_STATE_OFF 256
 
 #define IR_MAX_ARGS 4
 

@@ -2,7 +2,9 @@
  * and host-fault to guest-fault mapping. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "log.h"
 #include "translator/backend.h"
 #include "translator/codebuf.h"
+#include "translator/smc.h"
 #include "translator/translator.h"
 #include "translator/x86/frontend.h"
 #include "translator/x86/helpers.h"
@@ -54,7 +57,9 @@ static struct {
 	uint64_t epilogue;
 	uint64_t (*enter)(struct x86_cpu *env, uint64_t code);
 	unsigned max_insns;
+	bool protect_code;
 	unsigned long generation;	/* bumped by every flush */
+	int flush_requested;		/* other threads: stay out of code */
 	struct tr_cpu *cpus[64];
 	unsigned n_cpus;
 	struct tr_stats stats;
@@ -64,9 +69,8 @@ static __thread struct tr_cpu *tr_current;
 
 /* One lock for translation, chaining, invalidation and the CPU list.
  * Lookups through a thread's jump cache take no lock.  Recursive
- * because a translation may flush.  TODO(threads): a flush while other
- * threads execute translated code is not safe yet; the cache is made
- * large enough that it does not happen in practice. */
+ * because a translation may flush.  A flush first gets every other
+ * thread out of translated code (see flush_stop_others). */
 static pthread_mutex_t tr_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 static unsigned hash_pc(uint64_t pc)
@@ -102,6 +106,9 @@ int tr_init(const struct tr_config *cfg)
 {
 	struct sigaction sa;
 	size_t size = cfg && cfg->code_size ? cfg->code_size : 256u << 20;
+
+	if (size < 2 * MIN_FREE_CODE)
+		size = 2 * MIN_FREE_CODE;
 	size_t n;
 	int rc;
 
@@ -115,6 +122,7 @@ int tr_init(const struct tr_config *cfg)
 	if (!tr.tbs || !tr.pcmap_host || !tr.pcmap_guest || !tr.blk)
 		return -ENOMEM;
 	tr.max_insns = cfg && cfg->max_block_insns ? cfg->max_block_insns : 64;
+	tr.protect_code = cfg && cfg->protect_code_pages;
 	n = x86_64_emit_trampolines(tr.code.rw, codebuf_exec_addr(&tr.code, 0),
 				    &tr.epilogue);
 	tr.enter = (uint64_t (*)(struct x86_cpu *, uint64_t))(uintptr_t)
@@ -158,9 +166,27 @@ void tr_cpu_exit(struct tr_cpu *cpu)
 	pthread_mutex_unlock(&tr_lock);
 }
 
+/* Before the code buffer is reused, no other thread may be inside it:
+ * ask them to leave at their next block entry and wait.  A thread
+ * re-entering sees flush_requested and waits (exec_loop); the
+ * in_code / flush_requested pair is a Dekker handshake (seq_cst). */
+static void flush_stop_others(void)
+{
+	__atomic_store_n(&tr.flush_requested, 1, __ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < tr.n_cpus; i++)
+		if (tr.cpus[i] != tr_current)
+			tr.cpus[i]->env.interrupt_request = 1;
+	for (unsigned i = 0; i < tr.n_cpus; i++)
+		while (tr.cpus[i] != tr_current &&
+		       __atomic_load_n(&tr.cpus[i]->in_code, __ATOMIC_SEQ_CST))
+			sched_yield();
+}
+
 void tr_flush_all(void)
 {
 	pthread_mutex_lock(&tr_lock);
+	if (tr.n_cpus > 1)
+		flush_stop_others();
 	tr.n_tbs = 0;
 	tr.pcmap_used = 0;
 	memset(tr.hash, 0, sizeof(tr.hash));
@@ -168,8 +194,9 @@ void tr_flush_all(void)
 		memset(tr.cpus[i]->jump_cache, 0,
 		       sizeof(tr.cpus[i]->jump_cache));
 	codebuf_reset(&tr.code);
-	tr.generation++;
+	__atomic_add_fetch(&tr.generation, 1, __ATOMIC_SEQ_CST);
 	tr.stats.cache_flushes++;
+	__atomic_store_n(&tr.flush_requested, 0, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&tr_lock);
 }
 
@@ -193,9 +220,11 @@ static int tb_emit(struct tb *tb, unsigned max_insns)
 		.epilogue = tr.epilogue,
 		.exit_token = (uint64_t)(uintptr_t)tb,
 		.env_spill_off = X86_ENV_OFF(spill),
+		.env_interrupt_off = X86_ENV_OFF(interrupt_request),
+		.interrupt_reason = X86_EXIT_INTERRUPT,
 		.n_spill = 64,
 		.jc_off = offsetof(struct tr_cpu, jump_cache),
-		.jc_mask = TR_JUMP_CACHE_SIZE - 1,
+		.jc_mask = getenv("MICA_NO_INLINE_JC") ? 0 : TR_JUMP_CACHE_SIZE - 1,
 		.desc_pc_off = offsetof(struct tb, pc),
 		.desc_valid_off = offsetof(struct tb, valid),
 		.desc_code_off = offsetof(struct tb, code_exec),
@@ -235,10 +264,10 @@ static int tb_emit(struct tb *tb, unsigned max_insns)
 	return 0;
 }
 
-static struct tb *tb_translate(uint64_t pc)
+static struct tb *tb_translate(uint64_t pc, bool smc_step)
 {
 	struct tb *tb;
-	unsigned max = tr.max_insns;
+	unsigned max = smc_step ? 1 : tr.max_insns;
 	int rc;
 
 	for (int attempt = 0;; attempt++) {
@@ -255,13 +284,17 @@ static struct tb *tb_translate(uint64_t pc)
 			fatalx("cannot translate block at %#llx: %s",
 			       (unsigned long long)pc, strerror(-rc));
 		tr_flush_all();
-		max = 8;
+		max = smc_step ? 1 : 8;
 	}
 	tr.n_tbs++;
+	tr.stats.blocks_translated++;
+	if (smc_step)
+		return tb;	/* run once: never valid, never in the hash */
+	if (tr.protect_code)
+		smc_protect_range(tb->pc, tb->pc_end);
 	tb->valid = true;
 	tb->hash_next = tr.hash[hash_pc(pc)];
 	tr.hash[hash_pc(pc)] = tb;
-	tr.stats.blocks_translated++;
 	return tb;
 }
 
@@ -276,6 +309,11 @@ static void tb_chain(struct tb *from, unsigned k, struct tb *to)
 	if (from->exit_dest[k] || from->exit_target[k] != to->pc ||
 	    !from->valid || !to->valid)
 		return;
+	if (tr.code.rw[from->code_off + from->exit_off[k]] != 0xe9 ||
+	    (to->code_off & 15) != 0)
+		fatalx("chaining a non-jump: tb %#llx exit %u off %#x target %#x",
+		       (unsigned long long)from->pc, k, from->exit_off[k],
+		       to->code_off);
 	x86_64_patch_jump(tr.code.rw + from->code_off + from->exit_off[k],
 			  codebuf_exec_addr(&tr.code, from->code_off +
 					    from->exit_off[k]),
@@ -339,17 +377,52 @@ static void tb_invalidate(struct tb *tb)
 	tr.stats.invalidations++;
 }
 
-void tr_invalidate_range(uint64_t start, uint64_t len)
+static void invalidate_locked(uint64_t start, uint64_t end)
 {
-	uint64_t end = start + len;
-
-	pthread_mutex_lock(&tr_lock);
 	for (unsigned i = 0; i < tr.n_tbs; i++) {
 		struct tb *tb = &tr.tbs[i];
 
 		if (tb->valid && tb->pc < end && tb->pc_end > start)
 			tb_invalidate(tb);
 	}
+}
+
+void tr_invalidate_range(uint64_t start, uint64_t len)
+{
+	pthread_mutex_lock(&tr_lock);
+	invalidate_locked(start, start + len);
+	if (tr.protect_code)
+		smc_forget_range(start, start + len);
+	pthread_mutex_unlock(&tr_lock);
+}
+
+/* A write hit a page we protected: its blocks go, the page becomes
+ * writable again.  Returns false if the page was not ours. */
+static bool smc_write_fault(uint64_t addr)
+{
+	uint64_t page = addr & ~4095ull;
+	bool ours;
+
+	pthread_mutex_lock(&tr_lock);
+	ours = tr.protect_code && smc_unprotect_page(addr);
+	if (ours) {
+		/* A block may extend into this page from the previous one. */
+		invalidate_locked(page >= 4096 ? page - 4096 + 1 : 0,
+				  page + 4096);
+		tr.stats.smc_faults++;
+	}
+	pthread_mutex_unlock(&tr_lock);
+	return ours;
+}
+
+void tr_guest_write_range(uint64_t start, uint64_t len)
+{
+	if (!tr.protect_code || len == 0)
+		return;
+	pthread_mutex_lock(&tr_lock);
+	if (smc_range_protected(start, start + len))
+		for (uint64_t p = start & ~4095ull; p < start + len; p += 4096)
+			smc_write_fault(p);
 	pthread_mutex_unlock(&tr_lock);
 }
 
@@ -358,14 +431,20 @@ static struct tb *tb_find(struct tr_cpu *cpu, uint64_t pc)
 	unsigned j = jc_index(pc);
 	struct tb *tb = cpu->jump_cache[j];
 
-	if (tb && tb->pc == pc && tb->valid) {
+	if (tb && tb->pc == pc && tb->valid && !cpu->smc_step) {
 		tr.stats.jump_cache_hits++;
 		return tb;
 	}
 	pthread_mutex_lock(&tr_lock);
+	if (cpu->smc_step) {
+		cpu->smc_step = false;
+		tb = tb_translate(pc, true);
+		pthread_mutex_unlock(&tr_lock);
+		return tb;
+	}
 	tb = tb_lookup(pc);
 	if (!tb)
-		tb = tb_translate(pc);
+		tb = tb_translate(pc, false);
 	cpu->jump_cache[j] = tb;
 	pthread_mutex_unlock(&tr_lock);
 	return tb;
@@ -390,7 +469,20 @@ static __attribute__((noinline)) int exec_loop(struct tr_cpu *cpu)
 			pthread_mutex_unlock(&tr_lock);
 		}
 		tr.stats.dispatches++;
+		__atomic_store_n(&cpu->in_code, 1, __ATOMIC_SEQ_CST);
+		/* A flush between the lookup and here (by anyone, including
+		 * this thread's own translation) makes TB stale. */
+		if (__atomic_load_n(&tr.flush_requested, __ATOMIC_SEQ_CST) ||
+		    __atomic_load_n(&tr.generation, __ATOMIC_SEQ_CST) != gen) {
+			__atomic_store_n(&cpu->in_code, 0, __ATOMIC_SEQ_CST);
+			while (__atomic_load_n(&tr.flush_requested,
+					       __ATOMIC_SEQ_CST))
+				sched_yield();
+			last = NULL;
+			continue;	/* TB may be gone: look it up again */
+		}
 		ret = tr.enter(env, codebuf_exec_addr(&tr.code, tb->code_off));
+		__atomic_store_n(&cpu->in_code, 0, __ATOMIC_RELEASE);
 		if (env->exception != X86_EXIT_NONE) {
 			cpu->in_exec = false;
 			reason = (int)env->exception;
@@ -407,15 +499,20 @@ int tr_cpu_exec(struct tr_cpu *cpu)
 	int reason;
 
 	tr_current = cpu;
-	if (sigsetjmp(cpu->fault_jmp, 1)) {
-		cpu->in_exec = false;
-		x86_helper_in_guest_memory = 0;
-		reason = (int)cpu->env.exception;
-		cpu->env.exception = X86_EXIT_NONE;
-		return reason;
+	for (;;) {
+		if (sigsetjmp(cpu->fault_jmp, 1)) {
+			__atomic_store_n(&cpu->in_code, 0, __ATOMIC_SEQ_CST);
+			cpu->in_exec = false;
+			x86_helper_in_guest_memory = 0;
+			reason = (int)cpu->env.exception;
+			cpu->env.exception = X86_EXIT_NONE;
+			if (reason == X86_EXIT_RESTART)
+				continue;
+			return reason;
+		}
+		cpu->in_exec = true;
+		return exec_loop(cpu);
 	}
-	cpu->in_exec = true;
-	return exec_loop(cpu);
 }
 
 /* Host PC inside generated code -> guest PC of the faulting access. */
@@ -453,6 +550,25 @@ static void fault_handler(int sig, siginfo_t *si, void *uc_void)
 	struct tr_cpu *cpu = tr_current;
 	uint64_t pc = (uint64_t)uc->uc_mcontext.gregs[REG_RIP], guest_pc;
 
+	if (sig == SIGSEGV && si->si_code == SEGV_ACCERR &&
+	    smc_write_fault((uint64_t)(uintptr_t)si->si_addr)) {
+		/* Self-modifying code.  In the emulator's own code: retry
+		 * the write.  In a block or helper: the guest state is
+		 * precise at the writing instruction, so restart there with
+		 * fresh translations. */
+		if (!cpu || !cpu->in_exec)
+			return;
+		if (codebuf_contains(&tr.code, pc)) {
+			if (!host_pc_to_guest(pc, &guest_pc))
+				goto host_bug;
+			cpu->env.rip = guest_pc;
+		} else if (!x86_helper_in_guest_memory) {
+			return;
+		}
+		cpu->env.exception = X86_EXIT_RESTART;
+		cpu->smc_step = true;
+		siglongjmp(cpu->fault_jmp, 1);
+	}
 	if (cpu && cpu->in_exec) {
 		if (codebuf_contains(&tr.code, pc) &&
 		    host_pc_to_guest(pc, &guest_pc)) {
@@ -480,28 +596,70 @@ host_bug:
 		if (n > 0)
 			(void)!write(2, msg, (size_t)n);
 		if (codebuf_contains(&tr.code, pc)) {
-			const uint8_t *c = (const uint8_t *)(uintptr_t)pc;
 			uint32_t off = (uint32_t)(pc - codebuf_exec_addr(&tr.code, 0));
 
-			n = snprintf(msg, sizeof(msg), "  off %#x code %02x %02x %02x %02x %02x %02x %02x %02x n_tbs %u last tb off %#x size %#x\n",
-				     off, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], tr.n_tbs,
-				     tr.n_tbs ? tr.tbs[tr.n_tbs - 1].code_off : 0,
-				     tr.n_tbs ? tr.tbs[tr.n_tbs - 1].code_size : 0);
-			if (n > 0)
-				(void)!write(2, msg, (size_t)n);
+			for (unsigned i = 0; i < tr.n_tbs; i++) {
+				struct tb *t = &tr.tbs[i];
+
+				if (off < t->code_off || off >= t->code_off + t->code_size)
+					continue;
+				n = snprintf(msg, sizeof(msg),
+					     "  in block for guest %#llx (host offset %#x "
+					     "+ %#x)\n", (unsigned long long)t->pc,
+					     t->code_off, off - t->code_off);
+				if (n > 0)
+					(void)!write(2, msg, (size_t)n);
+			}
 		}
 	}
 	signal(sig, SIG_DFL);
 }
 
+static int fork_snapshot_fd = -1;
+
+void tr_fork_prepare(void)
+{
+	/* The child's copy of the code must be taken while nothing can
+	 * translate or chain, and before the parent runs on. */
+	pthread_mutex_lock(&tr_lock);
+	fork_snapshot_fd = codebuf_snapshot(&tr.code);
+	if (fork_snapshot_fd < 0) {
+		errno = -fork_snapshot_fd;
+		fatal("cannot copy the code cache for a forked child");
+	}
+}
+
+void tr_fork_parent(void)
+{
+	close(fork_snapshot_fd);
+	fork_snapshot_fd = -1;
+	pthread_mutex_unlock(&tr_lock);
+}
+
 void tr_after_fork_child(void)
 {
-	int rc = codebuf_unshare(&tr.code);
+	static const pthread_mutex_t fresh =
+		PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+	int rc = codebuf_adopt(&tr.code, fork_snapshot_fd);
 
+	fork_snapshot_fd = -1;
 	if (rc < 0) {
 		errno = -rc;
 		fatal("cannot give the forked child its own code cache");
 	}
+	/* The lock was taken by the parent's thread: start afresh. */
+	memcpy(&tr_lock, &fresh, sizeof(tr_lock));
+	for (unsigned i = 0; i < tr.n_cpus; i++)
+		if (tr.cpus[i] == tr_current) {
+			tr.cpus[0] = tr_current;
+			tr.n_cpus = 1;
+			break;
+		}
+}
+
+struct tr_cpu *tr_current_cpu(void)
+{
+	return tr_current;
 }
 
 const struct tr_stats *tr_get_stats(void)
@@ -511,12 +669,24 @@ const struct tr_stats *tr_get_stats(void)
 
 void tr_print_stats(void)
 {
+	const char *dump = getenv("MICA_DUMP_CODE");
+
+	if (dump) {	/* the code buffer, for offline disassembly */
+		int fd = open(dump, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			      0644);
+
+		if (fd >= 0) {
+			(void)!write(fd, tr.code.rw, tr.code.used);
+			close(fd);
+		}
+	}
 	fprintf(stderr,
 		"mica-x86_64 stats: blocks translated %lu, chain links %lu, "
 		"dispatches %lu, jump-cache hits %lu, cache flushes %lu, "
-		"invalidations %lu\n",
+		"invalidations %lu, self-modifying-code faults %lu\n",
 		tr.stats.blocks_translated, tr.stats.chain_links,
 		tr.stats.dispatches, tr.stats.jump_cache_hits,
-		tr.stats.cache_flushes, tr.stats.invalidations);
+		tr.stats.cache_flushes, tr.stats.invalidations,
+		tr.stats.smc_faults);
 	x86_frontend_print_missing();
 }

@@ -27,6 +27,22 @@ void oracle_enter(const struct oracle_state *st);
 __asm__(".text\n"
 	".globl oracle_enter\n"
 	"oracle_enter:\n"
+	"  movdqu 144(%rdi), %xmm0\n"
+	"  movdqu 160(%rdi), %xmm1\n"
+	"  movdqu 176(%rdi), %xmm2\n"
+	"  movdqu 192(%rdi), %xmm3\n"
+	"  movdqu 208(%rdi), %xmm4\n"
+	"  movdqu 224(%rdi), %xmm5\n"
+	"  movdqu 240(%rdi), %xmm6\n"
+	"  movdqu 256(%rdi), %xmm7\n"
+	"  movdqu 272(%rdi), %xmm8\n"
+	"  movdqu 288(%rdi), %xmm9\n"
+	"  movdqu 304(%rdi), %xmm10\n"
+	"  movdqu 320(%rdi), %xmm11\n"
+	"  movdqu 336(%rdi), %xmm12\n"
+	"  movdqu 352(%rdi), %xmm13\n"
+	"  movdqu 368(%rdi), %xmm14\n"
+	"  movdqu 384(%rdi), %xmm15\n"
 	"  mov 136(%rdi), %rax\n"
 	"  push %rax\n"
 	"  popfq\n"
@@ -62,6 +78,8 @@ static void child_handler(int sig, siginfo_t *si, void *uc_void)
 	shared->st.rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
 	shared->st.rflags = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
 	shared->st.signal = sig == SIGTRAP ? 0 : sig;
+	memcpy(shared->st.xmm, uc->uc_mcontext.fpregs->_xmm,
+	       sizeof(shared->st.xmm));
 	memcpy(shared->data, data_page, ORACLE_DATA_SIZE);
 	_exit(0);
 }
@@ -153,10 +171,12 @@ static void run_translated(const struct oracle_state *in, uint64_t seed,
 	fill_data(seed);
 	tr_flush_all();
 	memcpy(cpu.env.regs, in->r, sizeof(in->r));
+	memcpy(cpu.env.xmm, in->xmm, sizeof(in->xmm));
 	cpu.env.rip = ORACLE_CODE_ADDR;
 	x86_cpu_set_rflags(&cpu.env, in->rflags);
 	reason = tr_cpu_exec(&cpu);
 	memcpy(out->r, cpu.env.regs, sizeof(out->r));
+	memcpy(out->xmm, cpu.env.xmm, sizeof(out->xmm));
 	out->rip = cpu.env.rip;
 	out->rflags = x86_cpu_get_rflags(&cpu.env);
 	out->signal = exit_to_signal(reason);
@@ -207,6 +227,18 @@ bool oracle_compare(const char *label, const uint8_t *code, size_t len,
 	for (int i = 0; i < 16; i++)
 		if (t.r[i] != shared->st.r[i])
 			ok = false;
+	for (int i = 0; i < 16; i++)
+		if (memcmp(t.xmm[i], shared->st.xmm[i], 16) != 0) {
+			printf("  xmm%d in %016llx%016llx native %016llx%016llx "
+			       "translated %016llx%016llx\n", i,
+			       (unsigned long long)in->xmm[i][1],
+			       (unsigned long long)in->xmm[i][0],
+			       (unsigned long long)shared->st.xmm[i][1],
+			       (unsigned long long)shared->st.xmm[i][0],
+			       (unsigned long long)t.xmm[i][1],
+			       (unsigned long long)t.xmm[i][0]);
+			ok = false;
+		}
 	if (memcmp(shared->data, data_page, ORACLE_DATA_SIZE) != 0) {
 		printf("oracle: memory differs\n");
 		ok = false;

@@ -18,6 +18,7 @@ struct oracle_state {
 	uint64_t r[16];
 	uint64_t rip;
 	uint64_t rflags;
+	uint64_t xmm[16][2];	/* offset 144, loaded by oracle_enter */
 	int signal;		/* 0, or the signal that stopped the code */
 };
 

@@ -83,6 +83,14 @@ else
 	skipped "busybox applets" "busybox-static not installed"
 fi
 
+# Shell pipelines: fork-heavy (each child gets a snapshot of the code
+# cache), #! scripts re-entering the translator through execve.
+printf '#!/bin/sh\necho script "$@"\n' >"$tmp/script.sh"
+chmod +x "$tmp/script.sh"
+same "#! script" "$tmp/script.sh" a b
+same "sh fork/exec loop" /bin/sh -c 'n=0; for i in 1 2 3 4 5 6 7 8; do n=$(echo $n $i | awk "{print \$1 + \$2}"); done; echo $n; ls / | sort | head -3'
+[ -x /bin/bash ] && same "bash subshells" /bin/bash -c 'for i in $(seq 1 10); do x=$( (echo $i; echo b) | tr b c | wc -l); done; echo $x'
+
 # Dynamically linked Debian programs (the guest's own ld.so and libc).
 head -c 300000 /dev/urandom | base64 >"$tmp/data"
 command -v sha256sum >/dev/null && same "sha256sum (dynamic)" sha256sum "$tmp/data"
@@ -93,11 +101,47 @@ command -v xz >/dev/null && same "xz (dynamic)" xz -c -1 "$tmp/data"
 command -v xz >/dev/null && same "xz -T2 (threads)" xz -T2 -c -1 "$tmp/data"
 command -v sort >/dev/null && same "sort --parallel=4 (threads)" sort --parallel=4 -S 100K "$tmp/data"
 if command -v gzip >/dev/null; then
+	# A 600 KiB code cache: gzip and its libc flush it many times.
+	gzip -c -9 "$tmp/data" >"$tmp/native.gz"
+	if MICA_TRANSLATOR_CACHE_KB=600 MICA_TRANSLATOR_STATS=1 "$MICA" "$(command -v gzip)" -c -9 "$tmp/data" \
+		>"$tmp/mica.gz" 2>"$tmp/stats" && cmp -s "$tmp/native.gz" "$tmp/mica.gz" &&
+	   ! grep -q "cache flushes 0," "$tmp/stats"; then
+		ok "gzip with a tiny code cache (flushes)"
+	else
+		bad "gzip with a tiny code cache"
+		cat "$tmp/stats"
+	fi
 	gzip -c "$tmp/data" >"$tmp/data.gz"
 	same "gunzip (dynamic)" gzip -dc "$tmp/data.gz"
 fi
 PY=$(ls /usr/bin/python3.[0-9]* 2>/dev/null | grep -E "python3\.[0-9]+$" | head -1)
 [ -n "$PY" ] && same "python3 (dynamic)" "$PY" -c 'import json, hashlib; d = {str(i): [i * 1.5, str(i) * 3] for i in range(5000)}; s = json.dumps(d); print(len(s), hashlib.sha256(s.encode()).hexdigest())'
+# Threads and a small code cache: flushes must first get every thread
+# out of translated code.
+if [ -n "$PY" ]; then
+	cat >"$tmp/threads.py" <<'PYEOF'
+import threading, json
+r = []
+def f(k):
+    s = 0
+    for i in range(4000):
+        s += len(json.dumps({str(i): [i, k]}))
+    r.append(s)
+t = [threading.Thread(target=f, args=(k,)) for k in range(4)]
+[x.start() for x in t]
+[x.join() for x in t]
+print(sorted(r))
+PYEOF
+	"$PY" "$tmp/threads.py" >"$tmp/native.out"
+	if MICA_TRANSLATOR_CACHE_KB=2048 MICA_TRANSLATOR_STATS=1 timeout 120 "$MICA" "$PY" "$tmp/threads.py" \
+		>"$tmp/mica.out" 2>"$tmp/stats" && cmp -s "$tmp/native.out" "$tmp/mica.out" &&
+	   ! grep -q "cache flushes 0," "$tmp/stats"; then
+		ok "python threads with flushes"
+	else
+		bad "python threads with flushes"
+		tail -3 "$tmp/stats"
+	fi
+fi
 if command -v gcc >/dev/null; then
 	gcc -O2 -c -o "$tmp/native.o" tests/translator/progs/float.c
 	if timeout 120 "$MICA" "$(command -v gcc)" -O2 -c -o "$tmp/mica.o" tests/translator/progs/float.c &&

@@ -397,10 +397,123 @@ static void gen_misc(struct gen *g)
 	}
 }
 
+/* SSE/SSE2: prefix (0, 0x66, 0xf3, 0xf2), opcode (0F map), kind. */
+enum sse_kind { XX, XX_IMM, GPR_SRC, GPR_DST, SHIFT_IMM, FLAGS, STORE };
+
+static const struct { uint8_t pfx, op, kind; } sse_ops[] = {
+	{ 0, 0x10, XX }, { 0x66, 0x10, XX }, { 0xf3, 0x10, XX },
+	{ 0xf2, 0x10, XX }, { 0, 0x11, STORE }, { 0xf3, 0x11, STORE },
+	{ 0xf2, 0x11, STORE }, { 0, 0x28, XX }, { 0, 0x29, STORE },
+	{ 0x66, 0x6f, XX }, { 0xf3, 0x6f, XX }, { 0x66, 0x7f, STORE },
+	{ 0xf3, 0x7f, STORE }, { 0xf3, 0x7e, XX }, { 0x66, 0xd6, STORE },
+	{ 0, 0x12, XX }, { 0, 0x16, XX }, { 0x66, 0x12, XX },
+	{ 0x66, 0x16, XX }, { 0, 0x13, STORE }, { 0, 0x17, STORE },
+	{ 0x66, 0x6e, GPR_SRC }, { 0x66, 0x7e, GPR_DST },
+	{ 0x66, 0xd7, GPR_DST }, { 0, 0x50, GPR_DST }, { 0x66, 0x50, GPR_DST },
+	{ 0, 0x14, XX }, { 0, 0x15, XX }, { 0x66, 0x14, XX }, { 0x66, 0x15, XX },
+	{ 0, 0x54, XX }, { 0, 0x55, XX }, { 0, 0x56, XX }, { 0, 0x57, XX },
+	{ 0x66, 0x57, XX },
+	{ 0, 0x58, XX }, { 0x66, 0x58, XX }, { 0xf3, 0x58, XX }, { 0xf2, 0x58, XX },
+	{ 0, 0x59, XX }, { 0x66, 0x59, XX }, { 0xf3, 0x59, XX }, { 0xf2, 0x59, XX },
+	{ 0, 0x5c, XX }, { 0x66, 0x5c, XX }, { 0xf3, 0x5c, XX }, { 0xf2, 0x5c, XX },
+	{ 0, 0x5e, XX }, { 0x66, 0x5e, XX }, { 0xf3, 0x5e, XX }, { 0xf2, 0x5e, XX },
+	{ 0, 0x5d, XX }, { 0xf2, 0x5d, XX }, { 0, 0x5f, XX }, { 0xf2, 0x5f, XX },
+	{ 0, 0x51, XX }, { 0xf2, 0x51, XX },
+	{ 0, 0xc2, XX_IMM }, { 0x66, 0xc2, XX_IMM }, { 0xf3, 0xc2, XX_IMM },
+	{ 0xf2, 0xc2, XX_IMM }, { 0, 0xc6, XX_IMM }, { 0x66, 0xc6, XX_IMM },
+	{ 0xf3, 0x5a, XX }, { 0xf2, 0x5a, XX }, { 0, 0x5a, XX }, { 0x66, 0x5a, XX },
+	{ 0, 0x5b, XX }, { 0x66, 0x5b, XX }, { 0xf3, 0x5b, XX },
+	{ 0xf3, 0xe6, XX }, { 0x66, 0xe6, XX }, { 0xf2, 0xe6, XX },
+	{ 0xf3, 0x2a, GPR_SRC }, { 0xf2, 0x2a, GPR_SRC },
+	{ 0xf3, 0x2c, GPR_DST }, { 0xf2, 0x2c, GPR_DST },
+	{ 0xf3, 0x2d, GPR_DST }, { 0xf2, 0x2d, GPR_DST },
+	{ 0, 0x2e, FLAGS }, { 0x66, 0x2e, FLAGS }, { 0, 0x2f, FLAGS },
+	{ 0x66, 0x2f, FLAGS },
+	{ 0x66, 0x70, XX_IMM }, { 0xf3, 0x70, XX_IMM }, { 0xf2, 0x70, XX_IMM },
+	{ 0x66, 0x71, SHIFT_IMM }, { 0x66, 0x72, SHIFT_IMM },
+	{ 0x66, 0x73, SHIFT_IMM }, { 0x66, 0xc4, GPR_SRC }, { 0x66, 0xc5, GPR_DST },
+};
+
+static const uint8_t sse_int_ops[] = {
+	0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a,
+	0x6b, 0x6c, 0x6d, 0x74, 0x75, 0x76, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5,
+	0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xe1, 0xe2,
+	0xe3, 0xe4, 0xe5, 0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef,
+	0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc,
+	0xfd, 0xfe,
+};
+
+static void gen_sse(struct gen *g)
+{
+	unsigned n = sizeof(sse_ops) / sizeof(sse_ops[0]);
+	unsigned k = rnd_below(n + 30), reg = rnd_below(16), rm = rnd_below(16);
+	uint8_t pfx, op, kind;
+	bool mem = rnd_below(3) == 0, w = rnd_below(2);
+	uint8_t rex = 0;
+
+	if (k >= n) {
+		pfx = 0x66;
+		op = sse_int_ops[rnd_below(sizeof(sse_int_ops))];
+		kind = XX;
+	} else {
+		pfx = sse_ops[k].pfx;
+		op = sse_ops[k].op;
+		kind = sse_ops[k].kind;
+	}
+	g->name = "sse";
+	/* General registers in r/m or reg must not be rsp/rbx. */
+	if (kind == GPR_SRC && !mem)
+		rm = rnd_reg(false);
+	if (kind == GPR_DST) {
+		if (op == 0x7e)
+			rm = rnd_reg(false);
+		else
+			reg = rnd_reg(false), mem = false;
+	}
+	if (kind == SHIFT_IMM) {
+		static const unsigned digits[] = { 2, 4, 6, 3, 7 };
+
+		mem = false;
+		reg = digits[rnd_below(op == 0x73 ? 5 : 3)];
+		if (op == 0x73 && reg == 4)
+			reg = 2;
+	}
+	if ((op == 0x12 || op == 0x16) && pfx == 0x66)
+		mem = true;		/* movlpd/movhpd: memory only */
+	if (op == 0x13 || op == 0x17 || op == 0xd7 || op == 0x50 ||
+	    op == 0xc5)
+		mem = op == 0x13 || op == 0x17;
+	if (pfx)
+		put(g, pfx);
+	if (w && (op == 0x6e || op == 0x7e || op == 0x2a || op == 0x2c ||
+		  op == 0x2d))
+		rex |= 0x48;
+	if (reg >= 8 && kind != SHIFT_IMM)
+		rex |= 0x44;
+	if (!mem && rm >= 8)
+		rex |= 0x41;
+	if (rex)
+		put(g, rex | 0x40);
+	put(g, 0x0f);
+	put(g, op);
+	if (mem) {
+		put(g, (uint8_t)(0x43 | (reg & 7) << 3));
+		put(g, (uint8_t)(rnd_below(8) * 16));
+	} else {
+		put(g, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+	}
+	if (kind == XX_IMM || kind == SHIFT_IMM ||
+	    (kind == GPR_SRC && op == 0xc4) || (kind == GPR_DST && op == 0xc5))
+		put(g, (uint8_t)(op == 0xc2 ? rnd_below(8) : rnd_below(256)));
+	if (kind == FLAGS)
+		g->writes = ALL;
+}
+
 static void gen_one(struct gen *g)
 {
 	memset(g, 0, sizeof(*g));
-	switch (rnd_below(7)) {
+	switch (rnd_below(8)) {
+	case 7: gen_sse(g); break;
 	case 0: case 1: gen_alu(g); break;
 	case 2: gen_shift(g); break;
 	case 3: gen_group3(g); break;
@@ -416,12 +529,28 @@ static void rnd_state(struct oracle_state *st)
 		st->r[i] = rnd_value();
 	st->r[3] = ORACLE_MEM_BASE;
 	st->r[4] = ORACLE_STACK;
+	for (int i = 0; i < 16; i++) {
+		static const uint64_t fp[] = {
+			0x3ff8000000000000ull, 0xc000000000000000ull,
+			0x3fc00000bf800000ull, 0x7ff8000000000000ull,
+			0x0000000080000000ull, 0x4f0000004effffffull,
+			0x7f8000007fc00000ull, 0x41dfffffffc00000ull,
+		};
+		st->xmm[i][0] = rnd_below(2) ? fp[rnd_below(8)] : rnd_value();
+		st->xmm[i][1] = rnd_below(2) ? fp[rnd_below(8)] : rnd();
+	}
 	st->rflags = 2 | (rnd() & ALL);
 }
 
 static unsigned run_random(unsigned cases, unsigned max_len, uint64_t seed)
 {
 	unsigned failures = 0;
+
+	/* Exploration beyond the fixed budget: MICA_ORACLE_SEED/CASES. */
+	if (getenv("MICA_ORACLE_SEED"))
+		seed += strtoull(getenv("MICA_ORACLE_SEED"), NULL, 0);
+	if (getenv("MICA_ORACLE_CASES"))
+		cases = (unsigned)strtoul(getenv("MICA_ORACLE_CASES"), NULL, 0);
 
 	rng_state = seed;
 	for (unsigned c = 0; c < cases; c++) {

@@ -252,6 +252,14 @@ void asm_extend(struct emitter *e, int dst, int src, unsigned size,
 	modrm_rr(e, dst, src);
 }
 
+void asm_cmp_mem8_imm(struct emitter *e, int base, int32_t disp, uint8_t imm)
+{
+	rex(e, false, 0, base, false);
+	asm_byte(e, 0x80);
+	modrm_mem(e, 7, base, disp);
+	asm_byte(e, imm);
+}
+
 void asm_push(struct emitter *e, int r)
 {
 	rex(e, false, 0, r, false);

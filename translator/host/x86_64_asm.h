@@ -46,6 +46,7 @@ void asm_setcc(struct emitter *e, uint8_t cc, int dst);	/* + movzx */
 void asm_cmov(struct emitter *e, uint8_t cc, int dst, int src);
 void asm_extend(struct emitter *e, int dst, int src, unsigned size,
 		bool sign);
+void asm_cmp_mem8_imm(struct emitter *e, int base, int32_t disp, uint8_t imm);
 void asm_push(struct emitter *e, int r);
 void asm_pop(struct emitter *e, int r);
 void asm_call_abs(struct emitter *e, uint64_t target);	/* clobbers rax */

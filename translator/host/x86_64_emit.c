@@ -15,7 +15,7 @@
 #include "translator/backend.h"
 #include "translator/host/x86_64_asm.h"
 
-#define CACHED_SLOTS 32
+#define CACHED_SLOTS 32	/* == IR_VECTOR_STATE_OFF / 8 */
 #define NO_REG (-1)
 
 static const int alloc_order[] = {
@@ -47,6 +47,8 @@ struct ra {
 	unsigned evict_cursor;
 	uint32_t locked;		/* registers the current op relies on */
 	int8_t temp_spill[IR_MAX_TEMPS];	/* spill slot or NO_REG */
+	ir_temp flags_temp;		/* SETCC result living in host flags */
+	uint8_t flags_cc;		/* its host condition */
 	uint64_t spill_used;		/* bitmap of spill slots */
 };
 
@@ -417,6 +419,24 @@ static uint8_t host_cc(enum ir_cond c)
 	return map[c];
 }
 
+/* A comparison whose only use is the conditional exit right after it
+ * stays in the host flags: cmp + jcc instead of setcc + test + jcc. */
+static bool setcc_feeds_branch(const struct ra *ra, const struct ir_op *op)
+{
+	const struct ir_block *blk = ra->blk;
+
+	for (unsigned j = ra->cur_op + 1; j < blk->n_ops; j++) {
+		const struct ir_op *n = &blk->ops[j];
+
+		if (n->opc == IR_NOP || n->opc == IR_CONST ||
+		    n->opc == IR_INSN_START)
+			continue;
+		return n->opc == IR_BRCOND && n->a == op->dst &&
+		       ra->last_use[op->dst] == j;
+	}
+	return false;
+}
+
 static void emit_setcc(struct ra *ra, const struct ir_op *op)
 {
 	struct emitter *e = &ra->e;
@@ -424,6 +444,16 @@ static void emit_setcc(struct ra *ra, const struct ir_op *op)
 	int a = use(ra, op->a, H_R11), d;
 	bool cb = ra->temp_reg[op->b] == NO_REG && is_const(ra, op->b, &vb);
 
+	if (setcc_feeds_branch(ra, op)) {
+		if (cb && fits_i32(vb))
+			asm_alu_ri(e, A_CMP, a, (int32_t)vb);
+		else
+			asm_alu_rr(e, A_CMP, a, use(ra, op->b, H_RCX));
+		release_dead(ra, op);
+		ra->flags_temp = op->dst;
+		ra->flags_cc = host_cc(op->aux);
+		return;
+	}
 	d = alloc_reg(ra);
 	if (cb && fits_i32(vb)) {
 		asm_alu_ri(e, A_CMP, a, (int32_t)vb);
@@ -512,7 +542,9 @@ static void emit_call(struct ra *ra, const struct ir_op *op)
 	uint32_t keep;
 	int d;
 
-	if (with_env)
+	/* Vector-state helpers leave cached registers and flags alone. */
+	if (op->helper_flags & (IR_HELPER_READS_ENV | IR_HELPER_WRITES_ENV |
+				IR_HELPER_MEMORY))
 		sync_all(ra);
 	for (int r = 0; r < 16; r++)
 		if (caller_saved(r))
@@ -601,10 +633,15 @@ static void emit_brcond(struct ra *ra, const struct ir_op *op)
 	int c;
 	size_t skip;
 
-	sync_all(ra);
-	c = use(ra, op->a, H_R11);
-	asm_test_rr(e, c, c);
-	skip = asm_jcc_fwd(e, HCC_E);
+	sync_all(ra);		/* plain moves: host flags survive */
+	if (ra->flags_temp == op->a) {
+		skip = asm_jcc_fwd(e, ra->flags_cc ^ 1);
+		ra->flags_temp = IR_NO_TEMP;
+	} else {
+		c = use(ra, op->a, H_R11);
+		asm_test_rr(e, c, c);
+		skip = asm_jcc_fwd(e, HCC_E);
+	}
 	if (op->aux)
 		emit_exit_special(ra, op->aux, (uint64_t)op->imm);
 	else
@@ -741,6 +778,7 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 	memset(ra.temp_reg, NO_REG, sizeof(int8_t) * blk->n_temps);
 	memset(ra.temp_spill, NO_REG, sizeof(int8_t) * blk->n_temps);
 	ra.spill_used = 0;
+	ra.flags_temp = IR_NO_TEMP;
 	memset(ra.slot_reg, NO_REG, sizeof(ra.slot_reg));
 	memset(ra.slot_dirty, 0, sizeof(ra.slot_dirty));
 	memset(ra.reg_slots, 0, sizeof(ra.reg_slots));
@@ -748,6 +786,15 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 	info->n_exits = 0;
 	info->n_pcmap = 0;
 	compute_last_use(&ra);
+	if (cfg->env_interrupt_off) {
+		size_t body;
+
+		asm_cmp_mem8_imm(&ra.e, H_RBP, (int32_t)cfg->env_interrupt_off,
+				 0);
+		body = asm_jcc_fwd(&ra.e, HCC_E);
+		emit_exit_special(&ra, cfg->interrupt_reason, blk->guest_pc);
+		asm_patch_fwd(&ra.e, body);
+	}
 	for (unsigned i = 0; i < blk->n_ops && !ra.e.overflow; i++) {
 		const struct ir_op *op = &blk->ops[i];
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "translator/user/user.h"
+#include "translator/x86/helpers.h"
 
 #define PAGE 4096ull
 #define PAGE_DOWN(x) ((x) & ~(PAGE - 1))
@@ -249,8 +250,8 @@ uint64_t user_setup_stack(const struct user_image *img, int argc,
 		{ AT_ENTRY, img->exe_entry }, { AT_UID, getuid() },
 		{ AT_EUID, geteuid() }, { AT_GID, getgid() },
 		{ AT_EGID, getegid() }, { AT_SECURE, 0 },
-		{ AT_RANDOM, random_at }, { AT_HWCAP, 1u << 4 | 1u << 8 |
-					    1u << 15 },
+		{ AT_RANDOM, random_at },
+		{ AT_HWCAP, x86_cpuid_features_edx() },
 		{ AT_CLKTCK, (uint64_t)sysconf(_SC_CLK_TCK) },
 		{ AT_PLATFORM, platform_at }, { AT_EXECFN, execfn_at },
 		{ AT_NULL, 0 },

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,23 +47,49 @@ static noreturn void guest_fatal_signal(struct tr_cpu *cpu,
 	_exit(128 + sig);
 }
 
+/* A fault raised by a guest instruction: its handler, or death. */
+static void guest_fault(struct tr_cpu *cpu, int sig, int code, uint64_t addr)
+{
+	siginfo_t info;
+
+	memset(&info, 0, sizeof(info));
+	info.si_signo = sig;
+	info.si_code = code;
+	info.si_addr = (void *)(uintptr_t)addr;
+	if (!user_deliver_signal(cpu, sig, &info))
+		guest_fatal_signal(cpu, sig);
+}
+
 noreturn void user_run(struct tr_cpu *cpu)
 {
+	struct x86_cpu *env = &cpu->env;
+
 	for (;;) {
 		switch (tr_cpu_exec(cpu)) {
 		case X86_EXIT_SYSCALL:
 			user_do_syscall(cpu);
 			break;
+		case X86_EXIT_INTERRUPT:
+			env->interrupt_request = 0;
+			user_deliver_pending(cpu);
+			break;
 		case X86_EXIT_SEGV:
+			guest_fault(cpu, SIGSEGV, SEGV_MAPERR,
+				    env->exception_addr);
+			break;
 		case X86_EXIT_HLT:
-			guest_fatal_signal(cpu, SIGSEGV);
+			guest_fault(cpu, SIGSEGV, SI_KERNEL, 0);
+			break;
 		case X86_EXIT_DIVIDE:
-			guest_fatal_signal(cpu, SIGFPE);
+			guest_fault(cpu, SIGFPE, FPE_INTDIV, env->rip);
+			break;
 		case X86_EXIT_TRAP:
-			guest_fatal_signal(cpu, SIGTRAP);
+			guest_fault(cpu, SIGTRAP, SI_KERNEL, 0);
+			break;
 		case X86_EXIT_ILLEGAL:
 		default:
-			guest_fatal_signal(cpu, SIGILL);
+			guest_fault(cpu, SIGILL, ILL_ILLOPN, env->rip);
+			break;
 		}
 	}
 }
@@ -83,6 +110,50 @@ static const char *find_program(const char *name, char *buf, size_t len)
 			return buf;
 	}
 	return name;
+}
+
+/* "#!interp [arg]" scripts: returns a new argv (interp, arg, script,
+ * args...) or NULL if PATH is not such a script. */
+static char **shebang_argv(const char *path, int argc, char **argv,
+			   int first, int *new_argc)
+{
+	static char line[256];
+	char *p, *interp, *arg = NULL, **nargv;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), k = 0;
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n < 3 || line[0] != '#' || line[1] != '!')
+		return NULL;
+	line[n] = 0;
+	p = strchr(line, '\n');
+	if (p)
+		*p = 0;
+	for (interp = line + 2; *interp == ' ' || *interp == '\t'; interp++)
+		;
+	for (p = interp; *p && *p != ' ' && *p != '\t'; p++)
+		;
+	if (*p) {
+		*p++ = 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p)
+			arg = p;
+	}
+	nargv = calloc((size_t)(argc - first) + 3, sizeof(char *));
+	if (!nargv || !*interp)
+		return NULL;
+	nargv[k++] = interp;
+	if (arg)
+		nargv[k++] = arg;
+	nargv[k++] = strdup(path);
+	for (int i = first + 1; i < argc; i++)
+		nargv[k++] = argv[i];
+	*new_argc = k;
+	return nargv;
 }
 
 int main(int argc, char **argv)
@@ -113,12 +184,30 @@ int main(int argc, char **argv)
 	user_proc.exe_path = exe;
 	user_proc.host_self = self;
 
-	rc = tr_init(NULL);
+	/* MICA_TRANSLATOR_CACHE_KB: a small code cache exercises flushes. */
+	rc = tr_init(&(struct tr_config){
+		.protect_code_pages = true,
+		.code_size = getenv("MICA_TRANSLATOR_CACHE_KB") ?
+			     strtoul(getenv("MICA_TRANSLATOR_CACHE_KB"), NULL,
+				     0) << 10 : 0,
+	});
 	if (rc < 0) {
 		errno = -rc;
 		fatal("translator set-up");
 	}
 	rc = user_load_elf(exe, &img, &why);
+	if (rc == -ENOEXEC) {
+		int nargc;
+		char **nargv = shebang_argv(exe, argc, argv, first, &nargc);
+
+		if (nargv && realpath(nargv[0], exe)) {
+			argv = nargv;
+			argc = nargc;
+			first = 0;
+			argv0 = NULL;
+			rc = user_load_elf(exe, &img, &why);
+		}
+	}
 	if (rc < 0) {
 		fprintf(stderr, "mica-x86_64: %s: %s\n", argv[first], why);
 		return rc == -ENOENT ? 127 : 126;

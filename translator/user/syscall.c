@@ -204,37 +204,6 @@ static int64_t passthrough(const struct x86_cpu *env)
 	return r < 0 ? -errno : r;
 }
 
-/* Signals are not delivered to guest handlers yet: remember the guest's
- * dispositions so sigaction round-trips, without installing them. */
-static struct { uint64_t handler, flags, restorer, mask; } guest_sigact[65];
-
-static int64_t do_rt_sigaction(uint64_t sig, const uint64_t *act,
-			       uint64_t *oldact)
-{
-	if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
-		return -EINVAL;
-	if (oldact) {
-		oldact[0] = guest_sigact[sig].handler;
-		oldact[1] = guest_sigact[sig].flags;
-		oldact[2] = guest_sigact[sig].restorer;
-		oldact[3] = guest_sigact[sig].mask;
-	}
-	if (act) {
-		guest_sigact[sig].handler = act[0];
-		guest_sigact[sig].flags = act[1];
-		guest_sigact[sig].restorer = act[2];
-		guest_sigact[sig].mask = act[3];
-		/* SIG_IGN can be honoured by the host directly. */
-		if (act[0] == (uint64_t)(uintptr_t)SIG_IGN && sig != SIGSEGV &&
-		    sig != SIGBUS)
-			signal((int)sig, SIG_IGN);
-		else if (act[0] == (uint64_t)(uintptr_t)SIG_DFL &&
-			 sig != SIGSEGV && sig != SIGBUS)
-			signal((int)sig, SIG_DFL);
-	}
-	return 0;
-}
-
 void user_do_syscall(struct tr_cpu *cpu)
 {
 	struct x86_cpu *env = &cpu->env;
@@ -260,8 +229,15 @@ void user_do_syscall(struct tr_cpu *cpu)
 		r = do_arch_prctl(env, a0, a1);
 		break;
 	case SYS_rt_sigaction:
-		r = do_rt_sigaction(a0, (const uint64_t *)(uintptr_t)a1,
-				    (uint64_t *)(uintptr_t)a2);
+		r = user_rt_sigaction(a0, (const uint64_t *)(uintptr_t)a1,
+				      (uint64_t *)(uintptr_t)a2);
+		break;
+	case SYS_rt_sigreturn:
+		user_rt_sigreturn(cpu);
+		return;		/* every register comes from the frame */
+	case SYS_sigaltstack:
+		r = user_sigaltstack((const stack_t *)(uintptr_t)a0,
+				     (stack_t *)(uintptr_t)a1);
 		break;
 	case SYS_rt_sigprocmask: {
 		/* Never let the guest block the signals we run on. */
@@ -289,11 +265,14 @@ void user_do_syscall(struct tr_cpu *cpu)
 		if ((a0 & CLONE_VM) && !(a0 & CLONE_THREAD)) {
 			/* posix_spawn's CLONE_VM|CLONE_VFORK child: a fork
 			 * that continues on the stack it was given. */
+			tr_fork_prepare();
 			r = fork();
 			if (r == 0) {
 				tr_after_fork_child();
 				if (a1)
 					env->regs[4] = a1;
+			} else {
+				tr_fork_parent();
 			}
 			r = r < 0 ? -errno : r;
 			break;
@@ -303,15 +282,21 @@ void user_do_syscall(struct tr_cpu *cpu)
 					    env->regs[8]);
 			break;
 		}
+		tr_fork_prepare();
 		r = passthrough(env);
 		if (r == 0)
 			tr_after_fork_child();
+		else
+			tr_fork_parent();
 		break;
 	case SYS_fork:
 	case SYS_vfork:
+		tr_fork_prepare();
 		r = fork();	/* a vfork child must not share our state */
 		if (r == 0)
 			tr_after_fork_child();
+		else
+			tr_fork_parent();
 		r = r < 0 ? -errno : r;
 		break;
 	case SYS_execve:
@@ -336,6 +321,12 @@ void user_do_syscall(struct tr_cpu *cpu)
 		r = passthrough(env);
 		if (r == 0)
 			tr_invalidate_range(a0, a1);
+		break;
+	case SYS_read:
+	case SYS_pread64:
+		/* The kernel cannot write into a page we protected. */
+		tr_guest_write_range(a1, a2);
+		r = passthrough(env);
 		break;
 	case SYS_mmap:
 		r = passthrough(env);

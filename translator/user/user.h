@@ -2,6 +2,8 @@
 #ifndef MICA_USER_H
 #define MICA_USER_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "translator/translator.h"
@@ -34,6 +36,17 @@ extern struct user_process user_proc;
 
 /* Handle the syscall in cpu->env (number in rax); result in rax. */
 void user_do_syscall(struct tr_cpu *cpu);
+
+/* Signals (signal.c). */
+int64_t user_rt_sigaction(uint64_t sig, const uint64_t *act, uint64_t *oldact);
+int64_t user_sigaltstack(const stack_t *ss, stack_t *old);
+bool user_deliver_signal(struct tr_cpu *cpu, int sig, const siginfo_t *info);
+void user_deliver_pending(struct tr_cpu *cpu);
+void user_rt_sigreturn(struct tr_cpu *cpu);
+static inline struct tr_cpu *user_current_cpu(void)
+{
+	return tr_current_cpu();
+}
 
 /* Run a guest thread until it exits (main.c). */
 _Noreturn void user_run(struct tr_cpu *cpu);

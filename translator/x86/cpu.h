@@ -56,6 +56,7 @@ struct x86_cpu {
 	uint64_t exception;	/* enum x86_exit_reason when leaving */
 	uint64_t exception_addr;/* fault address for EXIT_SEGV */
 	uint64_t mxcsr;
+	uint64_t interrupt_request;	/* checked on entry to every block */
 	uint64_t scratch[4];	/* helper results that are not the return */
 	/* xmm[16] is a staging register for memory operands of SSE ops. */
 	union x86_xmm xmm[17] __attribute__((aligned(16)));
@@ -84,6 +85,8 @@ enum x86_exit_reason {
 	X86_EXIT_TRAP,		/* int3: rip = after it */
 	X86_EXIT_DIVIDE,	/* #DE: rip = faulting instruction */
 	X86_EXIT_HLT,		/* privileged in user mode: SIGSEGV */
+	X86_EXIT_RESTART,	/* internal: re-dispatch at rip (SMC) */
+	X86_EXIT_INTERRUPT,	/* interrupt_request was set: rip = block */
 };
 
 /* The six arithmetic flags from lazy state. */

@@ -161,12 +161,15 @@ void fe_set_cc(struct fe *f, unsigned kind, unsigned size, ir_temp dst,
 		dst = fe_const(f, 0);
 	if (src == IR_NO_TEMP)
 		src = fe_const(f, 0);
-	if (src2 == IR_NO_TEMP)
-		src2 = fe_const(f, 0);
 	ir_set(b, X86_ENV_OFF(cc_op), fe_const(f, op));
 	ir_set(b, X86_ENV_OFF(cc_dst), dst);
 	ir_set(b, X86_ENV_OFF(cc_src), src);
-	ir_set(b, X86_ENV_OFF(cc_src2), src2);
+	/* Only ADC/SBB/INC/DEC/SHR read cc_src2; others leave it stale. */
+	if (src2 == IR_NO_TEMP)
+		src2 = fe_const(f, 0);
+	else
+		ir_set(b, X86_ENV_OFF(cc_src2), src2);
+	f->cc_a = IR_NO_TEMP;
 	f->cc_op = op;
 	f->cc_dst = dst;
 	f->cc_src = src;
@@ -235,12 +238,16 @@ static ir_temp cond_after_sub(struct fe *f, unsigned cc)
 {
 	struct ir_block *b = f->blk;
 	unsigned size = 1u << CC_SIZE_LOG2(f->cc_op);
-	ir_temp a = fe_zext(f, ir_add(b, f->cc_dst, f->cc_src), size);
+	ir_temp a = f->cc_a != IR_NO_TEMP ? f->cc_a :
+		    fe_zext(f, ir_add(b, f->cc_dst, f->cc_src), size);
 	ir_temp s = f->cc_src;
 
 	switch (cc >> 1) {
 	case 1: return ir_setcc(b, IR_LTU, a, s);
-	case 2: return ir_setcc(b, IR_EQ, f->cc_dst, fe_const(f, 0));
+	case 2:
+		if (f->cc_a != IR_NO_TEMP)
+			return ir_setcc(b, IR_EQ, a, s);
+		return ir_setcc(b, IR_EQ, f->cc_dst, fe_const(f, 0));
 	case 3: return ir_setcc(b, IR_LEU, a, s);
 	case 4: return ir_setcc(b, IR_LT, fe_sext(f, f->cc_dst, size),
 				fe_const(f, 0));
@@ -267,6 +274,25 @@ static ir_temp cond_after_logic(struct fe *f, unsigned cc)
 	case 7: return ir_setcc(b, IR_LE, fe_sext(f, f->cc_dst, size), zero);
 	default: return IR_NO_TEMP;
 	}
+}
+
+/* Negate a 0/1 value; a comparison just emitted is re-emitted with the
+ * opposite condition (the first one becomes dead), so that the backend
+ * can fuse it with a following branch. */
+static ir_temp invert_condition(struct fe *f, ir_temp r)
+{
+	static const uint8_t inverse[] = {
+		[IR_EQ] = IR_NE, [IR_NE] = IR_EQ, [IR_LTU] = IR_GEU,
+		[IR_GEU] = IR_LTU, [IR_LEU] = IR_GTU, [IR_GTU] = IR_LEU,
+		[IR_LT] = IR_GE, [IR_GE] = IR_LT, [IR_LE] = IR_GT,
+		[IR_GT] = IR_LE,
+	};
+	struct ir_block *b = f->blk;
+	const struct ir_op *last = b->n_ops ? &b->ops[b->n_ops - 1] : NULL;
+
+	if (last && last->opc == IR_SETCC && last->dst == r)
+		return ir_setcc(b, inverse[last->aux], last->a, last->b);
+	return ir_xor(b, r, fe_const(f, 1));
 }
 
 ir_temp fe_cond(struct fe *f, unsigned cc)
@@ -307,7 +333,7 @@ ir_temp fe_cond(struct fe *f, unsigned cc)
 		}
 	}
 	if (cc & 1)
-		r = ir_xor(b, r, fe_const(f, 1));
+		r = invert_condition(f, r);
 	return r;
 }
 

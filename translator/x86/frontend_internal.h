@@ -16,6 +16,7 @@ struct fe {
 	/* Lazy flags set earlier in this block, usable for fast paths. */
 	int cc_op;		/* -1: unknown (read from env) */
 	ir_temp cc_dst, cc_src, cc_src2;
+	ir_temp cc_a;		/* CC_SUB: the minuend, if known */
 };
 
 /* Operand access. */

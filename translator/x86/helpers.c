@@ -227,6 +227,13 @@ static uint64_t div_unsigned(struct x86_cpu *env, unsigned size, uint64_t v)
 	v &= mask;
 	if (v == 0)
 		return 1;
+	if (size == 8 && *rdx == 0) {	/* common case: no 128-bit divide */
+		q = *rax / v;
+		r = *rax % v;
+		*rax = q;
+		*rdx = r;
+		return 0;
+	}
 	if (size == 1)
 		n = *rax & 0xffff;
 	else if (size == 8)
@@ -257,6 +264,15 @@ static uint64_t div_signed(struct x86_cpu *env, unsigned size, uint64_t v)
 
 	if (d == 0)
 		return 1;
+	/* Common case: rdx is the sign extension of rax (cqo). */
+	if (size == 8 && *rdx == (uint64_t)((int64_t)*rax >> 63) &&
+	    !((int64_t)*rax == INT64_MIN && (int64_t)v == -1)) {
+		int64_t a = (int64_t)*rax, b = (int64_t)v;
+
+		*rax = (uint64_t)(a / b);
+		*rdx = (uint64_t)(a % b);
+		return 0;
+	}
 	if (size == 1)
 		n = (int16_t)*rax;
 	else if (size == 8)
@@ -323,6 +339,18 @@ uint64_t x86_helper_rdtsc(struct x86_cpu *env)
 
 /* CPUID describes exactly what the translator implements: no SSE3+,
  * AVX, XSAVE yet. */
+uint32_t x86_cpuid_features_edx(void)
+{
+	return 1u << 0 |	/* x87 FPU */
+	       1u << 4 |	/* TSC */
+	       1u << 8 |	/* CMPXCHG8B */
+	       1u << 15 |	/* CMOV */
+	       1u << 23 |	/* MMX */
+	       1u << 24 |	/* FXSAVE/FXRSTOR */
+	       1u << 25 |	/* SSE */
+	       1u << 26;	/* SSE2 */
+}
+
 uint64_t x86_helper_cpuid(struct x86_cpu *env)
 {
 	uint32_t leaf = (uint32_t)env->regs[X86_RAX];
@@ -341,14 +369,7 @@ uint64_t x86_helper_cpuid(struct x86_cpu *env)
 	case 1:
 		a = 0x00000600;		/* family 6, model 0, stepping 0 */
 		b = 1 << 16;		/* one logical processor */
-		d = 1 << 0 |		/* x87 FPU */
-		    1 << 4 |		/* TSC */
-		    1 << 8 |		/* CMPXCHG8B */
-		    1 << 15 |		/* CMOV */
-		    1 << 23 |		/* MMX */
-		    1 << 24 |		/* FXSAVE/FXRSTOR */
-		    1 << 25 |		/* SSE */
-		    1 << 26;		/* SSE2 */
+		d = x86_cpuid_features_edx();
 		c = 1 << 13 |		/* CMPXCHG16B */
 		    1 << 23;		/* POPCNT */
 		break;

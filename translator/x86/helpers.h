@@ -31,6 +31,8 @@ uint64_t x86_helper_get_rflags(struct x86_cpu *env);
 uint64_t x86_helper_set_rflags(struct x86_cpu *env, uint64_t v);
 uint64_t x86_helper_rdtsc(struct x86_cpu *env);
 uint64_t x86_helper_cpuid(struct x86_cpu *env);
+/* CPUID.1:EDX as advertised (also the user-mode AT_HWCAP). */
+uint32_t x86_cpuid_features_edx(void);
 /* kind (opcode - 0xa4) >> 1 | size << 8 | rep << 16 | addr32 << 24. */
 uint64_t x86_helper_string(struct x86_cpu *env, uint64_t desc,
 			   uint64_t seg_base);

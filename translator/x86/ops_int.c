@@ -93,6 +93,8 @@ static void alu_to_rm(struct fe *f, unsigned op, unsigned size, ir_temp b)
 	if (op != ALU_CMP)
 		fe_write_rm(f, size, addr, r);
 	fe_set_cc(f, cc.kind, size, cc.dst, cc.src, cc.src2);
+	if (op == ALU_SUB || op == ALU_CMP)
+		f->cc_a = a;
 }
 
 static void alu_to_reg(struct fe *f, unsigned op, unsigned size, unsigned reg,
@@ -105,6 +107,8 @@ static void alu_to_reg(struct fe *f, unsigned op, unsigned size, unsigned reg,
 	if (op != ALU_CMP)
 		fe_set_gpr(f, reg, size, r);
 	fe_set_cc(f, cc.kind, size, cc.dst, cc.src, cc.src2);
+	if (op == ALU_SUB || op == ALU_CMP)
+		f->cc_a = a;
 }
 
 static void translate_alu(struct fe *f)
@@ -139,6 +143,55 @@ static void translate_incdec(struct fe *f, unsigned size, bool dec)
 			     ir_add(b, a, fe_const(f, 1)), size);
 	fe_write_rm(f, size, addr, r);
 	fe_set_cc(f, dec ? CC_DEC : CC_INC, size, r, IR_NO_TEMP, c);
+}
+
+/* SHL/SHR/SAR by CL in IR.  A masked count of 0 leaves the flags alone,
+ * so the new lazy-flag state is selected against the old one. */
+static void translate_shift_cl(struct fe *f, unsigned size, unsigned op,
+			       ir_temp a, ir_temp addr)
+{
+	struct ir_block *b = f->blk;
+	unsigned kind = op == 5 ? CC_SHR : op == 7 ? CC_SAR : CC_SHL;
+	ir_temp count, cm1, r, src, nz, old[4], val[4];
+	static const unsigned slot[4] = {
+		X86_ENV_OFF(cc_op), X86_ENV_OFF(cc_dst), X86_ENV_OFF(cc_src),
+		X86_ENV_OFF(cc_src2),
+	};
+
+	count = ir_and(b, fe_get_gpr(f, X86_RCX, 1),
+		       fe_const(f, size == 8 ? 63 : 31));
+	cm1 = ir_sub(b, count, fe_const(f, 1));
+	if (kind == CC_SAR) {
+		ir_temp sa = fe_sext(f, a, size);
+
+		src = ir_sar(b, sa, cm1);
+		r = ir_sar(b, sa, count);
+	} else if (kind == CC_SHR) {
+		src = ir_shr(b, a, cm1);
+		r = ir_shr(b, a, count);
+	} else {
+		src = ir_shl(b, a, cm1);
+		r = ir_shl(b, a, count);
+	}
+	r = fe_zext(f, r, size);
+	fe_write_rm(f, size, addr, r);
+	nz = ir_setcc(b, IR_NE, count, fe_const(f, 0));
+	if (f->cc_op >= 0) {
+		old[0] = fe_const(f, f->cc_op);
+		old[1] = f->cc_dst;
+		old[2] = f->cc_src;
+		old[3] = f->cc_src2;
+	} else {
+		for (int i = 0; i < 4; i++)
+			old[i] = ir_get(b, slot[i]);
+	}
+	val[0] = fe_const(f, CC_OP(kind, size_log2(size)));
+	val[1] = r;
+	val[2] = fe_zext(f, src, size);
+	val[3] = kind == CC_SHR ? a : fe_const(f, 0);
+	for (int i = 0; i < 4; i++)
+		ir_set(b, slot[i], ir_select(b, nz, val[i], old[i]));
+	fe_forget_cc(f);
 }
 
 /* ROL/ROR by a constant: in IR.  They change only CF and OF, so the
@@ -188,6 +241,10 @@ static void translate_shift(struct fe *f, unsigned size, int count_imm)
 	    ((unsigned)count_imm & (size == 8 ? 63 : 31)) != 0) {
 		translate_rotate_imm(f, size, op, a, addr,
 				     (unsigned)count_imm & (size == 8 ? 63 : 31));
+		return;
+	}
+	if (count_imm < 0 && op >= 4) {
+		translate_shift_cl(f, size, op, a, addr);
 		return;
 	}
 	if (count_imm < 0 || op < 4) {

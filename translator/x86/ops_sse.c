@@ -142,7 +142,7 @@ static ir_temp call_sse(struct fe *f, uint64_t key, ir_temp d, ir_temp s)
 	ir_temp args[3] = { fe_const(f, (int64_t)key), d, s };
 
 	return ir_call(f->blk, (const void *)x86_helper_sse,
-		       IR_HELPER_READS_ENV | IR_HELPER_WRITES_ENV, 3, args);
+		       IR_HELPER_VECTOR, 3, args);
 }
 
 static void sse_store(struct fe *f, uint64_t key, unsigned pfx)

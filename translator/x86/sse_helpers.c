@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <string.h>
+#include <emmintrin.h>
 
 #include "translator/x86/decode.h"
 #include "translator/x86/sse.h"
@@ -19,10 +20,6 @@ static uint8_t satu8(int v) { return v > 255 ? 255 : v < 0 ? 0 : (uint8_t)v; }
 static int16_t sat16(int v)
 {
 	return v > 32767 ? 32767 : v < -32768 ? -32768 : (int16_t)v;
-}
-static uint16_t satu16(int v)
-{
-	return v > 65535 ? 65535 : v < 0 ? 0 : (uint16_t)v;
 }
 
 static int64_t cvt_to_int(double v, bool is64, bool truncate)
@@ -80,10 +77,42 @@ static double arith(unsigned op, double a, double b)
 	}
 }
 
+/* MIN/MAX pick one operand bit for bit (a signaling NaN stays
+ * signaling), so they must not go through a float conversion. */
+static void min_max(union x86_xmm *d, const union x86_xmm *s, unsigned op,
+		    unsigned pfx)
+{
+	bool is_min = op == 0x5d;
+	unsigned lanes = pfx == X86_PFX_NONE ? 4 : pfx == X86_PFX_66 ? 2 : 1;
+
+	for (unsigned n = 0; n < lanes; n++) {
+		bool take_d;
+
+		if (pfx == X86_PFX_NONE || pfx == X86_PFX_F3) {
+			float a = d->s[n], b = s->s[n];
+
+			take_d = is_min ? a < b : a > b;
+			if (!take_d)
+				d->d[n] = s->d[n];
+		} else {
+			double a = d->sd[n], b = s->sd[n];
+
+			take_d = is_min ? a < b : a > b;
+			if (!take_d)
+				d->q[n] = s->q[n];
+		}
+	}
+}
+
 static void float_op(union x86_xmm *d, const union x86_xmm *s, unsigned op,
 		     unsigned pfx, unsigned imm)
 {
 	unsigned n;
+
+	if (op == 0x5d || op == 0x5f) {
+		min_max(d, s, op, pfx);
+		return;
+	}
 
 	switch (pfx) {
 	case X86_PFX_NONE:	/* ps */
@@ -168,102 +197,75 @@ static void byte_shift(union x86_xmm *d, unsigned n, bool left)
 	*d = r;
 }
 
+/* SSE2 integer ops run as the same host instruction (the host is
+ * x86-64, so SSE2 is always there): bit-exact by construction. */
 static void integer_op(union x86_xmm *d, const union x86_xmm *s, unsigned op)
 {
-	union x86_xmm r = *d;
-	unsigned i;
+	__m128i a = _mm_loadu_si128((const __m128i *)(const void *)d);
+	__m128i b = _mm_loadu_si128((const __m128i *)(const void *)s);
+	__m128i r;
 
 	switch (op) {
-	case 0x60: unpack(d, s, 1, false); return;
-	case 0x61: unpack(d, s, 2, false); return;
-	case 0x62: unpack(d, s, 4, false); return;
-	case 0x6c: unpack(d, s, 8, false); return;
-	case 0x68: unpack(d, s, 1, true); return;
-	case 0x69: unpack(d, s, 2, true); return;
-	case 0x6a: unpack(d, s, 4, true); return;
-	case 0x6d: unpack(d, s, 8, true); return;
-	case 0x63:
-		for (i = 0; i < 8; i++) {
-			r.b[i] = (uint8_t)sat8((int16_t)d->w[i]);
-			r.b[i + 8] = (uint8_t)sat8((int16_t)s->w[i]);
-		}
-		break;
-	case 0x67:
-		for (i = 0; i < 8; i++) {
-			r.b[i] = satu8((int16_t)d->w[i]);
-			r.b[i + 8] = satu8((int16_t)s->w[i]);
-		}
-		break;
-	case 0x6b:
-		for (i = 0; i < 4; i++) {
-			r.w[i] = (uint16_t)sat16((int32_t)d->d[i]);
-			r.w[i + 4] = (uint16_t)sat16((int32_t)s->d[i]);
-		}
-		break;
-	case 0x64: for (i = 0; i < 16; i++) r.b[i] = (int8_t)d->b[i] > (int8_t)s->b[i] ? 0xff : 0; break;
-	case 0x65: for (i = 0; i < 8; i++) r.w[i] = (int16_t)d->w[i] > (int16_t)s->w[i] ? 0xffff : 0; break;
-	case 0x66: for (i = 0; i < 4; i++) r.d[i] = (int32_t)d->d[i] > (int32_t)s->d[i] ? ~0u : 0; break;
-	case 0x74: for (i = 0; i < 16; i++) r.b[i] = d->b[i] == s->b[i] ? 0xff : 0; break;
-	case 0x75: for (i = 0; i < 8; i++) r.w[i] = d->w[i] == s->w[i] ? 0xffff : 0; break;
-	case 0x76: for (i = 0; i < 4; i++) r.d[i] = d->d[i] == s->d[i] ? ~0u : 0; break;
-	case 0xd1: shift_lanes(&r, 2, 2, s->q[0]); break;
-	case 0xd2: shift_lanes(&r, 4, 2, s->q[0]); break;
-	case 0xd3: shift_lanes(&r, 8, 2, s->q[0]); break;
-	case 0xe1: shift_lanes(&r, 2, 4, s->q[0]); break;
-	case 0xe2: shift_lanes(&r, 4, 4, s->q[0]); break;
-	case 0xf1: shift_lanes(&r, 2, 6, s->q[0]); break;
-	case 0xf2: shift_lanes(&r, 4, 6, s->q[0]); break;
-	case 0xf3: shift_lanes(&r, 8, 6, s->q[0]); break;
-	case 0xd4: for (i = 0; i < 2; i++) r.q[i] = d->q[i] + s->q[i]; break;
-	case 0xd5: for (i = 0; i < 8; i++) r.w[i] = (uint16_t)((int16_t)d->w[i] * (int16_t)s->w[i]); break;
-	case 0xd8: for (i = 0; i < 16; i++) r.b[i] = satu8(d->b[i] - s->b[i]); break;
-	case 0xd9: for (i = 0; i < 8; i++) r.w[i] = satu16(d->w[i] - s->w[i]); break;
-	case 0xda: for (i = 0; i < 16; i++) r.b[i] = d->b[i] < s->b[i] ? d->b[i] : s->b[i]; break;
-	case 0xdb: for (i = 0; i < 2; i++) r.q[i] = d->q[i] & s->q[i]; break;
-	case 0xdc: for (i = 0; i < 16; i++) r.b[i] = satu8(d->b[i] + s->b[i]); break;
-	case 0xdd: for (i = 0; i < 8; i++) r.w[i] = satu16(d->w[i] + s->w[i]); break;
-	case 0xde: for (i = 0; i < 16; i++) r.b[i] = d->b[i] > s->b[i] ? d->b[i] : s->b[i]; break;
-	case 0xdf: for (i = 0; i < 2; i++) r.q[i] = ~d->q[i] & s->q[i]; break;
-	case 0xe0: for (i = 0; i < 16; i++) r.b[i] = (uint8_t)((d->b[i] + s->b[i] + 1) >> 1); break;
-	case 0xe3: for (i = 0; i < 8; i++) r.w[i] = (uint16_t)((d->w[i] + s->w[i] + 1) >> 1); break;
-	case 0xe4: for (i = 0; i < 8; i++) r.w[i] = (uint16_t)(((uint32_t)d->w[i] * s->w[i]) >> 16); break;
-	case 0xe5: for (i = 0; i < 8; i++) r.w[i] = (uint16_t)(((int16_t)d->w[i] * (int16_t)s->w[i]) >> 16); break;
-	case 0xe8: for (i = 0; i < 16; i++) r.b[i] = (uint8_t)sat8((int8_t)d->b[i] - (int8_t)s->b[i]); break;
-	case 0xe9: for (i = 0; i < 8; i++) r.w[i] = (uint16_t)sat16((int16_t)d->w[i] - (int16_t)s->w[i]); break;
-	case 0xea: for (i = 0; i < 8; i++) r.w[i] = (int16_t)d->w[i] < (int16_t)s->w[i] ? d->w[i] : s->w[i]; break;
-	case 0xeb: for (i = 0; i < 2; i++) r.q[i] = d->q[i] | s->q[i]; break;
-	case 0xec: for (i = 0; i < 16; i++) r.b[i] = (uint8_t)sat8((int8_t)d->b[i] + (int8_t)s->b[i]); break;
-	case 0xed: for (i = 0; i < 8; i++) r.w[i] = (uint16_t)sat16((int16_t)d->w[i] + (int16_t)s->w[i]); break;
-	case 0xee: for (i = 0; i < 8; i++) r.w[i] = (int16_t)d->w[i] > (int16_t)s->w[i] ? d->w[i] : s->w[i]; break;
-	case 0xef: for (i = 0; i < 2; i++) r.q[i] = d->q[i] ^ s->q[i]; break;
-	case 0xf4: for (i = 0; i < 2; i++) r.q[i] = (uint64_t)d->d[2 * i] * s->d[2 * i]; break;
-	case 0xf5:
-		for (i = 0; i < 4; i++)
-			r.d[i] = (uint32_t)((int16_t)d->w[2 * i] * (int16_t)s->w[2 * i] +
-					    (int16_t)d->w[2 * i + 1] * (int16_t)s->w[2 * i + 1]);
-		break;
-	case 0xf6:
-		for (i = 0; i < 2; i++) {
-			unsigned sum = 0;
-
-			for (unsigned k = 0; k < 8; k++) {
-				int diff = d->b[8 * i + k] - s->b[8 * i + k];
-
-				sum += (unsigned)(diff < 0 ? -diff : diff);
-			}
-			r.q[i] = sum;
-		}
-		break;
-	case 0xf8: for (i = 0; i < 16; i++) r.b[i] = (uint8_t)(d->b[i] - s->b[i]); break;
-	case 0xf9: for (i = 0; i < 8; i++) r.w[i] = (uint16_t)(d->w[i] - s->w[i]); break;
-	case 0xfa: for (i = 0; i < 4; i++) r.d[i] = d->d[i] - s->d[i]; break;
-	case 0xfb: for (i = 0; i < 2; i++) r.q[i] = d->q[i] - s->q[i]; break;
-	case 0xfc: for (i = 0; i < 16; i++) r.b[i] = (uint8_t)(d->b[i] + s->b[i]); break;
-	case 0xfd: for (i = 0; i < 8; i++) r.w[i] = (uint16_t)(d->w[i] + s->w[i]); break;
-	case 0xfe: for (i = 0; i < 4; i++) r.d[i] = d->d[i] + s->d[i]; break;
-	default: break;
+	case 0x60: r = _mm_unpacklo_epi8(a, b); break;
+	case 0x61: r = _mm_unpacklo_epi16(a, b); break;
+	case 0x62: r = _mm_unpacklo_epi32(a, b); break;
+	case 0x6c: r = _mm_unpacklo_epi64(a, b); break;
+	case 0x68: r = _mm_unpackhi_epi8(a, b); break;
+	case 0x69: r = _mm_unpackhi_epi16(a, b); break;
+	case 0x6a: r = _mm_unpackhi_epi32(a, b); break;
+	case 0x6d: r = _mm_unpackhi_epi64(a, b); break;
+	case 0x63: r = _mm_packs_epi16(a, b); break;
+	case 0x67: r = _mm_packus_epi16(a, b); break;
+	case 0x6b: r = _mm_packs_epi32(a, b); break;
+	case 0x64: r = _mm_cmpgt_epi8(a, b); break;
+	case 0x65: r = _mm_cmpgt_epi16(a, b); break;
+	case 0x66: r = _mm_cmpgt_epi32(a, b); break;
+	case 0x74: r = _mm_cmpeq_epi8(a, b); break;
+	case 0x75: r = _mm_cmpeq_epi16(a, b); break;
+	case 0x76: r = _mm_cmpeq_epi32(a, b); break;
+	case 0xd1: r = _mm_srl_epi16(a, b); break;
+	case 0xd2: r = _mm_srl_epi32(a, b); break;
+	case 0xd3: r = _mm_srl_epi64(a, b); break;
+	case 0xe1: r = _mm_sra_epi16(a, b); break;
+	case 0xe2: r = _mm_sra_epi32(a, b); break;
+	case 0xf1: r = _mm_sll_epi16(a, b); break;
+	case 0xf2: r = _mm_sll_epi32(a, b); break;
+	case 0xf3: r = _mm_sll_epi64(a, b); break;
+	case 0xd4: r = _mm_add_epi64(a, b); break;
+	case 0xd5: r = _mm_mullo_epi16(a, b); break;
+	case 0xd8: r = _mm_subs_epu8(a, b); break;
+	case 0xd9: r = _mm_subs_epu16(a, b); break;
+	case 0xda: r = _mm_min_epu8(a, b); break;
+	case 0xdb: r = _mm_and_si128(a, b); break;
+	case 0xdc: r = _mm_adds_epu8(a, b); break;
+	case 0xdd: r = _mm_adds_epu16(a, b); break;
+	case 0xde: r = _mm_max_epu8(a, b); break;
+	case 0xdf: r = _mm_andnot_si128(a, b); break;
+	case 0xe0: r = _mm_avg_epu8(a, b); break;
+	case 0xe3: r = _mm_avg_epu16(a, b); break;
+	case 0xe4: r = _mm_mulhi_epu16(a, b); break;
+	case 0xe5: r = _mm_mulhi_epi16(a, b); break;
+	case 0xe8: r = _mm_subs_epi8(a, b); break;
+	case 0xe9: r = _mm_subs_epi16(a, b); break;
+	case 0xea: r = _mm_min_epi16(a, b); break;
+	case 0xeb: r = _mm_or_si128(a, b); break;
+	case 0xec: r = _mm_adds_epi8(a, b); break;
+	case 0xed: r = _mm_adds_epi16(a, b); break;
+	case 0xee: r = _mm_max_epi16(a, b); break;
+	case 0xef: r = _mm_xor_si128(a, b); break;
+	case 0xf4: r = _mm_mul_epu32(a, b); break;
+	case 0xf5: r = _mm_madd_epi16(a, b); break;
+	case 0xf6: r = _mm_sad_epu8(a, b); break;
+	case 0xf8: r = _mm_sub_epi8(a, b); break;
+	case 0xf9: r = _mm_sub_epi16(a, b); break;
+	case 0xfa: r = _mm_sub_epi32(a, b); break;
+	case 0xfb: r = _mm_sub_epi64(a, b); break;
+	case 0xfc: r = _mm_add_epi8(a, b); break;
+	case 0xfd: r = _mm_add_epi16(a, b); break;
+	case 0xfe: r = _mm_add_epi32(a, b); break;
+	default: r = a; break;
 	}
-	*d = r;
+	_mm_storeu_si128((__m128i *)(void *)d, r);
 }
 
 static void shuffle(union x86_xmm *d, const union x86_xmm *s, unsigned op,
@@ -347,9 +349,8 @@ static uint64_t to_gpr(struct x86_cpu *env, unsigned op, unsigned pfx,
 
 	switch (op) {
 	case 0xd7:
-		for (i = 0; i < 16; i++)
-			m |= (uint64_t)(s->b[i] >> 7) << i;
-		return m;
+		return (uint64_t)_mm_movemask_epi8(
+			_mm_loadu_si128((const __m128i *)(const void *)s));
 	case 0x50:
 		if (pfx == X86_PFX_66)
 			return (s->q[0] >> 63) | (s->q[1] >> 63) << 1;

@@ -444,8 +444,8 @@ bool x86_translate_x87(struct fe *f)
 		args[1] = fe_eflags(f);	/* fcmovcc */
 	else
 		args[1] = fe_const(f, 0);
-	res = ir_call(b, (const void *)x86_helper_x87,
-		      IR_HELPER_READS_ENV | IR_HELPER_WRITES_ENV, 2, args);
+	res = ir_call(b, (const void *)x86_helper_x87, IR_HELPER_VECTOR, 2,
+		      args);
 	if (size < 0) {
 		unsigned n = (unsigned)-size;
 

@@ -1,0 +1,115 @@
+/* IR builders and passes: constant folding, GET forwarding, dead SET
+ * (dead flag) elimination, dead pure helper calls. */
+#include <string.h>
+
+#include "tests/lib/cutest.h"
+#include "translator/ir.h"
+
+static struct ir_block blk;
+
+static unsigned count_ops(enum ir_opcode opc)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < blk.n_ops; i++)
+		n += blk.ops[i].opc == opc;
+	return n;
+}
+
+static uint64_t dummy_helper(uint64_t a)
+{
+	return a;
+}
+
+static void test_ir_constant_folding(void)
+{
+	ir_temp a, b, c;
+	int64_t v;
+
+	ir_init(&blk, 0x1000);
+	a = ir_const(&blk, 40);
+	b = ir_const(&blk, 2);
+	c = ir_add(&blk, a, b);
+	CU_ASSERT_TRUE(ir_is_const(&blk, c, &v));
+	CU_ASSERT_EQUAL(v, 42);
+	c = ir_shl(&blk, c, ir_const(&blk, 4));
+	CU_ASSERT_TRUE(ir_is_const(&blk, c, &v));
+	CU_ASSERT_EQUAL(v, 42 << 4);
+	c = ir_unop(&blk, IR_SEXT8, ir_const(&blk, 0x80));
+	CU_ASSERT_TRUE(ir_is_const(&blk, c, &v));
+	CU_ASSERT_EQUAL(v, -128);
+	c = ir_setcc(&blk, IR_LTU, ir_const(&blk, -1), ir_const(&blk, 1));
+	CU_ASSERT_TRUE(ir_is_const(&blk, c, &v));
+	CU_ASSERT_EQUAL(v, 0);
+	/* Identities: x + 0 and x ^ x. */
+	a = ir_get(&blk, 8);
+	CU_ASSERT_EQUAL(ir_add(&blk, a, ir_const(&blk, 0)), a);
+	c = ir_xor(&blk, a, a);
+	CU_ASSERT_TRUE(ir_is_const(&blk, c, &v));
+	CU_ASSERT_EQUAL(v, 0);
+	CU_ASSERT_EQUAL(count_ops(IR_ADD), 0);
+}
+
+static void test_ir_get_forwarding(void)
+{
+	ir_temp a, b;
+
+	ir_init(&blk, 0x1000);
+	a = ir_get(&blk, 16);
+	b = ir_add(&blk, a, ir_const(&blk, 1));
+	ir_set(&blk, 16, b);
+	a = ir_get(&blk, 16);		/* must become b */
+	ir_set(&blk, 24, a);
+	ir_exit(&blk, 0x2000);
+	ir_optimize(&blk);
+	CU_ASSERT_EQUAL(count_ops(IR_GET), 1);
+	for (unsigned i = 0; i < blk.n_ops; i++)
+		if (blk.ops[i].opc == IR_SET && blk.ops[i].imm == 24)
+			CU_ASSERT_EQUAL(blk.ops[i].a, b);
+}
+
+/* Two flag-setting instructions in a row: the first one's flag state
+ * never reaches anything, so its SETs disappear. */
+static void test_ir_dead_flags(void)
+{
+	ir_temp x = IR_NO_TEMP;
+
+	ir_init(&blk, 0x1000);
+	for (int k = 0; k < 2; k++) {
+		x = ir_add(&blk, ir_get(&blk, 0), ir_const(&blk, k + 1));
+		ir_set(&blk, 0, x);
+		ir_set(&blk, 136, ir_const(&blk, 5));	/* cc_op */
+		ir_set(&blk, 144, x);			/* cc_dst */
+	}
+	ir_exit(&blk, 0x2000);
+	ir_optimize(&blk);
+	CU_ASSERT_EQUAL(count_ops(IR_SET), 3);
+	/* A load in between keeps them (precise state at the access). */
+	ir_init(&blk, 0x1000);
+	ir_set(&blk, 144, ir_get(&blk, 0));
+	ir_load(&blk, ir_get(&blk, 8), 8);
+	ir_set(&blk, 144, ir_get(&blk, 16));
+	ir_exit(&blk, 0x2000);
+	ir_optimize(&blk);
+	CU_ASSERT_EQUAL(count_ops(IR_SET), 2);
+}
+
+static void test_ir_dead_pure_call(void)
+{
+	ir_temp arg;
+
+	ir_init(&blk, 0x1000);
+	arg = ir_get(&blk, 0);
+	ir_call(&blk, (const void *)dummy_helper, IR_HELPER_PURE, 1, &arg);
+	ir_call(&blk, (const void *)dummy_helper, IR_HELPER_READS_ENV, 1,
+		&arg);
+	ir_exit(&blk, 0x2000);
+	ir_optimize(&blk);
+	CU_ASSERT_EQUAL(count_ops(IR_CALL), 1);
+}
+
+CUTEST_MAIN("translator-ir",
+	    CUTEST(test_ir_constant_folding),
+	    CUTEST(test_ir_get_forwarding),
+	    CUTEST(test_ir_dead_flags),
+	    CUTEST(test_ir_dead_pure_call));
