@@ -2,9 +2,11 @@
  *
  * `mica` opens each image (read-only when the manifest says so) and hands
  * the fds here with their format; blockd never opens a host path itself.
- * It also holds one channel per disk towards that disk's mica-blk.  The
- * format layer (raw, qcow2, ...) serves those channels with the block
- * work; until then the status line says so.
+ * It opens each through the format layer (libmica-block: raw, qcow2) and
+ * reports what it found.  It also holds one channel per disk towards that
+ * disk's mica-blk; serving mappings and writes over those channels (see
+ * docs/block.md) is not wired yet, and the status line says so.  Backing
+ * files cannot be opened from inside the jail yet.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blockd/block.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -20,6 +23,7 @@ extern const struct jail_policy blockd_policy;
 #define BLOCKD_MAX_DISKS 16
 
 struct blockd_disk {
+	struct blk_image *img;
 	int image_fd;
 	int channel_fd;
 	char format[16];
@@ -35,6 +39,7 @@ static int blockd_setup(struct daemon *d, struct ipc_msg *msg)
 	const Mica__Setup *s = msg->env->setup;
 	char detail[IPC_MAX_STRING] = "";
 	size_t used = 0;
+	int err;
 
 	if (s->n_disks > BLOCKD_MAX_DISKS) {
 		log_warnx("%zu disks, at most %d", s->n_disks, BLOCKD_MAX_DISKS);
@@ -57,14 +62,23 @@ static int blockd_setup(struct daemon *d, struct ipc_msg *msg)
 		snprintf(disk->format, sizeof(disk->format), "%s", dc->format);
 		disk->read_only = dc->read_only;
 		disk->size = st.st_size;
-		if (used < sizeof(detail))
+		err = blk_open_fd(disk->image_fd, dc->name, dc->format,
+				  dc->read_only ? 0 : BLK_OPEN_RDWR, &disk->img);
+		if (used < sizeof(detail) && err == 0)
 			used += snprintf(detail + used, sizeof(detail) - used,
-					 "%sdisk%u %s %s %lld bytes%s", i ? ", " : "",
-					 dc->index, dc->name, dc->format, disk->size,
-					 dc->read_only ? " ro" : "");
+					 "%sdisk%u %s %s, %llu MiB virtual%s", i ? ", " : "",
+					 dc->index, dc->name, blk_format_name(disk->img),
+					 (unsigned long long)(blk_size(disk->img) >> 20),
+					 dc->read_only ? ", ro" : "");
+		else if (used < sizeof(detail))
+			used += snprintf(detail + used, sizeof(detail) - used,
+					 "%sdisk%u %s: cannot open as %s: %s", i ? ", " : "",
+					 dc->index, dc->name, dc->format,
+					 err == -ENOENT ? "backing files not supported yet here"
+							: strerror(-err));
 		ndisks++;
 	}
-	daemon_set_detail(d, "%s; image formats not supported yet", detail);
+	daemon_set_detail(d, "%s; serving mica-blk not supported yet", detail);
 	return 0;
 }
 
@@ -81,12 +95,21 @@ static int blockd_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
 	return -EINVAL;
 }
 
+static void blockd_shutdown(struct daemon *d)
+{
+	/* Flush what the format layer holds (metadata caches, dirty bit). */
+	for (size_t i = 0; i < ndisks; i++)
+		if (disks[i].img != NULL && blk_close(disks[i].img) < 0)
+			log_warnx("disk%zu: flush at close failed", i);
+}
+
 static const struct daemon_ops blockd_ops = {
 	.program = "mica-blockd",
 	.role = MICA__ROLE__ROLE_BLOCKD,
 	.policy = &blockd_policy,
 	.setup = blockd_setup,
 	.attach = blockd_attach,
+	.shutdown = blockd_shutdown,
 };
 
 int main(int argc, char **argv)

@@ -4,6 +4,7 @@
 static const struct jail_syscall_group blockd_groups[] = {
 	JAIL_ALLOW("image I/O at offsets, flush", "pread64", "pwrite64", "preadv",
 		   "pwritev", "fsync", "fdatasync"),
+	JAIL_ALLOW("discard as holes, growing images", "fallocate", "ftruncate"),
 };
 
 const struct jail_policy blockd_policy = {
