@@ -1,0 +1,229 @@
+#!/bin/bash
+# QEMU as the front-end of a vhost-user-blk backend, with Mica's test guest.
+#
+# For each backend (mica-blk, and qemu-storage-daemon as the reference) and
+# each image format (raw, qcow2 made by qemu-img):
+#
+#   run 1  one QEMU process: the guest (mica.test=blk) makes an ext2
+#          filesystem on /dev/vda, writes files, syncs, reboots itself
+#          (QEMU resets the device on the same vhost-user connection),
+#          then reads the files back and checks their SHA-256 sums;
+#   run 2  a second QEMU process (a new front-end connection): reads and
+#          checks them again;
+#   then   the backend stops cleanly, `qemu-img check` (qcow2) is clean
+#          and e2fsck finds the filesystem clean.
+#
+# The sums printed while writing must equal those computed in each later
+# boot.  Each run's boot time (to the guest's ready marker) and total time
+# are printed, and a summary table at the end.  TCG only (no KVM needed).
+# Closing line: "N passed, N failed, N skipped".
+source "$(dirname "$0")/../lib/testlib.sh"
+T_SUITE=qemu-blk
+GUEST=${MICA_GUEST:-$ROOT/build/guest}
+QEMU=${QEMU:-qemu-system-x86_64}
+BOOT_LIMIT=${MICA_QEMU_TIMEOUT:-240}	# seconds per QEMU run
+DISK_SIZE=256M
+
+if ! command -v "$QEMU" >/dev/null || ! command -v qemu-img >/dev/null; then
+	skip "needs $QEMU and qemu-img (qemu-system-x86, qemu-utils)"
+	finish; exit
+fi
+if ! "$ROOT/tests/guest-image/build.sh" "$GUEST" >/dev/null; then
+	fail "building the test guest (tests/guest-image/build.sh)"
+	finish; exit
+fi
+
+T=$(mktemp -d /tmp/mica-qemu-blk.XXXXXX)
+BACKEND_PID=
+cleanup() {
+	[ -n "$BACKEND_PID" ] && kill "$BACKEND_PID" 2>/dev/null
+	[ -n "$QEMU_PID" ] && kill "$QEMU_PID" 2>/dev/null
+	wait 2>/dev/null
+	[ "$T_FAIL" = 0 ] && rm -rf "$T" || echo "logs kept in $T"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+# show_logs CASE: the tail of the guest console(s) and of the backend log.
+show_logs() {
+	local f
+	for f in "$T/$1".console*; do
+		[ -f "$f" ] || continue
+		echo "---- $f (last 30 lines, sums left out) ----"
+		grep -v '^SUM ' "$f" | tail -30
+	done
+	echo "---- $T/$1.backend.log (last 15 lines) ----"
+	tail -15 "$T/$1.backend.log" 2>/dev/null
+	echo "----"
+}
+
+# bad CASE WHAT: a failed check, with the logs that explain it.
+bad() { fail "$1: $2"; show_logs "$1"; }
+
+# start_backend CASE BACKEND FORMAT IMAGE SOCKET
+start_backend() {
+	local case=$1 backend=$2 format=$3 img=$4 sock=$5
+	rm -f "$sock"
+	case $backend in
+	mica-blk)
+		"$BIN/mica-blk" --socket-path "$sock" --blk-file "$img" --format "$format" \
+			>"$T/$case.backend.log" 2>&1 &
+		;;
+	qsd)
+		local node=(--blockdev "driver=file,filename=$img,node-name=file0")
+		[ "$format" = qcow2 ] &&
+			node+=(--blockdev "driver=qcow2,file=file0,node-name=fmt0")
+		qemu-storage-daemon "${node[@]}" \
+			--export "type=vhost-user-blk,id=exp0,node-name=$([ "$format" = qcow2 ] && echo fmt0 || echo file0),addr.type=unix,addr.path=$sock,writable=on" \
+			>"$T/$case.backend.log" 2>&1 &
+		;;
+	esac
+	BACKEND_PID=$!
+	wait_for 10 test -S "$sock"
+}
+
+# stop_backend: SIGTERM, and it must exit with status 0.
+stop_backend() {
+	local rc
+	kill -TERM "$BACKEND_PID"
+	wait "$BACKEND_PID"
+	rc=$?
+	BACKEND_PID=
+	return $rc
+}
+
+# boot CASE RUN SOCKET [QEMU options...]: one QEMU process, to completion.
+# Sets BOOT_S (to the ready marker) and TOTAL_S; returns QEMU's status.
+boot() {
+	local case=$1 run=$2 sock=$3 con t0 rc
+	shift 3
+	con="$T/$case.console$run"
+	: >"$con"
+	t0=$(now)
+	timeout -k 5 "$BOOT_LIMIT" "$QEMU" -accel tcg -machine pc,memory-backend=mem -m 512M \
+		-object memory-backend-memfd,id=mem,size=512M,share=on -smp 1 \
+		-nodefaults -display none -monitor none -serial "file:$con" \
+		-chardev "socket,id=blk0,path=$sock" -device vhost-user-blk-pci,chardev=blk0 \
+		-kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 mica.test=blk" "$@" \
+		>"$T/$case.qemu$run.log" 2>&1 &
+	QEMU_PID=$!
+	BOOT_S=timeout
+	wait_for "$BOOT_LIMIT" grep -q MICA-GUEST-READY "$con" && BOOT_S=$(elapsed "$t0" "$(now)")
+	wait "$QEMU_PID"
+	rc=$?
+	QEMU_PID=
+	TOTAL_S=$(elapsed "$t0" "$(now)")
+	[ "$rc" != 0 ] && cat "$T/$case.qemu$run.log" >>"$con"
+	return $rc
+}
+
+# phase_time FILE PHASE [N]: the guest's own time for its N-th PHASE.
+phase_time() {
+	grep "MICA-BLK-TIME $2 " "$1" | sed -n "${3:-1}p" | awk '{ print $3 "s" }' | tr -d '\r'
+}
+# phases FILE: the blk test's phases in order, e.g. "write verify".
+phases() { grep -o 'MICA-BLK-PHASE [a-z]*' "$1" | cut -d' ' -f2 | tr '\n' ' ' | sed 's/ $//'; }
+# sums FILE N: the SUM lines of the N-th phase in FILE.
+sums() {
+	awk -v n="$2" '/MICA-BLK-PHASE/ { p++ } /^SUM / && p == n { print }' "$1" | tr -d '\r'
+}
+
+SUMMARY=()
+
+# one_case BACKEND FORMAT
+one_case() {
+	local backend=$1 format=$2 case="$1-$2" img sock written ok times
+	img="$T/$case.$format"
+	sock="$T/$case.sock"
+	echo "== $backend, $format image"
+	if [ "$format" = qcow2 ]; then
+		qemu-img create -q -f qcow2 "$img" "$DISK_SIZE"
+	else
+		qemu-img create -q -f raw "$img" "$DISK_SIZE"
+	fi
+	if ! start_backend "$case" "$backend" "$format" "$img" "$sock"; then
+		bad "$case" "backend did not create its socket"
+		stop_backend
+		return
+	fi
+
+	# Run 1: write, reboot inside the guest, verify.
+	if boot "$case" 1 "$sock"; then
+		pass "$case: run 1 (write, guest reboot, verify) exits cleanly"
+	else
+		bad "$case" "run 1: QEMU exited with status $? (124: timed out)"
+	fi
+	times=$(printf 'boot %5ss  write %6s  verify %6s  run1 %5ss' "$BOOT_S" \
+		"$(phase_time "$T/$case.console1" write)" "$(phase_time "$T/$case.console1" verify)" \
+		"$TOTAL_S")
+	echo "  $case run 1: boot to ready ${BOOT_S}s, write+reboot+verify total ${TOTAL_S}s"
+	written=$(sums "$T/$case.console1" 1)
+	ok=1
+	[ "$(phases "$T/$case.console1")" = "write verify" ] || ok=0
+	[ "$(grep -c 'MICA-TEST-END blk rc=0' "$T/$case.console1")" = 2 ] || ok=0
+	[ "$(echo "$written" | grep -c .)" -ge 60 ] || ok=0
+	[ "$written" = "$(sums "$T/$case.console1" 2)" ] || ok=0
+	if [ $ok = 1 ]; then
+		pass "$case: files read back after the guest's reboot match"
+	else
+		bad "$case" "run 1: phases '$(phases "$T/$case.console1")', want 'write verify' with equal sums"
+	fi
+
+	# Run 2: a new QEMU process, a new front-end connection.
+	if boot "$case" 2 "$sock" -no-reboot; then
+		pass "$case: run 2 (a second QEMU, verify) exits cleanly"
+	else
+		bad "$case" "run 2: QEMU exited with status $? (124: timed out)"
+	fi
+	times="$times  run2 $(printf %5s "$TOTAL_S")s (boot ${BOOT_S}s, verify $(phase_time "$T/$case.console2" verify))"
+	echo "  $case run 2: boot to ready ${BOOT_S}s, verify total ${TOTAL_S}s"
+	if [ "$(phases "$T/$case.console2")" = verify ] &&
+	   grep -q 'MICA-TEST-END blk rc=0' "$T/$case.console2" &&
+	   [ -n "$written" ] && [ "$written" = "$(sums "$T/$case.console2" 1)" ]; then
+		pass "$case: files read back by a second QEMU match"
+	else
+		bad "$case" "run 2: phases '$(phases "$T/$case.console2")', want 'verify' with the written sums"
+	fi
+
+	if stop_backend; then
+		pass "$case: backend exits 0 on SIGTERM"
+	else
+		bad "$case" "backend exit status $? on SIGTERM"
+	fi
+	if [ "$format" = qcow2 ]; then
+		if qemu-img check -q "$img" >"$T/$case.check.log" 2>&1; then
+			pass "$case: qemu-img check is clean"
+		else
+			cat "$T/$case.check.log"
+			bad "$case" "qemu-img check"
+		fi
+		qemu-img convert -f qcow2 -O raw "$img" "$T/$case.fs"
+	else
+		cp --sparse=always "$img" "$T/$case.fs"
+	fi
+	if e2fsck -fn "$T/$case.fs" >"$T/$case.fsck.log" 2>&1; then
+		pass "$case: e2fsck finds the guest's filesystem clean"
+	else
+		cat "$T/$case.fsck.log"
+		bad "$case" "e2fsck"
+	fi
+	rm -f "$T/$case.fs"
+	SUMMARY+=("$(printf '%-9s %-6s %s' "$backend" "$format" "$times")")
+}
+
+one_case mica-blk raw
+one_case mica-blk qcow2
+if command -v qemu-storage-daemon >/dev/null && [ -z "$MICA_QEMU_NO_QSD" ]; then
+	one_case qsd raw
+	one_case qsd qcow2
+else
+	skip "qemu-storage-daemon comparison (not installed)"
+fi
+
+echo "== timings (TCG, 1 vCPU; wall clock, except write/verify: the guest's own clock)"
+echo "   run 1 = boot, write, reboot, boot, verify; run 2 = boot, verify (a new QEMU)"
+printf '  %s\n' "${SUMMARY[@]}"
+finish
