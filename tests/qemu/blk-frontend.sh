@@ -62,21 +62,21 @@ show_logs() {
 # bad CASE WHAT: a failed check, with the logs that explain it.
 bad() { fail "$1: $2"; show_logs "$1"; }
 
-# start_backend CASE BACKEND FORMAT IMAGE SOCKET
+# start_backend CASE BACKEND FORMAT IMAGE SOCKET QUEUES
 start_backend() {
-	local case=$1 backend=$2 format=$3 img=$4 sock=$5
+	local case=$1 backend=$2 format=$3 img=$4 sock=$5 queues=$6
 	rm -f "$sock"
 	case $backend in
 	mica-blk)
 		"$BIN/mica-blk" --socket-path "$sock" --blk-file "$img" --format "$format" \
-			>"$T/$case.backend.log" 2>&1 &
+			--num-queues "$queues" >"$T/$case.backend.log" 2>&1 &
 		;;
 	qsd)
 		local node=(--blockdev "driver=file,filename=$img,node-name=file0")
 		[ "$format" = qcow2 ] &&
 			node+=(--blockdev "driver=qcow2,file=file0,node-name=fmt0")
 		qemu-storage-daemon "${node[@]}" \
-			--export "type=vhost-user-blk,id=exp0,node-name=$([ "$format" = qcow2 ] && echo fmt0 || echo file0),addr.type=unix,addr.path=$sock,writable=on" \
+			--export "type=vhost-user-blk,id=exp0,node-name=$([ "$format" = qcow2 ] && echo fmt0 || echo file0),addr.type=unix,addr.path=$sock,writable=on,num-queues=$queues" \
 			>"$T/$case.backend.log" 2>&1 &
 		;;
 	esac
@@ -95,7 +95,8 @@ stop_backend() {
 }
 
 # boot CASE RUN SOCKET [QEMU options...]: one QEMU process, to completion.
-# Sets BOOT_S (to the ready marker) and TOTAL_S; returns QEMU's status.
+# DEVICE_OPTS and SMP shape the machine.  Sets BOOT_S (to the ready
+# marker) and TOTAL_S; returns QEMU's status.
 boot() {
 	local case=$1 run=$2 sock=$3 con t0 rc
 	shift 3
@@ -103,9 +104,9 @@ boot() {
 	: >"$con"
 	t0=$(now)
 	timeout -k 5 "$BOOT_LIMIT" "$QEMU" -accel tcg -machine pc,memory-backend=mem -m 512M \
-		-object memory-backend-memfd,id=mem,size=512M,share=on -smp 1 \
+		-object memory-backend-memfd,id=mem,size=512M,share=on -smp "$SMP" \
 		-nodefaults -display none -monitor none -serial "file:$con" \
-		-chardev "socket,id=blk0,path=$sock" -device vhost-user-blk-pci,chardev=blk0 \
+		-chardev "socket,id=blk0,path=$sock" -device "vhost-user-blk-pci,chardev=blk0$DEVICE_OPTS" \
 		-kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" \
 		-append "console=ttyS0 panic=-1 mica.test=blk" "$@" \
 		>"$T/$case.qemu$run.log" 2>&1 &
@@ -133,18 +134,24 @@ sums() {
 
 SUMMARY=()
 
-# one_case BACKEND FORMAT
+# one_case BACKEND FORMAT [mq2-packed]: the last runs 2 vCPUs, 2 queues
+# and the packed ring.
 one_case() {
-	local backend=$1 format=$2 case="$1-$2" img sock written ok times
+	local backend=$1 format=$2 variant=$3 case="$1-$2${3:+-$3}" img sock written ok times
+	local queues=1 want_packed=0 dev
 	img="$T/$case.$format"
 	sock="$T/$case.sock"
-	echo "== $backend, $format image"
+	SMP=1 DEVICE_OPTS=
+	if [ "$variant" = mq2-packed ]; then
+		queues=2 want_packed=1 SMP=2 DEVICE_OPTS=",num-queues=2,packed=on"
+	fi
+	echo "== $backend, $format image${variant:+, $variant}"
 	if [ "$format" = qcow2 ]; then
 		qemu-img create -q -f qcow2 "$img" "$DISK_SIZE"
 	else
 		qemu-img create -q -f raw "$img" "$DISK_SIZE"
 	fi
-	if ! start_backend "$case" "$backend" "$format" "$img" "$sock"; then
+	if ! start_backend "$case" "$backend" "$format" "$img" "$sock" "$queues"; then
 		bad "$case" "backend did not create its socket"
 		stop_backend
 		return
@@ -170,6 +177,22 @@ one_case() {
 		pass "$case: files read back after the guest's reboot match"
 	else
 		bad "$case" "run 1: phases '$(phases "$T/$case.console1")', want 'write verify' with equal sums"
+	fi
+	# What the guest's driver negotiated: queues, and bit 34 (packed ring).
+	dev=$(grep -m1 -o 'MICA-BLK-DEV features=[01]* queues=[0-9]*' "$T/$case.console1")
+	if [ "${dev##*queues=}" = "$queues" ] &&
+	   [ "$(echo "$dev" | sed -E 's/.*features=([01]*) .*/\1/' | cut -c35)" = "$want_packed" ]; then
+		pass "$case: guest uses $queues queue(s), packed ring $want_packed"
+	else
+		bad "$case" "negotiated '$dev', want queues=$queues and bit 34 = $want_packed"
+	fi
+	if [ "$backend" = mica-blk ]; then
+		if grep -q 'MICA-BLK-DISCARD ok' "$T/$case.console1" &&
+		   grep -q 'MICA-BLK-TRIM ok' "$T/$case.console1"; then
+			pass "$case: blkdiscard and fstrim succeed"
+		else
+			bad "$case" "blkdiscard or fstrim failed in the guest"
+		fi
 	fi
 
 	# Run 2: a new QEMU process, a new front-end connection.
@@ -211,11 +234,12 @@ one_case() {
 		bad "$case" "e2fsck"
 	fi
 	rm -f "$T/$case.fs"
-	SUMMARY+=("$(printf '%-9s %-6s %s' "$backend" "$format" "$times")")
+	SUMMARY+=("$(printf '%-9s %-17s %s' "$backend" "$format${variant:+ $variant}" "$times")")
 }
 
 one_case mica-blk raw
 one_case mica-blk qcow2
+one_case mica-blk raw mq2-packed
 if command -v qemu-storage-daemon >/dev/null && [ -z "$MICA_QEMU_NO_QSD" ]; then
 	one_case qsd raw
 	one_case qsd qcow2
