@@ -1,8 +1,9 @@
 #!/bin/bash
 # QEMU as the front-end of a vhost-user-blk backend, with Mica's test guest.
 #
-# For each backend (mica-blk, and qemu-storage-daemon as the reference) and
-# each image format (raw, qcow2 made by qemu-img):
+# For each backend (mica-blk; with MICA_QEMU_BACKENDS also
+# qemu-storage-daemon, "qsd", as the reference) and each image format
+# (raw, qcow2 made by qemu-img):
 #
 #   run 1  one QEMU process: the guest (mica.test=blk) makes an ext2
 #          filesystem on /dev/vda, writes files, syncs, reboots itself
@@ -14,8 +15,16 @@
 #          and e2fsck finds the filesystem clean.
 #
 # The sums printed while writing must equal those computed in each later
-# boot.  Each run's boot time (to the guest's ready marker) and total time
-# are printed, and a summary table at the end.  TCG only (no KVM needed).
+# boot.  mica-blk also runs with 2 vCPUs, 2 queues and the packed ring,
+# and must take the guest's discards (blkdiscard, fstrim).
+#
+# Timings: boot to the guest's ready marker and whole runs (wall clock), and
+# the guest's own clock for its phases, including a timed 32 MiB
+# sequential write (fsync'd) and a 128 MiB sequential read of the disk.
+# A table at the end; with MICA_QEMU_ROUNDS=N every case runs N times and
+# the table gives medians (tests/qemu/blk-compare.sh, make test-slow).
+# MICA_QEMU_BACKENDS picks backends: "mica-blk" (default), "mica-blk qsd".
+# TCG only.
 # Closing line: "N passed, N failed, N skipped".
 source "$(dirname "$0")/../lib/testlib.sh"
 T_SUITE=qemu-blk
@@ -23,6 +32,8 @@ GUEST=${MICA_GUEST:-$ROOT/build/guest}
 QEMU=${QEMU:-qemu-system-x86_64}
 BOOT_LIMIT=${MICA_QEMU_TIMEOUT:-240}	# seconds per QEMU run
 DISK_SIZE=256M
+ROUNDS=${MICA_QEMU_ROUNDS:-1}
+BACKENDS=${MICA_QEMU_BACKENDS:-mica-blk}
 
 if ! command -v "$QEMU" >/dev/null || ! command -v qemu-img >/dev/null; then
 	skip "needs $QEMU and qemu-img (qemu-system-x86, qemu-utils)"
@@ -123,7 +134,9 @@ boot() {
 
 # phase_time FILE PHASE [N]: the guest's own time for its N-th PHASE.
 phase_time() {
-	grep "MICA-BLK-TIME $2 " "$1" | sed -n "${3:-1}p" | awk '{ print $3 "s" }' | tr -d '\r'
+	local t
+	t=$(grep "MICA-BLK-TIME $2 " "$1" | sed -n "${3:-1}p" | awk '{ print $3 }' | tr -d '\r')
+	echo "${t:--}"
 }
 # phases FILE: the blk test's phases in order, e.g. "write verify".
 phases() { grep -o 'MICA-BLK-PHASE [a-z]*' "$1" | cut -d' ' -f2 | tr '\n' ' ' | sed 's/ $//'; }
@@ -132,20 +145,21 @@ sums() {
 	awk -v n="$2" '/MICA-BLK-PHASE/ { p++ } /^SUM / && p == n { print }' "$1" | tr -d '\r'
 }
 
-SUMMARY=()
+# Timings, one line per case run: label and numbers (seconds).
+TIMES_HEAD="boot write seqwrite verify seqread run1 boot2 verify2 run2"
 
 # one_case BACKEND FORMAT [mq2-packed]: the last runs 2 vCPUs, 2 queues
 # and the packed ring.
 one_case() {
-	local backend=$1 format=$2 variant=$3 case="$1-$2${3:+-$3}" img sock written ok times
-	local queues=1 want_packed=0 dev
+	local backend=$1 format=$2 variant=$3 case="$1-$2${3:+-$3}${ROUND:+-$ROUND}"
+	local img sock written ok times queues=1 want_packed=0 dev
 	img="$T/$case.$format"
 	sock="$T/$case.sock"
 	SMP=1 DEVICE_OPTS=
 	if [ "$variant" = mq2-packed ]; then
 		queues=2 want_packed=1 SMP=2 DEVICE_OPTS=",num-queues=2,packed=on"
 	fi
-	echo "== $backend, $format image${variant:+, $variant}"
+	echo "== $backend, $format image${variant:+, $variant}${ROUND:+, round $ROUND}"
 	if [ "$format" = qcow2 ]; then
 		qemu-img create -q -f qcow2 "$img" "$DISK_SIZE"
 	else
@@ -163,9 +177,11 @@ one_case() {
 	else
 		bad "$case" "run 1: QEMU exited with status $? (124: timed out)"
 	fi
-	times=$(printf 'boot %5ss  write %6s  verify %6s  run1 %5ss' "$BOOT_S" \
-		"$(phase_time "$T/$case.console1" write)" "$(phase_time "$T/$case.console1" verify)" \
-		"$TOTAL_S")
+	times="$BOOT_S"
+	for p in write seqwrite verify seqread; do
+		times="$times $(phase_time "$T/$case.console1" $p)"
+	done
+	times="$times $TOTAL_S"
 	echo "  $case run 1: boot to ready ${BOOT_S}s, write+reboot+verify total ${TOTAL_S}s"
 	written=$(sums "$T/$case.console1" 1)
 	ok=1
@@ -201,7 +217,7 @@ one_case() {
 	else
 		bad "$case" "run 2: QEMU exited with status $? (124: timed out)"
 	fi
-	times="$times  run2 $(printf %5s "$TOTAL_S")s (boot ${BOOT_S}s, verify $(phase_time "$T/$case.console2" verify))"
+	times="$times $BOOT_S $(phase_time "$T/$case.console2" verify) $TOTAL_S"
 	echo "  $case run 2: boot to ready ${BOOT_S}s, verify total ${TOTAL_S}s"
 	if [ "$(phases "$T/$case.console2")" = verify ] &&
 	   grep -q 'MICA-TEST-END blk rc=0' "$T/$case.console2" &&
@@ -234,20 +250,47 @@ one_case() {
 		bad "$case" "e2fsck"
 	fi
 	rm -f "$T/$case.fs"
-	SUMMARY+=("$(printf '%-9s %-17s %s' "$backend" "$format${variant:+ $variant}" "$times")")
+	echo "$backend:$format${variant:+:$variant} $times" >>"$T/times"
 }
 
-one_case mica-blk raw
-one_case mica-blk qcow2
-one_case mica-blk raw mq2-packed
-if command -v qemu-storage-daemon >/dev/null && [ -z "$MICA_QEMU_NO_QSD" ]; then
-	one_case qsd raw
-	one_case qsd qcow2
-else
-	skip "qemu-storage-daemon comparison (not installed)"
-fi
+# print_times: one row per case (medians over rounds), sequential MB/s.
+print_times() {
+	python3 - "$T/times" "$ROUNDS" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    label, *vals = line.split()
+    rows.setdefault(label, []).append([float(v) if v.replace('.', '').isdigit() else None
+                                       for v in vals])
+def med(runs, i):
+    v = [r[i] for r in runs if i < len(r) and r[i] is not None]
+    return statistics.median(v) if v else float('nan')
+print("  %-26s %6s %6s %8s %6s %8s %6s %6s %7s %6s %9s %9s" % (
+    "backend:format", "boot", "write", "seqwrite", "verify", "seqread", "run1",
+    "boot2", "verify2", "run2", "seqw MB/s", "seqr MB/s"))
+for label, runs in rows.items():
+    m = [med(runs, i) for i in range(9)]
+    print("  %-26s %6.1f %6.2f %8.2f %6.2f %8.2f %6.1f %6.1f %7.2f %6.1f %9.1f %9.1f" % (
+        label, *m, 32 / m[2] if m[2] else 0, 128 / m[4] if m[4] else 0))
+PY
+}
 
-echo "== timings (TCG, 1 vCPU; wall clock, except write/verify: the guest's own clock)"
-echo "   run 1 = boot, write, reboot, boot, verify; run 2 = boot, verify (a new QEMU)"
-printf '  %s\n' "${SUMMARY[@]}"
+for ((r = 1; r <= ROUNDS; r++)); do
+	[ "$ROUNDS" -gt 1 ] && ROUND=$r
+	for backend in $BACKENDS; do
+		if [ "$backend" = qsd ] && ! command -v qemu-storage-daemon >/dev/null; then
+			[ "$r" = 1 ] && skip "qemu-storage-daemon comparison (not installed)"
+			continue
+		fi
+		one_case "$backend" raw
+		one_case "$backend" qcow2
+		[ "$backend" = mica-blk ] && one_case mica-blk raw mq2-packed
+	done
+done
+
+echo "== timings in seconds${ROUND:+, medians of $ROUNDS rounds} (TCG; mq2-packed has 2 vCPUs, the rest 1)"
+echo "   wall clock: boot (to the ready marker), run1 (boot, write, reboot, boot, verify),"
+echo "   boot2 and run2 (a second QEMU: boot, verify); the guest's clock: write, seqwrite"
+echo "   (32 MiB, fsync), verify, seqread (128 MiB of /dev/vda), verify2"
+[ -s "$T/times" ] && print_times
 finish
