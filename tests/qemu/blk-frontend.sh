@@ -70,8 +70,18 @@ show_logs() {
 	echo "----"
 }
 
-# bad CASE WHAT: a failed check, with the logs that explain it.
-bad() { fail "$1: $2"; show_logs "$1"; }
+# bad CASE WHAT: a failed check, with the logs that explain it (the logs
+# once per case and run: they only grow).
+declare -A SHOWN=()
+bad() {
+	local key="$1:$(ls "$T/$1".console* 2>/dev/null | wc -l)"
+
+	fail "$1: $2"
+	if [ -z "${SHOWN[$key]}" ]; then
+		show_logs "$1"
+		SHOWN[$key]=1
+	fi
+}
 
 # start_backend CASE BACKEND FORMAT IMAGE SOCKET QUEUES
 start_backend() {
