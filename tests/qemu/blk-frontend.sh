@@ -11,6 +11,8 @@
 #          then reads the files back and checks their SHA-256 sums;
 #   run 2  a second QEMU process (a new front-end connection): reads and
 #          checks them again;
+#   (mica-blk, qcow2: run 3 is killed with SIGKILL while the guest reads,
+#   a second front-end meanwhile is refused, and run 4 reads the files)
 #   then   the backend stops cleanly, `qemu-img check` (qcow2) is clean
 #          and e2fsck finds the filesystem clean.
 #
@@ -115,31 +117,90 @@ stop_backend() {
 	return $rc
 }
 
-# boot CASE RUN SOCKET [QEMU options...]: one QEMU process, to completion.
-# DEVICE_OPTS and SMP shape the machine.  Sets BOOT_S (to the ready
-# marker) and TOTAL_S; returns QEMU's status.
-boot() {
-	local case=$1 run=$2 sock=$3 con t0 rc
+# boot_start CASE RUN SOCKET [QEMU options...]: start one QEMU process
+# (QEMU_PID); DEVICE_OPTS and SMP shape the machine.
+boot_start() {
+	local case=$1 run=$2 sock=$3
 	shift 3
-	con="$T/$case.console$run"
-	: >"$con"
-	t0=$(now)
-	timeout -k 5 "$BOOT_LIMIT" "$QEMU" -accel tcg -machine pc,memory-backend=mem -m 512M \
+	RUN_CON="$T/$case.console$run" RUN_LOG="$T/$case.qemu$run.log"
+	: >"$RUN_CON"
+	RUN_T0=$(now)
+	"$QEMU" -accel tcg -machine pc,memory-backend=mem -m 512M \
 		-object memory-backend-memfd,id=mem,size=512M,share=on -smp "$SMP" \
-		-nodefaults -display none -monitor none -serial "file:$con" \
+		-nodefaults -display none -monitor none -serial "file:$RUN_CON" \
 		-chardev "socket,id=blk0,path=$sock" -device "vhost-user-blk-pci,chardev=blk0$DEVICE_OPTS" \
 		-kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 mica.test=blk" "$@" \
-		>"$T/$case.qemu$run.log" 2>&1 &
+		-append "console=ttyS0 panic=-1 mica.test=blk" "$@" >"$RUN_LOG" 2>&1 &
 	QEMU_PID=$!
+}
+
+# boot_finish: wait for it (BOOT_LIMIT seconds at most, then SIGKILL and
+# status 124).  Sets BOOT_S (to the ready marker) and TOTAL_S; returns
+# QEMU's status.  QEMU's own messages go to the end of the console file.
+boot_finish() {
+	local rc
 	BOOT_S=timeout
-	wait_for "$BOOT_LIMIT" grep -q MICA-GUEST-READY "$con" && BOOT_S=$(elapsed "$t0" "$(now)")
-	wait "$QEMU_PID"
-	rc=$?
+	wait_for "$BOOT_LIMIT" grep -q MICA-GUEST-READY "$RUN_CON" &&
+		BOOT_S=$(elapsed "$RUN_T0" "$(now)")
+	if wait_for "$BOOT_LIMIT" eval "! kill -0 $QEMU_PID 2>/dev/null"; then
+		wait "$QEMU_PID"
+		rc=$?
+	else
+		kill -KILL "$QEMU_PID"
+		wait "$QEMU_PID"
+		rc=124
+	fi
 	QEMU_PID=
-	TOTAL_S=$(elapsed "$t0" "$(now)")
-	[ "$rc" != 0 ] && cat "$T/$case.qemu$run.log" >>"$con"
+	TOTAL_S=$(elapsed "$RUN_T0" "$(now)")
+	[ "$rc" != 0 ] && cat "$RUN_LOG" >>"$RUN_CON"
 	return $rc
+}
+
+# boot CASE RUN SOCKET [QEMU options...]: one QEMU process, to completion.
+boot() {
+	boot_start "$@"
+	boot_finish
+}
+
+# front_end_killed CASE SOCKET WRITTEN: run 3 is killed (SIGKILL) while
+# the guest reads; meanwhile a second front-end is refused without
+# disturbing it.  Run 4, a new QEMU, must then read the files intact.
+front_end_killed() {
+	local case=$1 sock=$2 written=$3 rc
+	boot_start "$case" 3 "$sock" -no-reboot
+	if ! wait_for "$BOOT_LIMIT" grep -q 'MICA-BLK-PHASE verify' "$RUN_CON"; then
+		boot_finish
+		bad "$case" "run 3: the guest never started reading"
+		return
+	fi
+	timeout 60 "$QEMU" -accel tcg -machine pc,memory-backend=mem -m 512M \
+		-object memory-backend-memfd,id=mem,size=512M,share=on -nodefaults \
+		-display none -monitor none -chardev "socket,id=blk0,path=$sock" \
+		-device vhost-user-blk-pci,chardev=blk0 >"$T/$case.qemu-second.log" 2>&1
+	rc=$?
+	if [ "$rc" != 0 ] && [ "$rc" != 124 ] &&
+	   grep -q 'already connected; refusing another' "$T/$case.backend.log"; then
+		pass "$case: a second front-end is refused while one is connected"
+	else
+		cat "$T/$case.qemu-second.log"
+		bad "$case" "a second front-end: QEMU status $rc, want a refusal"
+	fi
+	sleep 0.3
+	kill -KILL "$QEMU_PID"
+	wait "$QEMU_PID"
+	QEMU_PID=
+	if grep -q 'MICA-TEST-END' "$RUN_CON"; then
+		skip "$case: run 3 finished before it could be killed"
+	else
+		pass "$case: run 3 killed while the guest was reading"
+	fi
+	if boot "$case" 4 "$sock" -no-reboot && [ "$(phases "$RUN_CON")" = verify ] &&
+	   grep -q 'MICA-TEST-END blk rc=0' "$RUN_CON" &&
+	   [ "$written" = "$(sums "$RUN_CON" 1)" ]; then
+		pass "$case: after that, a new QEMU reads the files intact"
+	else
+		bad "$case" "run 4 (after a killed front-end): phases '$(phases "$RUN_CON")', want 'verify' with the written sums"
+	fi
 }
 
 # phase_time FILE PHASE [N]: the guest's own time for its N-th PHASE.
@@ -236,6 +297,9 @@ one_case() {
 	else
 		bad "$case" "run 2: phases '$(phases "$T/$case.console2")', want 'verify' with the written sums"
 	fi
+
+	[ "$backend" = mica-blk ] && [ "$format" = qcow2 ] && [ -z "$variant" ] &&
+		front_end_killed "$case" "$sock" "$written"
 
 	if stop_backend; then
 		pass "$case: backend exits 0 on SIGTERM"
