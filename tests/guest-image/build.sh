@@ -11,7 +11,8 @@
 # `apt-get download` into OUT/cache and unpacked there.  Busybox comes
 # from the host's busybox-static package when installed, else it is
 # fetched and unpacked the same way.  Re-running is cheap: downloads and
-# unpacked trees are kept; the initramfs is always re-assembled (a second).
+# unpacked trees are kept, and nothing is redone when the initramfs is
+# newer than its sources (this folder) and the unpacked kernel.
 set -e -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:-build/guest}
@@ -37,7 +38,7 @@ fetch() {
 	fi
 	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "no Debian package $pkg"
 	# Epochs (1:...) are spelled %3a in .deb file names.
-	deb=$(ls "$CACHE/${pkg}_${ver#*:}_"*.deb 2>/dev/null | head -1)
+	deb=$(ls "$CACHE/${pkg}_"*"${ver#*:}_"*.deb 2>/dev/null | head -1)
 	if [ -z "$deb" ]; then
 		say "fetching $pkg $ver (into $CACHE, not installed)" >&2
 		(cd "$CACHE" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$ver" >/dev/null) ||
@@ -68,8 +69,13 @@ fi
 unpack "$(fetch "$kpkg")" "$CACHE/kernel"
 kver=$(basename "$(ls -d "$CACHE"/kernel/lib/modules/*/ | head -1)")
 MODDIR=$CACHE/kernel/lib/modules/$kver
-cp "$CACHE/kernel/boot/vmlinuz-$kver" "$OUT/vmlinuz.tmp"
-mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
+
+# Up to date: the initramfs is newer than this builder, /init, the tests
+# and the unpacked kernel.
+if [ -s "$OUT/initramfs.cpio.gz" ] && [ -s "$OUT/vmlinuz" ] &&
+   [ -z "$(find "$here" "$CACHE/kernel.stamp" -newer "$OUT/initramfs.cpio.gz" 2>/dev/null)" ]; then
+	exit 0
+fi
 
 # ---- busybox ----
 if dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed"; then
@@ -131,9 +137,10 @@ for t in "$here"/tests/*; do
 	install -m 755 "$t" "$ROOT/tests/"
 done
 echo "$kver" >"$ROOT/kernel-version"
+cp "$CACHE/kernel/boot/vmlinuz-$kver" "$OUT/vmlinuz"
 
-(cd "$ROOT" && find . -print0 | LC_ALL=C sort -z |
-	cpio --null --create --format=newc --owner=0:0 --quiet) |
+# busybox's own cpio, so that the host needs no cpio package.
+(cd "$ROOT" && find . | LC_ALL=C sort | "$busybox" cpio -o -H newc -R 0:0 2>/dev/null) |
 	gzip -9n >"$OUT/initramfs.cpio.gz.tmp"
 mv "$OUT/initramfs.cpio.gz.tmp" "$OUT/initramfs.cpio.gz"
 say "$OUT/vmlinuz ($kpkg), $OUT/initramfs.cpio.gz" \
