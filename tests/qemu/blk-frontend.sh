@@ -18,7 +18,8 @@
 #
 # The sums printed while writing must equal those computed in each later
 # boot.  mica-blk also runs with 2 vCPUs, 2 queues and the packed ring,
-# and must take the guest's discards (blkdiscard, fstrim).
+# and must take the guest's discards (blkdiscard, fstrim) and its switch
+# to write-through and back (a config-space write).
 #
 # Timings: boot to the guest's ready marker and whole runs (wall clock), and
 # the guest's own clock for its phases, including a timed 32 MiB
@@ -279,6 +280,11 @@ one_case() {
 			pass "$case: blkdiscard and fstrim succeed"
 		else
 			bad "$case" "blkdiscard or fstrim failed in the guest"
+		fi
+		if grep -q 'MICA-BLK-WCE ok write back' "$T/$case.console1"; then
+			pass "$case: the guest switches to write-through and back (config space wce)"
+		else
+			bad "$case" "switching the cache to write-through and back failed in the guest"
 		fi
 	fi
 
