@@ -1,0 +1,9 @@
+# QEMU as the front-end of Mica's vhost-user backends, booting the test
+# guest (tests/guest-image) under TCG.
+#  blk-frontend.sh  mica-blk (raw, qcow2, 2 queues + packed ring), each
+#                   over two QEMU runs: about a minute
+#  guest-shell.sh   the guest's shell over the serial console: ~10 s
+#  blk-compare.sh   (slow) the same three times over beside
+#                   qemu-storage-daemon, median timings: ~6 min
+INTEGRATION_SUITES += tests/qemu/blk-frontend.sh tests/qemu/guest-shell.sh
+SLOW_SUITES += tests/qemu/blk-compare.sh
