@@ -9,7 +9,7 @@ libcunit1-dev libjson-c-dev
 iproute2 procps python3 qemu-utils qemu-system-common"
 # Components list extra packages in FOLDER/deps.txt (one per line, # comments).
 here=$(dirname "$0")/..
-for f in "$here"/*/deps.txt; do
+for f in "$here"/*/deps.txt "$here"/tests/*/deps.txt; do
 	[ -f "$f" ] && PKGS="$PKGS $(sed 's/#.*//' "$f" | tr '\n' ' ')"
 done
 [ -n "$MICA_EXTRA_PKGS" ] && PKGS="$PKGS $MICA_EXTRA_PKGS"
