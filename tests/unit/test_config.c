@@ -167,6 +167,29 @@ static void test_comments(void)
 	expect_error("{\n// c\n\n \"a\": ]}", "line 4: JSON syntax error");
 }
 
+/* The commented example of every key stays a valid manifest. */
+static void test_example_manifests(void)
+{
+	static const char *const files[] = { "examples/full.json", "examples/demo.json" };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct vm_config cfg;
+		char err[CONFIG_ERR_MAX] = "";
+
+		config_init(&cfg);
+		if (manifest_load(files[i], &cfg, err, sizeof(err)) != 0)
+			printf("  %s\n", err);
+		CU_ASSERT_STRING_EQUAL(err, "");
+		if (i == 0) {
+			CU_ASSERT_EQUAL(cfg.ndisks, 2);
+			CU_ASSERT_EQUAL(cfg.nnets, 4);
+			CU_ASSERT_EQUAL(cfg.nvfio, 1);
+			CU_ASSERT_EQUAL(cfg.memory, 1ULL << 30);
+		}
+		config_free(&cfg);
+	}
+}
+
 static void test_missing_file(void)
 {
 	struct vm_config cfg;
@@ -248,6 +271,7 @@ int main(void)
 		CUTEST(test_errors_name_the_path),
 		CUTEST(test_syntax_errors),
 		CUTEST(test_comments),
+		CUTEST(test_example_manifests),
 		CUTEST(test_missing_file),
 		CUTEST(test_config_check),
 		CUTEST(test_flags),
