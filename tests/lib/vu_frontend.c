@@ -264,4 +264,7 @@ void vuf_close(struct vu_frontend *f)
 		close(f->memfd);
 	memset(f, 0, sizeof(*f));
 	f->sock = f->memfd = -1;
+	/* A second vuf_close must not close fd 0 (kick/call/err). */
+	for (unsigned i = 0; i < VUF_MAX_QUEUES; i++)
+		f->kick[i] = f->call[i] = f->err[i] = -1;
 }
