@@ -8,3 +8,12 @@ $(BUILD)/tests/test_vhost_user_net: $(NET_TEST_OBJS) $(DAEMON_LIBS) $(BUILD)/bin
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(NET_TEST_OBJS) $(DAEMON_LINK) $(DAEMON_LDLIBS) $(LIB_CUNIT)
 
 UNIT_SUITES += $(BUILD)/tests/test_vhost_user_net
+
+# libFuzzer harness over the device's descriptor and frame handling.
+$(BUILD)/fuzz/fuzz_net_rxtx: tests/net/fuzz_net_rxtx.c dev-virtio-net/virtio_net.c \
+	ipc/vhost_user.c ipc/virtq.c ipc/gmem.c ipc/iov.c ipc/log.c ipc/evloop.c
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(IPC_FUZZ_CFLAGS) -Idev-virtio-net -o $@ $(filter %.c,$^)
+
+FUZZERS += $(BUILD)/fuzz/fuzz_net_rxtx
