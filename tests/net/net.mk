@@ -17,3 +17,12 @@ $(BUILD)/fuzz/fuzz_net_rxtx: tests/net/fuzz_net_rxtx.c dev-virtio-net/virtio_net
 	$(Q)$(FUZZ_CC) $(IPC_FUZZ_CFLAGS) -Idev-virtio-net -o $@ $(filter %.c,$^)
 
 FUZZERS += $(BUILD)/fuzz/fuzz_net_rxtx
+
+# Load generator behind tests/bench/net-pps.sh (not a test suite).
+NET_BENCH_OBJS := $(BUILD)/obj/tests/net/bench_net_pps.o $(BUILD)/obj/tests/net/frames.o \
+	$(BUILD)/obj/tests/lib/vu_frontend.o $(BUILD)/obj/tests/lib/vqdriver.o
+$(BUILD)/tests/bench_net_pps: $(NET_BENCH_OBJS) $(DAEMON_LIBS)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(NET_BENCH_OBJS) $(DAEMON_LINK) $(DAEMON_LDLIBS)
+ALL += $(BUILD)/tests/bench_net_pps
