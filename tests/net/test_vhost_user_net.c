@@ -473,7 +473,8 @@ static int ctrl(unsigned q, uint8_t cls, uint8_t cmd, const void *data, size_t l
 
 	p[0] = cls;
 	p[1] = cmd;
-	memcpy(p + 2, data, len);
+	if (len > 0)
+		memcpy(p + 2, data, len);
 	p[32 + len] = 0xee;
 	if (len == 0)
 		b[1] = b[2];
