@@ -376,4 +376,7 @@ void vuf_close(struct vu_frontend *f)
 		close(f->inflight_fd);
 	memset(f, 0, sizeof(*f));
 	f->sock = f->memfd = f->inflight_fd = -1;
+	/* A second vuf_close must not close fd 0 (kick/call/err). */
+	for (unsigned i = 0; i < VUF_MAX_QUEUES; i++)
+		f->kick[i] = f->call[i] = f->err[i] = -1;
 }

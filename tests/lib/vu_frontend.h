@@ -10,7 +10,7 @@
 
 #include "tests/lib/vqdriver.h"
 
-#define VUF_MAX_QUEUES 4
+#define VUF_MAX_QUEUES 8
 #define VUF_RING_AREA  (256 * 1024)   /* per queue, at the start of memory */
 
 struct vu_frontend {

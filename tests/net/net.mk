@@ -1,0 +1,28 @@
+# mica-net driven by the test front-end, in a network namespace of its own.
+NET_TEST_OBJS := $(BUILD)/obj/tests/net/test_vhost_user_net.o $(BUILD)/obj/tests/net/frames.o \
+	$(BUILD)/obj/tests/lib/vu_frontend.o $(BUILD)/obj/tests/lib/vqdriver.o
+
+$(BUILD)/tests/test_vhost_user_net: $(NET_TEST_OBJS) $(DAEMON_LIBS) $(BUILD)/bin/mica-net
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(NET_TEST_OBJS) $(DAEMON_LINK) $(DAEMON_LDLIBS) $(LIB_CUNIT)
+
+UNIT_SUITES += $(BUILD)/tests/test_vhost_user_net
+
+# libFuzzer harness over the device's descriptor and frame handling.
+$(BUILD)/fuzz/fuzz_net_rxtx: tests/net/fuzz_net_rxtx.c dev-virtio-net/virtio_net.c \
+	ipc/vhost_user.c ipc/virtq.c ipc/gmem.c ipc/iov.c ipc/log.c ipc/evloop.c
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(IPC_FUZZ_CFLAGS) -Idev-virtio-net -o $@ $(filter %.c,$^)
+
+FUZZERS += $(BUILD)/fuzz/fuzz_net_rxtx
+
+# Load generator behind tests/bench/net-pps.sh (not a test suite).
+NET_BENCH_OBJS := $(BUILD)/obj/tests/net/bench_net_pps.o $(BUILD)/obj/tests/net/frames.o \
+	$(BUILD)/obj/tests/lib/vu_frontend.o $(BUILD)/obj/tests/lib/vqdriver.o
+$(BUILD)/tests/bench_net_pps: $(NET_BENCH_OBJS) $(DAEMON_LIBS)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(NET_BENCH_OBJS) $(DAEMON_LINK) $(DAEMON_LDLIBS)
+ALL += $(BUILD)/tests/bench_net_pps
