@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,10 +18,16 @@
 #include "layout.h"
 #include "pci.h"
 #include "pci-testdev.h"
+#include "virtio-pci.h"
 
 static struct machine *harness_machine;
 static struct legacy_bus legacy;
 static struct pci_host pci;
+/* guest-run -b: a virtio-blk function on a vhost-user back-end's socket */
+static const char *vhost_user_blk_path;
+static int guest_ram_fd = -1;
+static struct virtio_pci *virtio_blk;
+#define VIRTIO_BLK_SLOT 4
 
 static void host_set_irq(void *opaque, unsigned irq, int level)
 {
@@ -130,6 +138,44 @@ static void mark_port_write(void *opaque, uint64_t addr, unsigned size,
 
 static const struct io_handler mark_port = { .write = mark_port_write };
 
+void harness_vhost_user_blk(const char *socket_path, int memfd)
+{
+	vhost_user_blk_path = socket_path;
+	guest_ram_fd = memfd;
+}
+
+/* A fresh connection for each machine, as a restarted runner would. */
+static int attach_virtio_blk(struct machine *m)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int sock, err = -ENOENT;
+
+	if (vhost_user_blk_path == NULL)
+		return 0;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", vhost_user_blk_path);
+	for (int tries = 0; tries < 500; tries++) {
+		sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (sock < 0)
+			return -errno;
+		if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			err = 0;
+			break;
+		}
+		err = -errno;
+		close(sock);
+		usleep(10000);
+	}
+	if (err < 0) {
+		log_warnx("cannot connect to %s: %s", vhost_user_blk_path,
+			  strerror(-err));
+		return err;
+	}
+	return virtio_pci_vhost_user_create(&pci, m, guest_ram_fd,
+					    VIRTIO_BLK_SLOT, VIRTIO_ID_BLOCK,
+					    "virtio-blk", sock, 5000,
+					    &virtio_blk);
+}
+
 int harness_devices_init(struct machine *m, unsigned nr_vcpus)
 {
 	int err;
@@ -155,6 +201,8 @@ int harness_devices_init(struct machine *m, unsigned nr_vcpus)
 			    LAYOUT_PCI_MMIO64_SIZE);
 	if (err == 0)
 		err = pci_testdev_init(&pci, m);
+	if (err == 0)
+		err = attach_virtio_blk(m);
 	if (err < 0)
 		return err;
 	err = iobus_register(&m->pio, HARNESS_MARK_PORT, 1, &mark_port, m);
@@ -165,6 +213,8 @@ int harness_devices_init(struct machine *m, unsigned nr_vcpus)
 
 void harness_devices_detach(void)
 {
+	virtio_pci_destroy(virtio_blk);
+	virtio_blk = NULL;
 	pci_host_fini(&pci);
 	pci_testdev_fini();
 }
