@@ -468,9 +468,8 @@ fail:
 	return err;
 }
 
-/* A device process restarted: its new channel end replaces the old one.
- * (Renegotiating vhost-user with a restarted back-end under a running
- * guest: not supported yet; the end is kept for it.) */
+/* A device process restarted: its new channel end replaces the old one;
+ * a virtio-blk device renegotiates with its restarted mica-blk. */
 static int runner_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
 {
 	struct runner *r = &runner;
@@ -490,9 +489,12 @@ static int runner_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
 		return -EINVAL;
 	}
 	if (info->kind == MICA__FD_KIND__FD_VHOST_USER_BLK &&
-	    r->virtio_blk[info->index] != NULL)
-		log_warnx("disk %u: mica-blk restarted; reconnecting the vhost-user "
-			  "front-end is not supported yet", info->index);
+	    r->virtio_blk[info->index] != NULL) {
+		/* The device resumes its rings on the new back-end (the
+		 * socket is the device's either way). */
+		log_info("disk %u: mica-blk restarted; reconnecting", info->index);
+		return virtio_pci_reconnect(r->virtio_blk[info->index], fd);
+	}
 	if (*slot >= 0)
 		close(*slot);
 	*slot = fd;

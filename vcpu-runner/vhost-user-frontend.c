@@ -198,17 +198,12 @@ static int get_u64(struct vhost_user_frontend *f, uint32_t req, uint64_t *v)
 	return err < 0 ? err : 0;
 }
 
-int vhost_user_frontend_init(struct vhost_user_frontend *f, const char *name,
-			     int sock, int timeout_ms)
+static int negotiate(struct vhost_user_frontend *f)
 {
 	uint64_t pf, nq = 1;
 	int err;
 
-	memset(f, 0, sizeof(*f));
-	f->name = name;
-	f->sock = sock;
-	f->timeout_ms = timeout_ms;
-	f->inflight_fd = -1;
+	f->protocol_features = 0;
 	err = get_u64(f, VHOST_USER_GET_FEATURES, &f->features);
 	if (err == 0 && (f->features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES))) {
 		err = get_u64(f, VHOST_USER_GET_PROTOCOL_FEATURES, &pf);
@@ -226,15 +221,47 @@ int vhost_user_frontend_init(struct vhost_user_frontend *f, const char *name,
 	if (err < 0)
 		return err;
 	if (nq == 0) {
-		log_warnx("%s: the back-end has no queues", name);
+		log_warnx("%s: the back-end has no queues", f->name);
 		return -EPROTO;
 	}
 	f->num_queues = nq > VHOST_USER_FRONTEND_MAX_QUEUES ?
 			VHOST_USER_FRONTEND_MAX_QUEUES : (unsigned)nq;
 	log_debug("vhost-user", "%s: features %#llx, protocol features %#llx, "
-		  "%u queues", name, (unsigned long long)f->features,
+		  "%u queues", f->name, (unsigned long long)f->features,
 		  (unsigned long long)f->protocol_features, f->num_queues);
 	return 0;
+}
+
+int vhost_user_frontend_init(struct vhost_user_frontend *f, const char *name,
+			     int sock, int timeout_ms)
+{
+	memset(f, 0, sizeof(*f));
+	f->name = name;
+	f->sock = sock;
+	f->timeout_ms = timeout_ms;
+	f->inflight_fd = -1;
+	return negotiate(f);
+}
+
+int vhost_user_frontend_reconnect(struct vhost_user_frontend *f, int sock,
+				  uint64_t features_in_use)
+{
+	unsigned old_queues = f->num_queues;
+	int err;
+
+	if (f->sock >= 0)
+		close(f->sock);
+	f->sock = sock;
+	memset(f->started, 0, sizeof(f->started));	/* died with the old one */
+	err = negotiate(f);
+	if (err == 0 && ((features_in_use & ~f->features) ||
+			 f->num_queues < old_queues)) {
+		log_warnx("%s: the new back-end offers less than the driver uses",
+			  f->name);
+		err = -EPROTO;
+	}
+	f->num_queues = old_queues;
+	return err;
 }
 
 void vhost_user_frontend_fini(struct vhost_user_frontend *f)
@@ -375,7 +402,7 @@ static int start_ring(struct vhost_user_frontend *f, unsigned q,
 		return err;
 	}
 	err = request(f, VHOST_USER_SET_VRING_NUM, &st, sizeof(st), -1);
-	st.num = 0;		/* a fresh split ring */
+	st.num = r->base;	/* 0 for a fresh ring, used->idx on resume */
 	if (err == 0)
 		err = request(f, VHOST_USER_SET_VRING_BASE, &st, sizeof(st), -1);
 	if (err == 0)

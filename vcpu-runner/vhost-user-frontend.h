@@ -14,9 +14,14 @@
  * back-end that does not answer in time is treated as gone.
  * Functions return 0 or a negative errno.
  *
- * Not supported yet: reconnecting to a restarted back-end under a running
- * guest (the inflight buffer is kept for it), memory slots, dirty
- * logging, the back-end request channel, packed rings.
+ * After the back-end went away, vhost_user_frontend_reconnect takes the
+ * socket of its successor and negotiates again; the device then starts
+ * its rings again with the inflight buffer kept from the first start and
+ * each ring's base at its used index, so the new back-end redoes what was
+ * in flight and goes on.
+ *
+ * Not supported yet: memory slots, dirty logging, the back-end request
+ * channel, packed rings.
  */
 #ifndef MICA_VHOST_USER_FRONTEND_H
 #define MICA_VHOST_USER_FRONTEND_H
@@ -31,6 +36,7 @@
 /* What the guest driver programmed for one queue (guest physical). */
 struct vhost_user_ring {
 	uint16_t size;
+	uint16_t base;			/* next avail index: 0 fresh, used->idx on resume */
 	uint64_t desc, avail, used;
 	int kick_fd, call_fd;		/* not owned */
 };
@@ -52,6 +58,11 @@ struct vhost_user_frontend {
 int vhost_user_frontend_init(struct vhost_user_frontend *f, const char *name,
 			     int sock, int timeout_ms);
 void vhost_user_frontend_fini(struct vhost_user_frontend *f);
+/* Replace a dead connection by sock (taken): negotiate again, keeping the
+ * inflight buffer.  -EPROTO if the new back-end offers fewer features or
+ * queues than the driver already uses. */
+int vhost_user_frontend_reconnect(struct vhost_user_frontend *f, int sock,
+				  uint64_t features_in_use);
 
 int vhost_user_frontend_get_config(struct vhost_user_frontend *f,
 				   uint32_t offset, void *buf, uint32_t len);

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +138,9 @@ static void vp_needs_reset(struct virtio_pci *vp, const char *why)
 	vp->status |= VIRTIO_STATUS_NEEDS_RESET;
 }
 
-static void vp_start(struct virtio_pci *vp)
+/* resume: each ring continues at its used index (the back-end redoes
+ * what the inflight buffer says was in flight). */
+static void vp_start(struct virtio_pci *vp, bool resume)
 {
 	struct vhost_user_ring rings[VHOST_USER_FRONTEND_MAX_QUEUES];
 	int err;
@@ -154,13 +157,29 @@ static void vp_start(struct virtio_pci *vp)
 			.used = q->used, .kick_fd = q->kick_fd,
 			.call_fd = call >= 0 ? call : q->idle_call_fd,
 		};
+		if (resume) {
+			volatile uint16_t *used_idx =
+				guest_mem_ptr(&vp->m->mem, q->used + 2, 2);
+
+			rings[i].base = used_idx != NULL ? *used_idx : 0;
+		}
 	}
 	err = vhost_user_frontend_start(&vp->vu, vp->driver_features,
 					&vp->m->mem, vp->memfd, rings,
 					vp->num_queues, VP_QUEUE_MAX_SIZE);
 	vp->started = true;	/* whatever did start is stopped on reset */
-	if (err < 0)
+	if (err < 0) {
 		vp_needs_reset(vp, "the back-end did not start the rings");
+		return;
+	}
+	/* Let the back-end look at the avail rings in case the driver
+	 * notified while nobody listened. */
+	for (unsigned i = 0; resume && i < vp->num_queues; i++) {
+		uint64_t one = 1;
+
+		if (vp->q[i].enable && write(vp->q[i].kick_fd, &one, sizeof(one)) < 0)
+			log_warn("%s: kick queue %u", vp->name, i);
+	}
 }
 
 static void vp_set_status(struct virtio_pci *vp, uint8_t val)
@@ -179,7 +198,7 @@ static void vp_set_status(struct virtio_pci *vp, uint8_t val)
 	vp->status = val | (vp->status & VIRTIO_STATUS_NEEDS_RESET);
 	if ((newly & VIRTIO_STATUS_DRIVER_OK) && !vp->started &&
 	    (vp->status & VIRTIO_STATUS_FEATURES_OK))
-		vp_start(vp);
+		vp_start(vp, false);
 }
 
 /* ---- BAR0 ---------------------------------------------------------------- */
@@ -510,6 +529,33 @@ int virtio_pci_vhost_user_create(struct pci_host *host, struct machine *m,
 fail:
 	virtio_pci_destroy(vp);
 	return err;
+}
+
+int virtio_pci_reconnect(struct virtio_pci *vp, int sock)
+{
+	int err;
+
+	pthread_mutex_lock(&vp->m->io_lock);
+	err = vhost_user_frontend_reconnect(&vp->vu, sock, vp->driver_features);
+	if (err < 0) {
+		/* The rings stay marked running: a later connection resumes
+		 * them (the caller may retry). */
+		log_warnx("%s: the new back-end cannot take over (yet)", vp->name);
+	} else if (vp->started) {
+		vp->started = false;
+		vp_start(vp, true);
+	}
+	pthread_mutex_unlock(&vp->m->io_lock);
+	if (err == 0)
+		log_info("%s: reconnected to the vhost-user back-end%s", vp->name,
+			 vp->status & VIRTIO_STATUS_DRIVER_OK ?
+			 "; rings resumed at their used index" : "");
+	return err;
+}
+
+int virtio_pci_socket(const struct virtio_pci *vp)
+{
+	return vp->vu.sock;
 }
 
 void virtio_pci_destroy(struct virtio_pci *vp)

@@ -13,7 +13,7 @@
  * Functions return 0 or a negative errno.
  * Not supported yet: INTx (a queue without an MSI-X vector gets no
  * interrupts), the PCI configuration access capability, packed rings,
- * enabling a queue after DRIVER_OK, reconnecting to a restarted back-end.
+ * enabling a queue after DRIVER_OK.
  */
 #ifndef MICA_VIRTIO_PCI_H
 #define MICA_VIRTIO_PCI_H
@@ -35,6 +35,13 @@ int virtio_pci_vhost_user_create(struct pci_host *host, struct machine *m,
 				 unsigned device_type, const char *name,
 				 int sock, int timeout_ms,
 				 struct virtio_pci **out);
+/* The back-end went away and sock is a connection to its successor
+ * (taken): negotiate again and, if the driver runs, resume each ring at
+ * its used index with the kept inflight buffer.  On failure the device
+ * stays as it was, ready for another try.  Takes m->io_lock. */
+int virtio_pci_reconnect(struct virtio_pci *vp, int sock);
+/* The connection's socket, to watch for the back-end going away. */
+int virtio_pci_socket(const struct virtio_pci *vp);
 /* Stop the back-end's rings, drop the connection, free.  The caller
  * unplugs the function from the host bridge (pci_host_fini). */
 void virtio_pci_destroy(struct virtio_pci *vp);

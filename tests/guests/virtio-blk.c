@@ -6,7 +6,11 @@
  * Each sector s (from BLK_SECTOR) starts with "MICA-VIRTIO-BLK sector NN\n"
  * and is filled with (s * 7 + i) & 0xff after it, so the host can check
  * the image.  Completions are waited for with hlt: only the MSI-X
- * interrupt (the back-end's call eventfd as an irqfd) wakes the guest. */
+ * interrupt (the back-end's call eventfd as an irqfd) wakes the guest.
+ *
+ * With "loop" on the command line it then writes and reads back the same
+ * sectors ROUNDS more times, printing "round N" every 50, so a test can
+ * kill and restart the back-end under it. */
 #include "guest.h"
 
 #define VIRTIO_VENDOR	0x1af4
@@ -19,6 +23,7 @@
 #define BLK_SECTOR	8		/* first sector written */
 #define BLK_COUNT	16
 #define QSIZE		16
+#define ROUNDS		300
 
 #define VIRTIO_BLK_T_IN		0
 #define VIRTIO_BLK_T_OUT	1
@@ -307,6 +312,43 @@ static void fill_pattern(void)
 	}
 }
 
+static int has_word(const void *boot_params, const char *word)
+{
+	const char *cmdline = (const char *)(uintptr_t)
+		*(const uint32_t *)((const uint8_t *)boot_params + 0x228);
+
+	for (; cmdline != 0 && *cmdline; cmdline++) {
+		unsigned i = 0;
+
+		while (word[i] && cmdline[i] == word[i])
+			i++;
+		if (word[i] == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Write, read back and compare the sectors again and again. */
+static int loop_rounds(void)
+{
+	for (unsigned r = 1; r <= ROUNDS; r++) {
+		for (unsigned i = 0; i < sizeof(rbuf); i++)
+			rbuf[i] = 0;
+		if (blk_request(VIRTIO_BLK_T_OUT, BLK_SECTOR, wbuf, sizeof(wbuf)) != 0)
+			return fail("write failed in the loop");
+		if (blk_request(VIRTIO_BLK_T_IN, BLK_SECTOR, rbuf, sizeof(rbuf)) != 0)
+			return fail("read failed in the loop");
+		for (unsigned i = 0; i < sizeof(rbuf); i++)
+			if (rbuf[i] != wbuf[i])
+				return fail("read back differs in the loop");
+		if (r % 50 == 0) {
+			puts("round "); put_dec(r); putc('\n');
+		}
+	}
+	puts("virtio-blk: "); put_dec(ROUNDS); puts(" rounds verified\n");
+	return 0;
+}
+
 int guest_main(const void *start_info)
 {
 	uint32_t features, cap_lo, cap_hi;
@@ -346,6 +388,8 @@ int guest_main(const void *start_info)
 	puts("virtio-blk: "); put_dec(queue_irqs); puts(" MSI-X interrupts\n");
 	if (queue_irqs == 0 || unexpected)
 		return fail("interrupts");
+	if (has_word(start_info, "loop") && loop_rounds())
+		return 1;
 	wr8(common + CC_STATUS, 0);		/* reset: the back-end stops */
 	puts("virtio-blk: ok\n");
 	return 0;
