@@ -146,6 +146,12 @@ if command -v qemu-storage-daemon >/dev/null; then
 		fail "qemu-storage-daemon"
 	fi
 	stop_server
+	truncate -s 1M "$tmp/r.img"
+	rm -f "$tmp/r.sock"
+	restart_test qemu-storage-daemon qemu-storage-daemon \
+		--blockdev driver=file,node-name=d,filename="$tmp/r.img" \
+		--export type=vhost-user-blk,id=e,node-name=d,writable=on,addr.type=unix,addr.path="$tmp/r.sock"
+	check "qemu-storage-daemon restart: the image holds the guest's pattern" check_image "$tmp/r.img"
 else
 	skip "qemu-storage-daemon not installed"
 fi
