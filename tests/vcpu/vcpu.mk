@@ -12,7 +12,7 @@ $(GUEST_RUN): $(call objs,tests/vcpu/guest-run.c tests/vcpu/harness-devices.c \
 ALL += $(GUEST_RUN)
 INTEGRATION_SUITES += tests/vcpu/guests.sh
 
-VCPU_UNIT_TESTS := boot pci kvm msix iobus
+VCPU_UNIT_TESTS := boot pci kvm msix iobus vhost-user-frontend
 EXTRA_CFLAGS_tests/vcpu/ += -Itests/lib
 $(BUILD)/tests/test-vcpu-%: $(BUILD)/obj/tests/vcpu/test-%.o \
 		$(call objs,ipc/log.c) $(BUILD)/lib/libmica-vcpu.a
