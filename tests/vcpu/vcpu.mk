@@ -54,7 +54,15 @@ $(BUILD)/fuzz/fuzz-devices: $(FUZZ_DEVICES_SRCS)
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(VCPU_FUZZ_CFLAGS) -o $@ $^
 
-FUZZERS += $(BUILD)/fuzz/fuzz-boot $(BUILD)/fuzz/fuzz-devices
+FUZZ_VU_FRONTEND_SRCS := tests/vcpu/fuzz-vhost-user-frontend.c \
+	vcpu-runner/vhost-user-frontend.c vcpu-runner/guest-mem.c ipc/log.c
+$(BUILD)/fuzz/fuzz-vhost-user-frontend: $(FUZZ_VU_FRONTEND_SRCS)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(VCPU_FUZZ_CFLAGS) -o $@ $^
+
+FUZZERS += $(BUILD)/fuzz/fuzz-boot $(BUILD)/fuzz/fuzz-devices \
+	$(BUILD)/fuzz/fuzz-vhost-user-frontend
 
 # ACPI tables checked by ACPICA's disassembler.
 $(BUILD)/tests/acpi-dump: $(call objs,tests/vcpu/acpi-dump.c ipc/log.c) \
