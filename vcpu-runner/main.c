@@ -33,6 +33,7 @@
 #include "pci.h"
 #include "pci-testdev.h"
 #include "vcpu-policy.h"
+#include "virtio-pci.h"
 
 extern const struct jail_policy vcpu_policy;
 
@@ -56,6 +57,8 @@ struct runner {
 	int irq_fds[ISA_IRQS];
 	int vhost_user_blk[MAX_DEVICES];   /* our ends, by disk index */
 	int vhost_user_net[MAX_DEVICES];   /* by nic index */
+	struct virtio_pci *virtio_blk[MAX_DEVICES];
+	unsigned nr_virtio_blk;
 	unsigned cpus;
 	struct machine m;
 	bool machine_made;
@@ -268,6 +271,39 @@ static int attach_devices(struct runner *r)
 	return 0;
 }
 
+/* Disks: a virtio-pci block function per disk (slots 4 on), its back-end
+ * the disk's mica-blk on the vhost-user channel mica gave us.  A back-end
+ * that does not answer vhost-user leaves the disk out, said once; the
+ * guest runs without it. */
+#define VIRTIO_BLK_FIRST_SLOT 4
+#define VHOST_USER_TIMEOUT_MS 2000
+
+static void attach_disks(struct runner *r)
+{
+	for (unsigned i = 0; i < MAX_DEVICES; i++) {
+		char name[16];
+		int err;
+
+		if (r->vhost_user_blk[i] < 0)
+			continue;
+		snprintf(name, sizeof(name), "disk %u", i);
+		err = virtio_pci_vhost_user_create(&r->pci, &r->m, r->ram_fd,
+						   VIRTIO_BLK_FIRST_SLOT + i,
+						   VIRTIO_ID_BLOCK, name,
+						   r->vhost_user_blk[i],
+						   VHOST_USER_TIMEOUT_MS,
+						   &r->virtio_blk[i]);
+		r->vhost_user_blk[i] = -1;	/* taken (closed on failure) */
+		if (err < 0) {
+			log_warnx("disk %u: no virtio-blk device for it: its back-end "
+				  "does not serve vhost-user (%s); mica-blk under "
+				  "mica run: not supported yet", i, strerror(-err));
+			continue;
+		}
+		r->nr_virtio_blk++;
+	}
+}
+
 static void *machine_thread_main(void *arg)
 {
 	struct runner *r = arg;
@@ -404,10 +440,12 @@ static int runner_setup(struct daemon *d, struct ipc_msg *msg)
 	if (err == -ENOTSUP)
 		return runner_idle(d, r, legacy_fd, "the bzImage lacks the 64-bit "
 				   "boot protocol");
-	if (err == 0)
+	if (err == 0) {
+		attach_disks(r);
 		err = legacy_forward_connect(&r->fwd, legacy_fd);
-	else
+	} else {
 		close(legacy_fd);
+	}
 	if (err == 0)
 		err = evloop_add(d->loop, r->done_fd, EPOLLIN, on_machine_done, r);
 	if (err < 0)
@@ -418,11 +456,11 @@ static int runner_setup(struct daemon *d, struct ipc_msg *msg)
 	}
 	r->running = true;
 	daemon_set_detail(d, "running: %u vCPU on %s, %llu MiB, %s kernel; legacy "
-			  "I/O forwarded to mica-legacy (%s); PCI host bridge%s; "
-			  "vCPU threads allow %u syscalls",
+			  "I/O forwarded to mica-legacy (%s); PCI host bridge%s, "
+			  "%u virtio-blk; vCPU threads allow %u syscalls",
 			  r->cpus, ops->name, (unsigned long long)(r->ram_size >> 20),
 			  kind, legacy_forward_mode_name(r->fwd.mode),
-			  r->testdev ? " + pci-testdev" : "",
+			  r->testdev ? " + pci-testdev" : "", r->nr_virtio_blk,
 			  vcpu_thread_syscall_count());
 	return 0;
 fail:
@@ -430,8 +468,8 @@ fail:
 	return err;
 }
 
-/* A device process restarted: its new channel end replaces the old one.
- * (Renegotiating vhost-user with a new backend comes with the frontend.) */
+/* A device process restarted: its new channel end replaces the old one;
+ * a virtio-blk device renegotiates with its restarted mica-blk. */
 static int runner_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
 {
 	struct runner *r = &runner;
@@ -449,6 +487,13 @@ static int runner_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
 	if (slot == NULL) {
 		close(fd);
 		return -EINVAL;
+	}
+	if (info->kind == MICA__FD_KIND__FD_VHOST_USER_BLK &&
+	    r->virtio_blk[info->index] != NULL) {
+		/* The device resumes its rings on the new back-end (the
+		 * socket is the device's either way). */
+		log_info("disk %u: mica-blk restarted; reconnecting", info->index);
+		return virtio_pci_reconnect(r->virtio_blk[info->index], fd);
 	}
 	if (*slot >= 0)
 		close(*slot);

@@ -27,7 +27,7 @@ static const struct jail_syscall_group vcpu_groups[] = {
 		   "rt_sigaction", "tgkill"),
 	JAIL_ALLOW("forwarded legacy I/O: waiting for mica-legacy, datagrams",
 		   "poll", "ppoll", "sendto", "recvfrom"),
-	JAIL_ALLOW("eventfds of MSI-X vectors and the pci-testdev doorbell",
+	JAIL_ALLOW("eventfds of MSI-X vectors, virtio doorbells, the pci-testdev",
 		   "eventfd2"),
 	JAIL_ALLOW("each vCPU thread names itself and narrows its own filter",
 		   "prctl", "seccomp"),
@@ -49,6 +49,8 @@ static const int vcpu_thread_syscalls[] = {
 	__NR_read, __NR_write,	/* ring eventfds; log lines */
 	__NR_poll,		/* waiting for mica-legacy's answer */
 	__NR_sendto, __NR_recvfrom,	/* the datagram transport */
+	__NR_sendmsg, __NR_recvmsg,	/* vhost-user messages (with fds) on
+					 * virtio-pci register accesses */
 	__NR_close,		/* dropping a dead mica-legacy channel */
 	__NR_rt_sigreturn,	/* the kick signal's handler */
 	__NR_tgkill, __NR_getpid, __NR_rt_sigprocmask,	/* kicking the others */

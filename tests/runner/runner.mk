@@ -1,5 +1,5 @@
 # `mica run` end to end on KVM with the test guests (tests/guests/).
-INTEGRATION_SUITES += tests/runner/runner.sh
+INTEGRATION_SUITES += tests/runner/runner.sh tests/runner/virtio-blk.sh
 
 # Informational: forwarded vs in-runner exit cost, both transports.
 .PHONY: bench-exit-latency

@@ -2,7 +2,7 @@
  * devices in-process and report how it ended.
  *
  *   guest-run [-a kvm] [-m MiB] [-c vcpus] [-t seconds] [-s]
- *             [-r console-input] [-R reboots]
+ *             [-r console-input] [-R reboots] [-b vhost-user-blk-socket]
  *             (-f flat.bin | -k kernel [-i initrd] [-l cmdline])
  *
  * Guest serial output goes to stdout.  With -R N a guest reset starts a
@@ -60,7 +60,8 @@ static void set_live(int live)
 static void usage(void)
 {
 	fprintf(stderr, "usage: guest-run [-a accel] [-m MiB] [-c vcpus] "
-		"[-t seconds] [-s] [-r input] [-R reboots] (-f flat.bin | "
+		"[-t seconds] [-s] [-r input] [-R reboots] [-b vhost-user-socket] "
+		"(-f flat.bin | "
 		"-k kernel [-i initrd] "
 		"[-l cmdline])\n");
 	exit(64);
@@ -117,7 +118,7 @@ static void teardown(int keep_legacy)
 int main(int argc, char **argv)
 {
 	const char *accel = "kvm", *flat = NULL, *kernel = NULL, *initrd = NULL;
-	const char *input = NULL;
+	const char *input = NULL, *vhost_user_blk = NULL;
 	struct boot_config cfg = { .cmdline = "" };
 	unsigned mib = 64, vcpus = 1, reboots = 0;
 	int opt, err, memfd, stats = 0, rc;
@@ -129,7 +130,7 @@ int main(int argc, char **argv)
 	double t0;
 
 	log_init("guest-run");
-	while ((opt = getopt(argc, argv, "a:m:c:t:f:k:i:l:r:R:s")) != -1) {
+	while ((opt = getopt(argc, argv, "a:m:c:t:f:k:i:l:r:R:sb:")) != -1) {
 		switch (opt) {
 		case 'a': accel = optarg; break;
 		case 'm': mib = (unsigned)strtoul(optarg, NULL, 0); break;
@@ -142,6 +143,7 @@ int main(int argc, char **argv)
 		case 'r': input = optarg; break;
 		case 'R': reboots = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 's': stats = 1; break;
+		case 'b': vhost_user_blk = optarg; break;
 		default: usage();
 		}
 	}
@@ -165,6 +167,8 @@ int main(int argc, char **argv)
 		fatal("guest RAM");
 	if (input != NULL)
 		harness_console_input(input);
+	if (vhost_user_blk != NULL)
+		harness_vhost_user_blk(vhost_user_blk, memfd);
 
 	pthread_create(&wd, NULL, watchdog, &the_machine);
 	t0 = now();

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* The legacy device models and the test exit port on the runner's I/O
  * bus.  The mica-vcpu daemon will forward these ports to mica-legacy
  * instead; the callbacks below are what that process provides. */
@@ -7,6 +8,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,10 +19,18 @@
 #include "layout.h"
 #include "pci.h"
 #include "pci-testdev.h"
+#include "virtio-pci.h"
 
 static struct machine *harness_machine;
 static struct legacy_bus legacy;
 static struct pci_host pci;
+/* guest-run -b: a virtio-blk function on a vhost-user back-end's socket */
+static const char *vhost_user_blk_path;
+static int guest_ram_fd = -1;
+static struct virtio_pci *virtio_blk;
+static pthread_t watch_thread;
+static int watch_stop_fd = -1;
+#define VIRTIO_BLK_SLOT 4
 
 static void host_set_irq(void *opaque, unsigned irq, int level)
 {
@@ -130,6 +141,94 @@ static void mark_port_write(void *opaque, uint64_t addr, unsigned size,
 
 static const struct io_handler mark_port = { .write = mark_port_write };
 
+void harness_vhost_user_blk(const char *socket_path, int memfd)
+{
+	vhost_user_blk_path = socket_path;
+	guest_ram_fd = memfd;
+}
+
+/* Connect to the back-end's socket, retrying for up to 5 s (it may be
+ * starting or restarting).  The socket or a negative errno. */
+static int connect_backend(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int sock = -1, err = -ENOENT;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", vhost_user_blk_path);
+	for (int tries = 0; tries < 500; tries++) {
+		sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (sock < 0)
+			return -errno;
+		if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			err = 0;
+			break;
+		}
+		err = -errno;
+		close(sock);
+		usleep(10000);
+	}
+	if (err < 0) {
+		log_warnx("cannot connect to %s: %s", vhost_user_blk_path,
+			  strerror(-err));
+		return err;
+	}
+	return sock;
+}
+
+/* When the back-end goes away (killed, restarted), connect to its
+ * successor on the same path and let the device resume, as mica-vcpu does
+ * when mica hands it the restarted mica-blk's channel end. */
+static void *watch_backend(void *arg)
+{
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = virtio_pci_socket(virtio_blk), .events = POLLRDHUP },
+			{ .fd = watch_stop_fd, .events = POLLIN },
+		};
+		int sock;
+
+		if (poll(p, 2, -1) < 0 || (p[1].revents & POLLIN))
+			return NULL;
+		if (!(p[0].revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			continue;
+		fprintf(stderr, "guest-run: vhost-user back-end went away, reconnecting\n");
+		/* A dying back-end may still accept: try a few times. */
+		for (int tries = 0;; tries++) {
+			sock = connect_backend();
+			if (sock < 0)
+				return NULL;
+			if (virtio_pci_reconnect(virtio_blk, sock) == 0)
+				break;
+			if (tries == 20)
+				return NULL;
+			usleep(100000);
+		}
+	}
+}
+
+/* A fresh connection for each machine, as a restarted runner would. */
+static int attach_virtio_blk(struct machine *m)
+{
+	int sock, err;
+
+	if (vhost_user_blk_path == NULL)
+		return 0;
+	sock = connect_backend();
+	if (sock < 0)
+		return sock;
+	err = virtio_pci_vhost_user_create(&pci, m, guest_ram_fd,
+					   VIRTIO_BLK_SLOT, VIRTIO_ID_BLOCK,
+					   "virtio-blk", sock, 5000, &virtio_blk);
+	if (err < 0)
+		return err;
+	watch_stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (watch_stop_fd < 0)
+		return -errno;
+	if (pthread_create(&watch_thread, NULL, watch_backend, NULL) != 0)
+		return -EAGAIN;
+	return 0;
+}
+
 int harness_devices_init(struct machine *m, unsigned nr_vcpus)
 {
 	int err;
@@ -155,6 +254,8 @@ int harness_devices_init(struct machine *m, unsigned nr_vcpus)
 			    LAYOUT_PCI_MMIO64_SIZE);
 	if (err == 0)
 		err = pci_testdev_init(&pci, m);
+	if (err == 0)
+		err = attach_virtio_blk(m);
 	if (err < 0)
 		return err;
 	err = iobus_register(&m->pio, HARNESS_MARK_PORT, 1, &mark_port, m);
@@ -165,6 +266,16 @@ int harness_devices_init(struct machine *m, unsigned nr_vcpus)
 
 void harness_devices_detach(void)
 {
+	if (watch_stop_fd >= 0) {
+		uint64_t one = 1;
+
+		if (write(watch_stop_fd, &one, sizeof(one)) == sizeof(one))
+			pthread_join(watch_thread, NULL);
+		close(watch_stop_fd);
+		watch_stop_fd = -1;
+	}
+	virtio_pci_destroy(virtio_blk);
+	virtio_blk = NULL;
 	pci_host_fini(&pci);
 	pci_testdev_fini();
 }

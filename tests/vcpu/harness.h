@@ -14,6 +14,9 @@
 int harness_devices_init(struct machine *m, unsigned nr_vcpus);
 void harness_devices_detach(void);
 void harness_devices_fini(void);
+/* Give the machines a virtio-blk function (00:04.0) whose back-end is
+ * the vhost-user socket at socket_path; memfd is the guest RAM. */
+void harness_vhost_user_blk(const char *socket_path, int memfd);
 /* Bytes to type into COM1, fed as the guest drains the receive FIFO. */
 void harness_console_input(const char *text);
 

@@ -12,7 +12,7 @@ $(GUEST_RUN): $(call objs,tests/vcpu/guest-run.c tests/vcpu/harness-devices.c \
 ALL += $(GUEST_RUN)
 INTEGRATION_SUITES += tests/vcpu/guests.sh
 
-VCPU_UNIT_TESTS := boot pci kvm msix iobus
+VCPU_UNIT_TESTS := boot pci kvm msix iobus vhost-user-frontend
 EXTRA_CFLAGS_tests/vcpu/ += -Itests/lib
 $(BUILD)/tests/test-vcpu-%: $(BUILD)/obj/tests/vcpu/test-%.o \
 		$(call objs,ipc/log.c) $(BUILD)/lib/libmica-vcpu.a
@@ -54,7 +54,15 @@ $(BUILD)/fuzz/fuzz-devices: $(FUZZ_DEVICES_SRCS)
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(VCPU_FUZZ_CFLAGS) -o $@ $^
 
-FUZZERS += $(BUILD)/fuzz/fuzz-boot $(BUILD)/fuzz/fuzz-devices
+FUZZ_VU_FRONTEND_SRCS := tests/vcpu/fuzz-vhost-user-frontend.c \
+	vcpu-runner/vhost-user-frontend.c vcpu-runner/guest-mem.c ipc/log.c
+$(BUILD)/fuzz/fuzz-vhost-user-frontend: $(FUZZ_VU_FRONTEND_SRCS)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(VCPU_FUZZ_CFLAGS) -o $@ $^
+
+FUZZERS += $(BUILD)/fuzz/fuzz-boot $(BUILD)/fuzz/fuzz-devices \
+	$(BUILD)/fuzz/fuzz-vhost-user-frontend
 
 # ACPI tables checked by ACPICA's disassembler.
 $(BUILD)/tests/acpi-dump: $(call objs,tests/vcpu/acpi-dump.c ipc/log.c) \

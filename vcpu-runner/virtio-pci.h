@@ -1,0 +1,49 @@
+/* virtio-pci (modern, virtio 1.x) functions whose device is a vhost-user
+ * back-end in another process (mica-blk, qemu-storage-daemon, ...).
+ *
+ * The runner models only the transport: the PCI function 1af4:1040+type,
+ * BAR0 with the common, notify, ISR and device-config structures and the
+ * MSI-X table.  The data path never passes through the runner: queue
+ * notifications are accelerator doorbells (ioeventfd) handed to the
+ * back-end as its kick eventfds, and the back-end's call eventfds are the
+ * MSI-X vectors' irqfds.  The driver's DRIVER_OK starts the rings on the
+ * back-end, a device reset stops them; the device config is read from the
+ * back-end (GET_CONFIG).
+ *
+ * Functions return 0 or a negative errno.
+ * Not supported yet: INTx (a queue without an MSI-X vector gets no
+ * interrupts), the PCI configuration access capability, packed rings,
+ * enabling a queue after DRIVER_OK.
+ */
+#ifndef MICA_VIRTIO_PCI_H
+#define MICA_VIRTIO_PCI_H
+
+#include "machine.h"
+#include "pci.h"
+
+#define VIRTIO_ID_NET	1
+#define VIRTIO_ID_BLOCK	2
+
+struct virtio_pci;
+
+/* Negotiate with the back-end on sock (taken, closed on failure too) and
+ * plug a function of device_type into slot.  memfd is the guest RAM memfd
+ * behind m->mem (sent to the back-end as its memory table).  A back-end
+ * that does not answer within timeout_ms gives -ETIMEDOUT. */
+int virtio_pci_vhost_user_create(struct pci_host *host, struct machine *m,
+				 int memfd, unsigned slot,
+				 unsigned device_type, const char *name,
+				 int sock, int timeout_ms,
+				 struct virtio_pci **out);
+/* The back-end went away and sock is a connection to its successor
+ * (taken): negotiate again and, if the driver runs, resume each ring at
+ * its used index with the kept inflight buffer.  On failure the device
+ * stays as it was, ready for another try.  Takes m->io_lock. */
+int virtio_pci_reconnect(struct virtio_pci *vp, int sock);
+/* The connection's socket, to watch for the back-end going away. */
+int virtio_pci_socket(const struct virtio_pci *vp);
+/* Stop the back-end's rings, drop the connection, free.  The caller
+ * unplugs the function from the host bridge (pci_host_fini). */
+void virtio_pci_destroy(struct virtio_pci *vp);
+
+#endif
