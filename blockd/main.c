@@ -4,8 +4,9 @@
  * the fds here with their format; blockd never opens a host path itself.
  * It opens each through the format layer (libmica-block: raw, qcow2) and
  * reports what it found.  It also holds one channel per disk towards that
- * disk's mica-blk; serving mappings and writes over those channels (see
- * docs/block.md) is not wired yet, and the status line says so.  Backing
+ * disk's mica-blk: a raw image's fd goes to mica-blk for the data path;
+ * serving qcow2 mappings and writes over the channel (see docs/block.md)
+ * is not wired yet and is answered so.  Backing
  * files cannot be opened from inside the jail yet.
  */
 #include <errno.h>
@@ -33,6 +34,73 @@ struct blockd_disk {
 
 static struct blockd_disk disks[BLOCKD_MAX_DISKS];
 static size_t ndisks;
+
+/* BlockOpen from disk i's mica-blk: a raw image's fd goes to it for the
+ * data path (zero-copy with io_uring there).  Formats with metadata need
+ * the mapping service of docs/block.md, which is not wired yet. */
+static int serve_block_open(struct blockd_disk *disk, size_t i, const ipc_envelope *env)
+{
+	Mica__Envelope reply = MICA__ENVELOPE__INIT;
+	Mica__BlockOpened opened = MICA__BLOCK_OPENED__INIT;
+	uint64_t size;
+
+	if (env->block_open->index != i)
+		return ipc_send_result(disk->channel_fd, env->seq, EPERM, "not your disk");
+	if (disk->img == NULL)
+		return ipc_send_result(disk->channel_fd, env->seq, EIO,
+				       "disk%zu could not be opened", i);
+	if (strcmp(blk_format_name(disk->img), "raw") != 0)
+		return ipc_send_result(disk->channel_fd, env->seq, ENOTSUP,
+				       "%s disks under mica run: the mapping service is not "
+				       "supported yet (raw works)", blk_format_name(disk->img));
+	size = blk_size(disk->img) & ~511ULL;
+	if (size == 0)
+		return ipc_send_result(disk->channel_fd, env->seq, EINVAL,
+				       "disk%zu is smaller than one sector", i);
+	opened.index = i;
+	opened.format = (char *)"raw";
+	opened.size_bytes = size;
+	opened.read_only = disk->read_only;
+	reply.seq = env->seq;
+	reply.body_case = MICA__ENVELOPE__BODY_BLOCK_OPENED;
+	reply.block_opened = &opened;
+	return ipc_send(disk->channel_fd, &reply, &disk->image_fd, 1);
+}
+
+static void on_channel(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	char why[IPC_REASON_MAX] = "";
+	struct ipc_msg msg;
+	size_t i;
+	int err;
+
+	for (i = 0; i < ndisks && disks[i].channel_fd != fd; i++)
+		;
+	err = ipc_recv(fd, &msg, why, sizeof(why));
+	if (err == -EAGAIN)
+		return;
+	if (err < 0 || i == ndisks) {
+		/* mica-blk went away (it gets a new channel by Attach) or sent
+		 * garbage: drop this channel. */
+		if (err == -EBADMSG)
+			log_warnx("disk%zu: malformed request from mica-blk (%s)", i, why);
+		if (err == 0)
+			ipc_msg_free(&msg);
+		evloop_del(loop, fd);
+		close(fd);
+		if (i < ndisks)
+			disks[i].channel_fd = -1;
+		return;
+	}
+	if (msg.env->body_case == MICA__ENVELOPE__BODY_BLOCK_OPEN)
+		err = serve_block_open(&disks[i], i, msg.env);
+	else
+		err = ipc_send_result(fd, msg.env->seq, ENOTSUP, "%s not supported yet",
+				      ipc_body_name(msg.env));
+	ipc_msg_free(&msg);
+	if (err < 0)
+		log_warnx("disk%zu: answering mica-blk: %s", i, strerror(-err));
+}
 
 static int blockd_setup(struct daemon *d, struct ipc_msg *msg)
 {
@@ -77,8 +145,10 @@ static int blockd_setup(struct daemon *d, struct ipc_msg *msg)
 					 err == -ENOENT ? "backing files not supported yet here"
 							: strerror(-err));
 		ndisks++;
+		if (evloop_add(d->loop, disk->channel_fd, EPOLLIN, on_channel, d) < 0)
+			return -EIO;
 	}
-	daemon_set_detail(d, "%s; serving mica-blk not supported yet", detail);
+	daemon_set_detail(d, "%s", detail);
 	return 0;
 }
 
@@ -86,9 +156,12 @@ static int blockd_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
 {
 	for (size_t i = 0; i < ndisks; i++) {
 		if (info->kind == MICA__FD_KIND__FD_BLOCK_CHANNEL && i == info->index) {
-			close(disks[i].channel_fd);
+			if (disks[i].channel_fd >= 0) {
+				evloop_del(d->loop, disks[i].channel_fd);
+				close(disks[i].channel_fd);
+			}
 			disks[i].channel_fd = fd;
-			return 0;
+			return evloop_add(d->loop, fd, EPOLLIN, on_channel, d);
 		}
 	}
 	close(fd);

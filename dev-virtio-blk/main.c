@@ -4,8 +4,10 @@
  *
  *  - started by `mica run` (no --socket-path/--fd): the daemon frame
  *    jails it and hands it the vhost-user socket end towards the runner
- *    and the channel to mica-blockd.  Serving the disk through blockd is
- *    not supported yet in this mode; the status line says so.
+ *    and the channel to mica-blockd, which gives it the image fd of a raw
+ *    disk; it then serves vhost-user-blk to the runner on that end.
+ *    qcow2 under `mica run` needs blockd's mapping service (not wired
+ *    yet); such a disk is reported and left unserved.
  *
  *  - by hand, as a standard vhost-user backend program (vhost-user.rst,
  *    "Backend program conventions"), e.g. for QEMU:
@@ -16,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,18 +46,89 @@ static struct backend_ends ends = {
 	.provider_fd = -1,
 };
 
+static struct vblk_dev managed;
+static bool serving;
+
+/* Ask mica-blockd for the image of our disk; 0 with *fd and the answer,
+ * or a negative errno with why filled. */
+static int block_open(int chan, uint32_t index, int *fd, Mica__BlockOpened *out,
+		      char *why, size_t len)
+{
+	Mica__Envelope env = MICA__ENVELOPE__INIT;
+	Mica__BlockOpen req = MICA__BLOCK_OPEN__INIT;
+	struct pollfd pfd = { .fd = chan, .events = POLLIN };
+	struct ipc_msg msg;
+	int err;
+
+	req.index = index;
+	env.body_case = MICA__ENVELOPE__BODY_BLOCK_OPEN;
+	env.block_open = &req;
+	env.seq = index + 1;
+	err = ipc_send(chan, &env, NULL, 0);
+	if (err == 0 && poll(&pfd, 1, 5000) != 1)
+		err = -ETIMEDOUT;
+	if (err == 0)
+		err = ipc_recv(chan, &msg, why, len);
+	if (err < 0)
+		return err;
+	if (msg.env->body_case == MICA__ENVELOPE__BODY_BLOCK_OPENED &&
+	    msg.env->block_opened->index == index) {
+		*out = *msg.env->block_opened;
+		out->format = NULL;           /* freed with the message */
+		*fd = ipc_msg_take_fd(&msg, 0);
+	} else if (msg.env->body_case == MICA__ENVELOPE__BODY_RESULT) {
+		snprintf(why, len, "%s", msg.env->result->message);
+		err = msg.env->result->errno_value ? -msg.env->result->errno_value : -EPROTO;
+	} else {
+		snprintf(why, len, "unexpected answer %s", ipc_body_name(msg.env));
+		err = -EBADMSG;
+	}
+	ipc_msg_free(&msg);
+	return err;
+}
+
 static int blk_setup(struct daemon *d, struct ipc_msg *msg)
 {
-	int err = backend_take_ends(&ends, d, msg);
+	Mica__BlockOpened img = MICA__BLOCK_OPENED__INIT;
+	char why[IPC_REASON_MAX] = "", serial[24];
+	int err = backend_take_ends(&ends, d, msg), fd = -1;
 
+	if (err < 0)
+		return err;
+	err = block_open(ends.provider_fd, d->index, &fd, &img, why, sizeof(why));
+	if (err < 0) {
+		/* The VM runs on without this disk; say why. */
+		log_warnx("disk %u: mica-blockd gave no image: %s", d->index,
+			  why[0] ? why : strerror(-err));
+		daemon_set_detail(d, "virtio-blk device %u: not served: %s", d->index,
+				  why[0] ? why : strerror(-err));
+		return 0;
+	}
+	snprintf(serial, sizeof(serial), "mica-disk%u", d->index);
+	err = vblk_init(&managed, &vblk_raw_ops, (void *)(intptr_t)fd, img.size_bytes,
+			img.read_only, 1, serial);
+	if (err == 0 && vblk_enable_uring(&managed, d->loop, fd) < 0)
+		log_warnx("io_uring not available; raw I/O stays synchronous");
 	if (err == 0)
-		daemon_set_detail(d, "virtio-blk device %u: channels attached; serving "
-				  "the disk through mica-blockd not supported yet", d->index);
-	return err;
+		err = vblk_serve(&managed, d->loop, ends.vhost_user_fd);
+	if (err < 0)
+		return err;
+	serving = true;
+	ends.vhost_user_fd = -1;          /* the vhost-user device owns it now */
+	daemon_set_detail(d, "virtio-blk device %u: raw, %llu MiB%s, serving vhost-user "
+			  "to the runner", d->index,
+			  (unsigned long long)(img.size_bytes >> 20),
+			  img.read_only ? ", read-only" : "");
+	return 0;
 }
 
 static int blk_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
 {
+	/* A new runner end: serve it instead of the old one. */
+	if (info->kind == MICA__FD_KIND__FD_VHOST_USER_BLK && serving) {
+		vu_dev_detach(&managed.vu);
+		return vblk_serve(&managed, d->loop, fd);
+	}
 	return backend_attach(&ends, info, fd);
 }
 

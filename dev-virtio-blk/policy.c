@@ -11,9 +11,12 @@ static const struct jail_syscall_group blk_groups[] = {
 	JAIL_ALLOW("discard and write-zeroes as holes", "fallocate"),
 	JAIL_ALLOW("the inflight-tracking buffer the front-end keeps for us",
 		   "memfd_create", "ftruncate"),
-	JAIL_ALLOW("io_uring data path (the ring is set up before lockdown)",
-		   "io_uring_enter", "io_uring_register"),
+	JAIL_ALLOW("io_uring data path; under mica run the ring and its completion "
+		   "eventfd are made after lockdown, when mica-blockd's image fd arrives",
+		   "io_uring_setup", "io_uring_enter", "io_uring_register", "eventfd2"),
 	JAIL_ALLOW("standalone: the next front-end on the listening socket", "accept4"),
+	JAIL_ALLOW("under mica run: waiting (bounded) for mica-blockd's answer", "poll",
+		   "ppoll"),
 };
 
 const struct jail_policy blk_policy = {

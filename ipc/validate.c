@@ -193,6 +193,14 @@ int ipc_validate(const ipc_envelope *env, size_t nfds, char *reason,
 			return ipc_bad(reason, reason_len, "net_opened: %u queues but %zu fds",
 				       env->net_opened->queues, nfds);
 		return 0;
+	case MICA__ENVELOPE__BODY_BLOCK_OPENED:
+		if (nfds != 1 || env->block_opened->size_bytes == 0 ||
+		    env->block_opened->size_bytes % 512 != 0)
+			return ipc_bad(reason, reason_len,
+				       "block_opened: %zu fds, size %llu", nfds,
+				       (unsigned long long)env->block_opened->size_bytes);
+		return 0;
+	case MICA__ENVELOPE__BODY_BLOCK_OPEN:
 	case MICA__ENVELOPE__BODY_READY:
 	case MICA__ENVELOPE__BODY_STATUS_REQUEST:
 	case MICA__ENVELOPE__BODY_STATUS_REPLY:
