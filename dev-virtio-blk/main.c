@@ -34,6 +34,7 @@
 #include "blockd/block.h"
 #include "virtio_blk.h"
 #include "log.h"
+#include "vu_listener.h"
 
 extern const struct jail_policy blk_policy;
 
@@ -145,67 +146,20 @@ static const struct daemon_ops blk_ops = {
 struct standalone {
 	struct evloop *loop;
 	struct vblk_dev blk;
+	struct vu_listener listener;
 	int listen_fd;
-	bool connected;
 };
 
 static struct standalone standalone = { .listen_fd = -1 };
 
 static void on_disconnect(struct vu_dev *vu)
 {
-	standalone.connected = false;
+	vu_listener_disconnected(&standalone.listener);
 }
 
-static void on_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
+static int serve_frontend(void *arg, struct evloop *loop, int conn)
 {
-	struct standalone *s = arg;
-	int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-
-	if (conn < 0)
-		return;
-	if (s->connected) {
-		log_warnx("a front-end is already connected; refusing another");
-		close(conn);
-		return;
-	}
-	if (vblk_serve(&s->blk, loop, conn) < 0) {
-		close(conn);
-		return;
-	}
-	s->connected = true;
-	log_info("front-end connected");
-}
-
-static void on_signal(struct evloop *loop, int fd, uint32_t events, void *arg)
-{
-	struct signalfd_siginfo si;
-
-	if (read(fd, &si, sizeof(si)) > 0)
-		evloop_stop(loop, 0);
-}
-
-static int listen_on(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		log_warnx("--socket-path: '%s' is too long", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
-		int err = -errno;
-
-		log_warn("--socket-path %s", path);
-		close(fd);
-		return err;
-	}
-	return fd;
+	return vblk_serve(arg, loop, conn);
 }
 
 static void usage(FILE *out)
@@ -245,7 +199,6 @@ static int standalone_main(int argc, char **argv)
 	bool read_only = false, sandbox = true, use_uring = true;
 	unsigned queues = 1;
 	struct stat st;
-	sigset_t sigs;
 	int c, fd = -1, err;
 	char *end;
 
@@ -313,7 +266,7 @@ static int standalone_main(int argc, char **argv)
 		}
 		size = blk_size(img);
 	}
-	if (socket_path != NULL && (sp->listen_fd = listen_on(socket_path)) < 0)
+	if (socket_path != NULL && (sp->listen_fd = vu_listen_path(socket_path)) < 0)
 		return 1;
 	if (img != NULL)
 		err = vblk_init(&sp->blk, &vblk_image_ops, img, size, read_only, queues, serial);
@@ -324,15 +277,11 @@ static int standalone_main(int argc, char **argv)
 	sp->loop = evloop_new();
 	if (err < 0 || sp->loop == NULL)
 		return 1;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	signal(SIGPIPE, SIG_IGN);
 	if (img == NULL && use_uring && (err = vblk_enable_uring(&sp->blk, sp->loop, fd)) < 0)
 		log_warnx("io_uring not available (%s); raw I/O stays synchronous",
 			  strerror(-err));
-	if (evloop_add_signals(sp->loop, &sigs, on_signal, sp) < 0 ||
-	    evloop_add(sp->loop, sp->listen_fd, EPOLLIN, on_accept, sp) < 0)
+	if (vu_listener_start(&sp->listener, sp->loop, sp->listen_fd, serve_frontend,
+			      &sp->blk) < 0)
 		return 1;
 	if (sandbox && jail_sandbox_self(&blk_policy, JAIL_SECCOMP_KILL) < 0) {
 		log_warnx("cannot confine the process (use --no-sandbox to run anyway)");

@@ -33,6 +33,7 @@
 #include "backend.h"
 #include "netd_client.h"
 #include "log.h"
+#include "vu_listener.h"
 #include "netd/plumb.h"
 #include "virtio_net.h"
 
@@ -100,15 +101,15 @@ static const struct daemon_ops net_ops = {
 struct standalone {
 	struct evloop *loop;
 	struct vnet_dev net;
+	struct vu_listener listener;
 	int listen_fd;
-	bool connected;
 };
 
 static struct standalone standalone = { .listen_fd = -1 };
 
 static void on_disconnect(struct vnet_dev *n)
 {
-	standalone.connected = false;
+	vu_listener_disconnected(&standalone.listener);
 	log_info("front-end gone: tx %llu frames (%llu dropped, %llu malformed), "
 		 "rx %llu frames (%llu dropped)",
 		 (unsigned long long)n->stats.tx_frames, (unsigned long long)n->stats.tx_dropped,
@@ -116,56 +117,9 @@ static void on_disconnect(struct vnet_dev *n)
 		 (unsigned long long)n->stats.rx_frames, (unsigned long long)n->stats.rx_dropped);
 }
 
-static void on_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
+static int serve_frontend(void *arg, struct evloop *loop, int conn)
 {
-	struct standalone *s = arg;
-	int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-
-	if (conn < 0)
-		return;
-	if (s->connected) {
-		log_warnx("a front-end is already connected; refusing another");
-		close(conn);
-		return;
-	}
-	if (vnet_serve(&s->net, loop, conn) < 0) {
-		close(conn);
-		return;
-	}
-	s->connected = true;
-	log_info("front-end connected");
-}
-
-static void on_signal(struct evloop *loop, int fd, uint32_t events, void *arg)
-{
-	struct signalfd_siginfo si;
-
-	if (read(fd, &si, sizeof(si)) > 0)
-		evloop_stop(loop, 0);
-}
-
-static int listen_on(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		log_warnx("--socket-path: '%s' is too long", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
-		int err = -errno;
-
-		log_warn("--socket-path %s", path);
-		close(fd);
-		return err;
-	}
-	return fd;
+	return vnet_serve(arg, loop, conn);
 }
 
 /* Open (or create) the TAP called name with one queue per pair, up, at
@@ -368,7 +322,6 @@ static int standalone_main(int argc, char **argv)
 	};
 	int fds[VNET_MAX_PAIRS], nfds, rc, err;
 	struct netbe *be = NULL;
-	sigset_t sigs;
 
 	rc = parse_args(argc, argv, &a, &sp->listen_fd);
 	if (rc >= 0)
@@ -396,16 +349,13 @@ static int standalone_main(int argc, char **argv)
 		log_warnx("backend: %s", strerror(-err));
 		return 1;
 	}
-	if (a.socket_path != NULL && (sp->listen_fd = listen_on(a.socket_path)) < 0)
+	if (a.socket_path != NULL && (sp->listen_fd = vu_listen_path(a.socket_path)) < 0)
 		return 1;
 	if (vnet_init(&sp->net, be, a.mac, a.mtu) < 0)
 		return 1;
 	sp->net.disconnected = on_disconnect;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	if (evloop_add_signals(sp->loop, &sigs, on_signal, sp) < 0 ||
-	    evloop_add(sp->loop, sp->listen_fd, EPOLLIN, on_accept, sp) < 0)
+	if (vu_listener_start(&sp->listener, sp->loop, sp->listen_fd, serve_frontend,
+			      &sp->net) < 0)
 		return 1;
 	if (a.sandbox && (a.user ? sandbox_user() : jail_sandbox_self(&net_policy,
 								       JAIL_SECCOMP_KILL)) < 0) {

@@ -11,7 +11,7 @@ $(IPC_GEN_C) $(IPC_GEN_H) &: ipc/mica.proto
 
 IPC_SRCS := ipc/frame.c ipc/validate.c ipc/evloop.c ipc/log.c ipc/daemon.c \
 	ipc/backend.c ipc/gmem.c ipc/virtq.c ipc/vhost_user.c ipc/iov.c \
-	ipc/netd_client.c
+	ipc/netd_client.c ipc/vu_listener.c
 IPC_OBJS := $(call objs,$(IPC_SRCS)) $(BUILD)/obj/gen/mica.pb-c.o
 
 $(BUILD)/obj/gen/mica.pb-c.o: $(IPC_GEN_C) $(IPC_GEN_H)

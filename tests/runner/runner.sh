@@ -74,19 +74,7 @@ run_guest 1 triple.bz && log_has 'guest stopped: shutdown' &&
 # flushes, reads back and verifies 16 sectors.  Then the image is checked
 # from the host.
 truncate -s 1M "$tmp/disk.img"
-disk_has_pattern() {
-	python3 - "$tmp/disk.img" <<'PY'
-import sys
-d = open(sys.argv[1], 'rb').read()
-for s in range(8, 24):
-    want = b'MICA-VIRTIO-BLK sector %02d\n' % s
-    want += bytes((s * 7 + i) & 0xff for i in range(len(want), 512))
-    if d[512 * s:512 * s + 512] != want:
-        sys.exit('sector %d does not hold the pattern' % s)
-if d[:4096].strip(b'\0') or d[24 * 512:].strip(b'\0'):
-    sys.exit('bytes outside sectors 8-23 changed')
-PY
-}
+disk_has_pattern() { python3 "$(dirname "$0")/check-pattern.py" "$tmp/disk.img"; }
 run_guest 0 virtio-blk.bz --disk "$tmp/disk.img,format=raw" &&
 	out_has '^virtio-blk: ok$' && disk_has_pattern &&
 	pass "virtio-blk under mica run: runner -> mica-blk (image fd from mica-blockd), pattern on disk" ||

@@ -26,19 +26,7 @@ fi
 
 # The guest writes sectors 8-23, each "MICA-VIRTIO-BLK sector NN\n" then
 # bytes (NN * 7 + i) & 0xff.
-check_image() {
-	python3 - "$1" <<'PY'
-import sys
-d = open(sys.argv[1], 'rb').read()
-for s in range(8, 24):
-    want = b'MICA-VIRTIO-BLK sector %02d\n' % s
-    want += bytes((s * 7 + i) & 0xff for i in range(len(want), 512))
-    if d[512 * s:512 * s + 512] != want:
-        sys.exit('sector %d does not hold the pattern' % s)
-if d[:4096].strip(b'\0') or d[24 * 512:].strip(b'\0'):
-    sys.exit('bytes outside sectors 8-23 changed')
-PY
-}
+check_image() { python3 "$(dirname "$0")/check-pattern.py" "$1"; }
 
 stop_server() {
 	kill "$server" 2>/dev/null
