@@ -10,11 +10,13 @@ $(BUILD)/tests/test_vhost_user_net: $(NET_TEST_OBJS) $(DAEMON_LIBS) $(BUILD)/bin
 UNIT_SUITES += $(BUILD)/tests/test_vhost_user_net
 
 # libFuzzer harness over the device's descriptor and frame handling.
+# (tests/fuzz/fuzz.mk, included after this file, defines the variables:
+# hence the second expansion.)
 $(BUILD)/fuzz/fuzz_net_rxtx: tests/net/fuzz_net_rxtx.c dev-virtio-net/virtio_net.c \
-	ipc/vhost_user.c ipc/virtq.c ipc/gmem.c ipc/iov.c ipc/log.c ipc/evloop.c
+	$$(VHOST_USER_FUZZ_SRCS) $$(IPC_GEN_H)
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(FUZZ_CC) $(IPC_FUZZ_CFLAGS) -Idev-virtio-net -o $@ $(filter %.c,$^)
+	$(Q)$(FUZZ_CC) $(IPC_FUZZ_CFLAGS) -Idev-virtio-net -o $@ $(filter %.c,$^) $(LIB_PROTOBUF)
 
 FUZZERS += $(BUILD)/fuzz/fuzz_net_rxtx
 
