@@ -109,27 +109,22 @@ static int setup_memory(struct vu_frontend *f, uint64_t mem_size)
 	return map_table(f);
 }
 
-static int setup_queue(struct vu_frontend *f, unsigned q, uint16_t qsize, bool packed)
+/* Hand ring q to the back-end, starting at base: number, base,
+ * addresses (our own virtual addresses, as QEMU sends them), call, err
+ * and kick eventfds, enable. */
+static int send_ring(struct vu_frontend *f, unsigned q, uint16_t base)
 {
-	uint8_t *area = f->mem + (uint64_t)q * VUF_RING_AREA;
-	struct vu_vring_state st = { q, qsize };
+	struct vqdrv *d = &f->q[q];
+	struct vu_vring_state st = { q, d->size };
 	struct vu_vring_addr addr = { .index = q };
 	uint64_t idx = q;
 	int err;
 
-	if (vqdrv_ring_bytes(qsize, packed) > VUF_RING_AREA)
-		return -E2BIG;
-	vqdrv_init(&f->q[q], packed, qsize, area, (uint64_t)q * VUF_RING_AREA);
-	f->kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	f->call[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	f->err[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	/* Ring addresses are our own virtual addresses, as QEMU sends them. */
-	addr.desc_user_addr = (uint64_t)(uintptr_t)f->q[q].desc;
-	addr.avail_user_addr = (uint64_t)(uintptr_t)f->q[q].avail;
-	addr.used_user_addr = (uint64_t)(uintptr_t)f->q[q].used;
+	addr.desc_user_addr = (uint64_t)(uintptr_t)d->desc;
+	addr.avail_user_addr = (uint64_t)(uintptr_t)d->avail;
+	addr.used_user_addr = (uint64_t)(uintptr_t)d->used;
 	err = request(f, VHOST_USER_SET_VRING_NUM, &st, sizeof(st), NULL, 0);
-	/* Packed rings start with both wrap counters at 1 (bit 15). */
-	st.num = packed ? 0x8000 : 0;
+	st.num = base;
 	if (err == 0)
 		err = request(f, VHOST_USER_SET_VRING_BASE, &st, sizeof(st), NULL, 0);
 	if (err == 0)
@@ -144,6 +139,20 @@ static int setup_queue(struct vu_frontend *f, unsigned q, uint16_t qsize, bool p
 	if (err == 0)
 		err = request(f, VHOST_USER_SET_VRING_ENABLE, &st, sizeof(st), NULL, 0);
 	return err;
+}
+
+static int setup_queue(struct vu_frontend *f, unsigned q, uint16_t qsize, bool packed)
+{
+	uint8_t *area = f->mem + (uint64_t)q * VUF_RING_AREA;
+
+	if (vqdrv_ring_bytes(qsize, packed) > VUF_RING_AREA)
+		return -E2BIG;
+	vqdrv_init(&f->q[q], packed, qsize, area, (uint64_t)q * VUF_RING_AREA);
+	f->kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	f->call[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	f->err[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	/* Packed rings start with both wrap counters at 1 (bit 15). */
+	return send_ring(f, q, packed ? 0x8000 : 0);
 }
 
 static int negotiate(struct vu_frontend *f, bool packed, uint64_t features)
@@ -247,36 +256,6 @@ int vuf_start(struct vu_frontend *f, uint64_t mem_size, unsigned nqueues, uint16
 	return err;
 }
 
-/* Point queue q's ring at the back-end again, resuming at its used index. */
-static int resume_queue(struct vu_frontend *f, unsigned q)
-{
-	struct vqdrv *d = &f->q[q];
-	struct vu_vring_state st = { q, d->size };
-	struct vu_vring_addr addr = { .index = q };
-	uint64_t idx = q;
-	int err;
-
-	addr.desc_user_addr = (uint64_t)(uintptr_t)d->desc;
-	addr.avail_user_addr = (uint64_t)(uintptr_t)d->avail;
-	addr.used_user_addr = (uint64_t)(uintptr_t)d->used;
-	err = request(f, VHOST_USER_SET_VRING_NUM, &st, sizeof(st), NULL, 0);
-	st.num = __atomic_load_n(&((struct vring_used *)d->used)->idx, __ATOMIC_ACQUIRE);
-	if (err == 0)
-		err = request(f, VHOST_USER_SET_VRING_BASE, &st, sizeof(st), NULL, 0);
-	if (err == 0)
-		err = request(f, VHOST_USER_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0);
-	if (err == 0)
-		err = request(f, VHOST_USER_SET_VRING_CALL, &idx, 8, &f->call[q], 1);
-	if (err == 0)
-		err = request(f, VHOST_USER_SET_VRING_ERR, &idx, 8, &f->err[q], 1);
-	if (err == 0)
-		err = request(f, VHOST_USER_SET_VRING_KICK, &idx, 8, &f->kick[q], 1);
-	st.num = 1;
-	if (err == 0)
-		err = request(f, VHOST_USER_SET_VRING_ENABLE, &st, sizeof(st), NULL, 0);
-	return err;
-}
-
 int vuf_resume(struct vu_frontend *f, const char *path, int timeout_ms)
 {
 	int err;
@@ -291,8 +270,10 @@ int vuf_resume(struct vu_frontend *f, const char *path, int timeout_ms)
 		err = inflight_setup(f);
 	if (err == 0)
 		err = map_table(f);
+	/* Each ring resumes at its used index. */
 	for (unsigned q = 0; q < f->nqueues && err == 0; q++)
-		err = resume_queue(f, q);
+		err = send_ring(f, q, __atomic_load_n(&((struct vring_used *)f->q[q].used)->idx,
+						      __ATOMIC_ACQUIRE));
 	return err;
 }
 
