@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -57,7 +56,6 @@ static int block_open(int chan, uint32_t index, int *fd, Mica__BlockOpened *out,
 {
 	Mica__Envelope env = MICA__ENVELOPE__INIT;
 	Mica__BlockOpen req = MICA__BLOCK_OPEN__INIT;
-	struct pollfd pfd = { .fd = chan, .events = POLLIN };
 	struct ipc_msg msg;
 	int err;
 
@@ -65,24 +63,16 @@ static int block_open(int chan, uint32_t index, int *fd, Mica__BlockOpened *out,
 	env.body_case = MICA__ENVELOPE__BODY_BLOCK_OPEN;
 	env.block_open = &req;
 	env.seq = index + 1;
-	err = ipc_send(chan, &env, NULL, 0);
-	if (err == 0 && poll(&pfd, 1, 5000) != 1)
-		err = -ETIMEDOUT;
-	if (err == 0)
-		err = ipc_recv(chan, &msg, why, len);
+	err = ipc_call(chan, &env, 5000, MICA__ENVELOPE__BODY_BLOCK_OPENED, &msg, why, len);
 	if (err < 0)
 		return err;
-	if (msg.env->body_case == MICA__ENVELOPE__BODY_BLOCK_OPENED &&
-	    msg.env->block_opened->index == index) {
+	if (msg.env->block_opened->index != index) {
+		snprintf(why, len, "an answer for disk %u", msg.env->block_opened->index);
+		err = -EBADMSG;
+	} else {
 		*out = *msg.env->block_opened;
 		out->format = NULL;           /* freed with the message */
 		*fd = ipc_msg_take_fd(&msg, 0);
-	} else if (msg.env->body_case == MICA__ENVELOPE__BODY_RESULT) {
-		snprintf(why, len, "%s", msg.env->result->message);
-		err = msg.env->result->errno_value ? -msg.env->result->errno_value : -EPROTO;
-	} else {
-		snprintf(why, len, "unexpected answer %s", ipc_body_name(msg.env));
-		err = -EBADMSG;
 	}
 	ipc_msg_free(&msg);
 	return err;

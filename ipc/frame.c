@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -181,6 +182,35 @@ int ipc_msg_take_fd(struct ipc_msg *msg, size_t i)
 	fd = msg->fds[i];
 	msg->fds[i] = -1;
 	return fd;
+}
+
+int ipc_call(int chan, ipc_envelope *req, int timeout_ms,
+	     Mica__Envelope__BodyCase want, struct ipc_msg *reply,
+	     char *why, size_t why_len)
+{
+	struct pollfd pfd = { .fd = chan, .events = POLLIN };
+	int err;
+
+	err = ipc_send(chan, req, NULL, 0);
+	if (err < 0)
+		return err;
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return -ETIMEDOUT;
+	err = ipc_recv(chan, reply, why, why_len);
+	if (err < 0)
+		return err;
+	if (reply->env->body_case == want)
+		return 0;
+	if (reply->env->body_case == MICA__ENVELOPE__BODY_RESULT) {
+		snprintf(why, why_len, "%s", reply->env->result->message);
+		err = reply->env->result->errno_value ? -reply->env->result->errno_value
+						      : -EPROTO;
+	} else {
+		snprintf(why, why_len, "unexpected answer %s", ipc_body_name(reply->env));
+		err = -EBADMSG;
+	}
+	ipc_msg_free(reply);
+	return err;
 }
 
 int ipc_send_result(int sock, uint64_t seq, int errno_value, const char *fmt, ...)

@@ -69,6 +69,15 @@ int ipc_msg_take_fd(struct ipc_msg *msg, size_t i);
 struct msghdr;
 void ipc_msghdr_set_fds(struct msghdr *mh, void *cbuf, const int *fds, size_t nfds);
 
+/* A request and its answer on a channel to a provider process: send req,
+ * wait up to timeout_ms, receive.  Returns 0 with *reply (a message whose
+ * body is `want`; the caller frees it), the provider's refusal as its
+ * negative errno with why set to its message, -ETIMEDOUT, -EBADMSG for
+ * any other answer (why says which), or the socket error. */
+int ipc_call(int chan, ipc_envelope *req, int timeout_ms,
+	     Mica__Envelope__BodyCase want, struct ipc_msg *reply,
+	     char *why, size_t why_len);
+
 /* Convenience senders. */
 int ipc_send_result(int sock, uint64_t seq, int errno_value, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +11,6 @@ int netd_open_tap(int chan, uint32_t index, unsigned queues, int timeout_ms,
 {
 	Mica__Envelope env = MICA__ENVELOPE__INIT;
 	Mica__NetOpen req = MICA__NET_OPEN__INIT;
-	struct pollfd pfd = { .fd = chan, .events = POLLIN };
 	struct ipc_msg msg;
 	int err;
 
@@ -21,20 +19,13 @@ int netd_open_tap(int chan, uint32_t index, unsigned queues, int timeout_ms,
 	env.body_case = MICA__ENVELOPE__BODY_NET_OPEN;
 	env.net_open = &req;
 	env.seq = index + 1;
-	err = ipc_send(chan, &env, NULL, 0);
+	err = ipc_call(chan, &env, timeout_ms, MICA__ENVELOPE__BODY_NET_OPENED, &msg,
+		       why, why_len);
 	if (err < 0)
 		return err;
-	if (poll(&pfd, 1, timeout_ms) != 1)
-		return -ETIMEDOUT;
-	err = ipc_recv(chan, &msg, why, why_len);
-	if (err < 0)
-		return err;
-	if (msg.env->body_case == MICA__ENVELOPE__BODY_RESULT) {
-		snprintf(why, why_len, "%s", msg.env->result->message);
-		err = msg.env->result->errno_value ? -msg.env->result->errno_value : -EPROTO;
-	} else if (msg.env->body_case != MICA__ENVELOPE__BODY_NET_OPENED ||
-		   msg.env->net_opened->index != index || msg.nfds > queues) {
-		snprintf(why, why_len, "unexpected answer %s", ipc_body_name(msg.env));
+	if (msg.env->net_opened->index != index || msg.nfds > queues) {
+		snprintf(why, why_len, "an answer for NIC %u with %zu fds",
+			 msg.env->net_opened->index, msg.nfds);
 		err = -EBADMSG;
 	} else {
 		for (size_t i = 0; i < msg.nfds; i++)
