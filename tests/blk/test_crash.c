@@ -38,19 +38,11 @@ static unsigned nlate[BLOCKS];
 
 static pid_t start_backend(void)
 {
-	pid_t pid;
+	char *argv[] = { (char *)test_program("mica-blk"), (char *)"--socket-path", sock,
+			 (char *)"--blk-file", image, (char *)"--format", (char *)"qcow2", NULL };
 
 	unlink(sock);
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 2);
-		execl(test_program("mica-blk"), "mica-blk", "--socket-path", sock, "--blk-file", image,
-		      "--format", "qcow2", (char *)NULL);
-		_exit(127);
-	}
-	return pid;
+	return test_spawn(argv);
 }
 
 static int io(uint32_t type, uint64_t sector, uint32_t value)

@@ -51,15 +51,7 @@ static void stop_backend(void)
 static void spawn_backend(char *const argv[])
 {
 	unlink(sock);
-	backend = fork();
-	if (backend == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (getenv("MICA_TEST_VERBOSE") == NULL)
-			dup2(null, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
+	backend = test_spawn(argv);
 }
 
 /* Start argv[0] with the rest, wait for its socket, start the rings. */

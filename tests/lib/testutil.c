@@ -1,6 +1,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -22,4 +24,21 @@ const char *test_program(const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", bin != NULL ? bin : "build/bin", name);
 	return path;
+}
+
+pid_t test_spawn(char *const argv[])
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (getenv("MICA_TEST_VERBOSE") == NULL)
+			dup2(null, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
 }

@@ -1,5 +1,5 @@
 # mica-net driven by the test front-end, in a network namespace of its own.
-NET_TEST_OBJS := $(BUILD)/obj/tests/net/test_vhost_user_net.o $(BUILD)/obj/tests/net/frames.o \
+NET_TEST_OBJS := $(BUILD)/obj/tests/net/test_vhost_user_net.o $(BUILD)/obj/tests/net/frames.o $(BUILD)/obj/tests/lib/testutil.o \
 	$(BUILD)/obj/tests/lib/vu_frontend.o $(BUILD)/obj/tests/lib/vqdriver.o
 
 $(BUILD)/tests/test_vhost_user_net: $(NET_TEST_OBJS) $(DAEMON_LIBS) $(BUILD)/bin/mica-net

@@ -24,6 +24,7 @@
 #include <linux/virtio_net.h>
 
 #include "tests/lib/cutest.h"
+#include "tests/lib/testutil.h"
 #include "tests/lib/vu_frontend.h"
 #include "tests/net/frames.h"
 
@@ -50,14 +51,6 @@ static uint16_t next_id[VUF_MAX_QUEUES];
 static uint64_t bufgpa[VUF_MAX_QUEUES][QSIZE];
 static uint64_t next_gpa[VUF_MAX_QUEUES];
 
-static const char *mica_net(void)
-{
-	const char *bin = getenv("MICA_BIN");
-	static char path[512];
-
-	snprintf(path, sizeof(path), "%s/mica-net", bin ? bin : "build/bin");
-	return path;
-}
 
 static void stop_backend(void)
 {
@@ -85,22 +78,13 @@ static int start_net(const char *const *args, unsigned pairs, bool ctrl, bool pa
 
 	stop_backend();
 	unlink(sock);
-	argv[n++] = (char *)mica_net();
+	argv[n++] = (char *)test_program("mica-net");
 	argv[n++] = (char *)"--socket-path";
 	argv[n++] = sock;
 	while (*args != NULL && n < 31)
 		argv[n++] = (char *)*args++;
 	argv[n] = NULL;
-	fflush(NULL);
-	backend = fork();
-	if (backend == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (getenv("MICA_TEST_VERBOSE") == NULL)
-			dup2(null, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
+	backend = test_spawn(argv);
 	err = vuf_connect(&fe, sock, 5000);
 	if (err == 0)
 		err = vuf_start(&fe, MEM_SIZE, 2 * pairs + ctrl, QSIZE, packed, features);
@@ -759,7 +743,7 @@ static int run_status(const char *const *args)
 	int status;
 	pid_t pid;
 
-	argv[n++] = (char *)mica_net();
+	argv[n++] = (char *)test_program("mica-net");
 	while (*args != NULL)
 		argv[n++] = (char *)*args++;
 	argv[n] = NULL;
