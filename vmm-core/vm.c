@@ -108,6 +108,9 @@ static void build_process_table(struct vm *vm)
 					       STAGE_BACKEND);
 
 		add_channel(vm, MICA__FD_KIND__FD_VHOST_USER_NET, i, SOCK_STREAM, vcpu, net);
+		/* The user-mode NAT's sockets are the guest's way out: that
+		 * mica-net stays in our network namespace (still jailed). */
+		net->share_net = !net_needs_netd(&cfg->nets[i]);
 		if (net_needs_netd(&cfg->nets[i]))
 			add_channel(vm, MICA__FD_KIND__FD_NET_CHANNEL, i, SOCK_SEQPACKET, net,
 				    netd);
@@ -357,6 +360,8 @@ static void build_argv(struct vm_proc *p, char *path, size_t pathlen,
 
 	snprintf(path, pathlen, "%s/%s", vm->libexec, p->program);
 	argv[n++] = (char *)p->program;
+	if (p->role == MICA__ROLE__ROLE_NET && p->share_net)
+		argv[n++] = (char *)"--net-user";	/* first: mica-net's own flag */
 	argv[n++] = (char *)"--index";
 	snprintf(store[0], 32, "%u", p->index);
 	argv[n++] = store[0];
