@@ -200,6 +200,18 @@ int ipc_validate(const ipc_envelope *env, size_t nfds, char *reason,
 				       "block_opened: %zu fds, size %llu", nfds,
 				       (unsigned long long)env->block_opened->size_bytes);
 		return 0;
+	case MICA__ENVELOPE__BODY_MACVTAP_OPEN:
+		if (env->macvtap_open->ifindex == 0 || env->macvtap_open->ifindex > INT32_MAX ||
+		    env->macvtap_open->queues == 0 || env->macvtap_open->queues > 16)
+			return ipc_bad(reason, reason_len, "macvtap_open: ifindex %u, %u queues "
+				       "(1..16)", env->macvtap_open->ifindex,
+				       env->macvtap_open->queues);
+		break;
+	case MICA__ENVELOPE__BODY_MACVTAP_OPENED:
+		if (env->macvtap_opened->queues != nfds || nfds == 0)
+			return ipc_bad(reason, reason_len, "macvtap_opened: %u queues but %zu fds",
+				       env->macvtap_opened->queues, nfds);
+		return 0;
 	case MICA__ENVELOPE__BODY_BLOCK_OPEN:
 	case MICA__ENVELOPE__BODY_READY:
 	case MICA__ENVELOPE__BODY_STATUS_REQUEST:

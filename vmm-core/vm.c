@@ -312,6 +312,13 @@ static void proc_message(struct vm_proc *p, struct ipc_msg *msg)
 		if (env->result->errno_value != 0)
 			log_warnx("%s: %s", p->name, env->result->message);
 		return;
+	case MICA__ENVELOPE__BODY_MACVTAP_OPEN:
+		if (p->role != MICA__ROLE__ROLE_NETD || !p->setup_sent) {
+			proc_kill(p, "asked for macvtap queues (only a set-up mica-netd may)");
+			return;
+		}
+		vm_macvtap_open(p, env);
+		return;
 	default:
 		proc_kill(p, "sent a message children may not send");
 	}
