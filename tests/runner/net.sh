@@ -114,6 +114,10 @@ fi
 start_vm "" --net "tap,bridge=br0,mac=$MAC"
 if wait_for 30 ready && ping_ok 3; then
 	old=$(field net0 pid)
+	# Traffic across the kill: a ping every 50 ms (reported, not judged).
+	ping -n -i 0.05 -W 1 10.99.0.2 >"$tmp/bgping" 2>&1 &
+	bgping=$!
+	sleep 0.5
 	kill -9 "$old"
 	restarted() { [ "$(field net0 state)" = running ] && [ "$(field net0 pid)" != "$old" ] &&
 		      [ -n "$(field net0 pid)" ]; }
@@ -121,6 +125,8 @@ if wait_for 30 ready && ping_ok 3; then
 	reconnected() { grep -q 'nic 0: reconnected to the vhost-user back-end; rings resumed' "$tmp/log"; }
 	check "the runner's front-end reconnects and resumes the rings" wait_for 10 reconnected
 	ping_ok 5 && pass "traffic resumes: ping 5/5 after the restart" || fail "ping after restart"
+	kill -INT "$bgping"; wait "$bgping"
+	echo "    ping across the kill: $(grep 'packets transmitted' "$tmp/bgping")"
 	python3 "$PEER" br0 "$MAC" echo 16 >"$tmp/peer" 2>&1 &&
 		pass "echo frames after the restart: $(cat "$tmp/peer")" ||
 		{ fail "echo after restart"; sed 's/^/    | /' "$tmp/peer"; }
