@@ -10,24 +10,10 @@
 #include <linux/virtio_net.h>
 
 #include "cutest.h"
-#include "vhost_user.h"
 #include "virtio-net.h"
+#include "vu-script.h"
 
 static int peer;
-
-static void reply(uint32_t req, const void *payload, uint32_t size)
-{
-	struct vu_header h = { req, VHOST_USER_VERSION | VHOST_USER_FLAG_REPLY, size };
-
-	CU_ASSERT_EQUAL(write(peer, &h, sizeof(h)), (ssize_t)sizeof(h));
-	if (size)
-		CU_ASSERT_EQUAL(write(peer, payload, size), (ssize_t)size);
-}
-
-static void reply_u64(uint32_t req, uint64_t v)
-{
-	reply(req, &v, sizeof(v));
-}
 
 static int no_route(struct accel_vm *vm, unsigned gsi, uint64_t addr, uint32_t data)
 {
@@ -80,11 +66,11 @@ static uint64_t make_nic(struct virtio_pci **vp, uint64_t features, uint64_t pf,
 	CU_ASSERT_EQUAL_FATAL(pci_host_init(&host, &m.pio, &m.mmio), 0);
 	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	peer = sv[1];
-	reply_u64(VHOST_USER_GET_FEATURES, features);
-	reply_u64(VHOST_USER_GET_PROTOCOL_FEATURES, pf);
-	reply_u64(VHOST_USER_GET_QUEUE_NUM, queues);
+	vu_script_reply_u64(peer, VHOST_USER_GET_FEATURES, features);
+	vu_script_reply_u64(peer, VHOST_USER_GET_PROTOCOL_FEATURES, pf);
+	vu_script_reply_u64(peer, VHOST_USER_GET_QUEUE_NUM, queues);
 	if (pf & (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK))
-		reply_u64(VHOST_USER_SET_OWNER, 0);
+		vu_script_reply_u64(peer, VHOST_USER_SET_OWNER, 0);
 	CU_ASSERT_EQUAL_FATAL(virtio_net_create(&host, &m, -1, SLOT, 5, mac, sv[0], 1000,
 						vp), 0);
 	return pci_config_read(&host, SLOT << 3, 0x10, 4) & ~0xfULL;
@@ -141,7 +127,7 @@ static void test_backend_config(void)
 	/* The MAC comes from the back-end: one GET_CONFIG per read. */
 	memcpy(theirs, (uint32_t[]){ 0, 1, 0 }, 12);
 	theirs[12] = 0x02;
-	reply(VHOST_USER_GET_CONFIG, theirs, 12 + 1);
+	vu_script_reply(peer, VHOST_USER_GET_CONFIG, theirs, 12 + 1);
 	CU_ASSERT_EQUAL(bar_read(bar + 0x2000, 1), 0x02);
 	/* After the negotiation's requests, the GET_CONFIG of 1 byte at 0. */
 	do {
