@@ -149,9 +149,13 @@ static int net_setup(struct daemon *d, struct ipc_msg *msg)
 	if (err == 0)
 		err = vnet_init(&managed, be, mac, 0);
 	if (err < 0) {
-		/* The VM runs on without this NIC; say why. */
+		/* The VM runs on without this NIC; say why.  Closing our end
+		 * tells the runner at once (rather than after its time limit). */
 		daemon_set_detail(d, "virtio-net device %u: not served: %s backend: %s",
 				  d->index, nc->mode, strerror(-err));
+		if (ends.vhost_user_fd >= 0)
+			close(ends.vhost_user_fd);
+		ends.vhost_user_fd = -1;
 		return 0;
 	}
 	managed.disconnected = on_managed_disconnect;

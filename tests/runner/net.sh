@@ -110,6 +110,17 @@ else
 	kill "$core" 2>/dev/null; end_vm
 fi
 
+# ---- a NIC that cannot be served: said once, the guest runs without it ------
+start_vm "" --net "tap,bridge=nosuchbr0"
+wait "$core"; rc=$?; core=
+if [ "$rc" = 1 ] && out_has 'no 1af4:1041 function on bus 0' &&
+   grep -q 'nosuchbr0' "$tmp/log" && grep -q 'nic 0: no virtio-net device for it' "$tmp/log"; then
+	pass "a bridge that does not exist: netd says so, the NIC is left out, the guest runs"
+	grep -E 'nosuchbr0' "$tmp/log" | head -2 | sed 's/^/    /'
+else
+	fail "missing bridge (rc $rc)"; show
+fi
+
 # ---- kill -9 mica-net under the running guest ------------------------------
 start_vm "" --net "tap,bridge=br0,mac=$MAC"
 if wait_for 30 ready && ping_ok 3; then
@@ -163,6 +174,13 @@ if wait_for 30 ready; then
 	python3 "$PEER" v1 "$MAC" echo 40 >"$tmp/peer" 2>&1 &&
 		pass "macvtap: frames both ways, contents checked: $(cat "$tmp/peer")" ||
 		{ fail "macvtap: echo frames"; sed 's/^/    | /' "$tmp/peer"; }
+	# A restarted mica-net asks again: netd keeps its macvtap, mica opens
+	# new queues, the runner reconnects.
+	old=$(field net0 pid)
+	kill -9 "$old"
+	check "macvtap: kill -9 mica-net, restarted" wait_for 10 restarted
+	ping_ok 5 && pass "macvtap: traffic resumes after the restart (new queues from mica)" ||
+		fail "macvtap: ping after restart"
 	quit_guest v1
 	end_vm && out_has '^virtio-net: ok$' && pass "macvtap guest ends cleanly" ||
 		fail "macvtap guest end"
