@@ -67,13 +67,20 @@ static const Mica__NetConfig *own_nic(const Mica__Setup *s, uint32_t index)
 }
 
 /* TAP and macvtap NICs: ask mica-netd for the host side of our NIC. */
-static int net_open_tap(struct daemon *d, struct netbe **be, char *ifname, size_t len)
+static int net_open_tap(struct daemon *d, unsigned pairs, struct netbe **be, char *ifname,
+			size_t len)
 {
 	int fds[VNET_MAX_PAIRS];
 	unsigned nfds = 0;
 	char why[160] = "";
-	int err = netd_open_tap(ends.provider_fd, d->index, 1, 5000, fds, &nfds,
-				ifname, len, why, sizeof(why));
+	int err;
+
+	if (pairs < 1 || pairs > VNET_MAX_PAIRS) {
+		log_warnx("NIC %u: %u queue pairs, 1..%d", d->index, pairs, VNET_MAX_PAIRS);
+		return -EINVAL;
+	}
+	err = netd_open_tap(ends.provider_fd, d->index, pairs, 5000, fds, &nfds, ifname, len,
+			    why, sizeof(why));
 
 	if (err < 0) {
 		log_warnx("NIC %u: mica-netd did not open its host interface: %s", d->index,
@@ -143,7 +150,8 @@ static int net_setup(struct daemon *d, struct ipc_msg *msg)
 	if (strcmp(nc->mode, "user") == 0)
 		err = net_open_user(d, nc, &be);
 	else if (ends.provider_fd >= 0)
-		err = net_open_tap(d, &be, ifname, sizeof(ifname));
+		err = net_open_tap(d, nc->queues > 0 ? nc->queues : 1, &be, ifname,
+				   sizeof(ifname));
 	else
 		err = -EINVAL;
 	if (err == 0)
@@ -169,9 +177,10 @@ static int net_setup(struct daemon *d, struct ipc_msg *msg)
 				  "forward%s), serving vhost-user to the runner", d->index,
 				  nc->n_hostfwd, nc->n_hostfwd == 1 ? "" : "s");
 	else
-		daemon_set_detail(d, "virtio-net device %u: %s %s from mica-netd, serving "
-				  "vhost-user to the runner", d->index,
-				  strcmp(nc->mode, "macvtap") == 0 ? "macvtap" : "TAP", ifname);
+		daemon_set_detail(d, "virtio-net device %u: %s %s (%u queue pair%s) from "
+				  "mica-netd, serving vhost-user to the runner", d->index,
+				  strcmp(nc->mode, "macvtap") == 0 ? "macvtap" : "TAP", ifname,
+				  be->npairs, be->npairs == 1 ? "" : "s");
 	return 0;
 }
 

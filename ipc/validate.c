@@ -153,6 +153,10 @@ static int check_setup(const Mica__Setup *s, size_t nfds, char *reason, size_t r
 		if (s->nets[i]->mac.len != 0 && s->nets[i]->mac.len != 6)
 			return ipc_bad(reason, rlen, "setup: nets[%zu].mac is %zu bytes",
 				   i, s->nets[i]->mac.len);
+	for (size_t i = 0; i < s->n_nets; i++)
+		if (s->nets[i]->queues > 16)
+			return ipc_bad(reason, rlen, "setup: nets[%zu].queues is %u, at most 16",
+				   i, s->nets[i]->queues);
 	return 0;
 }
 

@@ -167,8 +167,6 @@ static int macvtap_request(struct daemon *d, int chan, const ipc_envelope *env,
 	Mica__MacvtapOpen open = MICA__MACVTAP_OPEN__INIT;
 	int idx, err = 0;
 
-	/* One queue: a macvtap queue per pair works, but mica-net asks for
-	 * one today. */
 	idx = plumb_link_index(netd.plumb, rule->ifname);
 	if (idx >= 0 && !plumb_owns(netd.plumb, idx))
 		return ipc_send_result(chan, env->seq, EEXIST, "a link called %s exists and "
@@ -188,7 +186,7 @@ static int macvtap_request(struct daemon *d, int chan, const ipc_envelope *env,
 					  .core_seq = ++netd.core_seq, .ifindex = idx };
 	open.index = rule->index;
 	open.ifindex = (uint32_t)idx;
-	open.queues = 1;
+	open.queues = env->net_open->queues;
 	out.seq = pend->core_seq;
 	out.body_case = MICA__ENVELOPE__BODY_MACVTAP_OPEN;
 	out.macvtap_open = &open;

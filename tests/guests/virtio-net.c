@@ -6,12 +6,18 @@
  * Two personalities, by the boot command line:
  *
  *  - default ("tap"): IPv4 host 10.99.0.2/24.  It answers ARP requests
- *    for its address, ICMP echo requests (so the host can ping it), and
+ *    for its address, ICMP echo requests (so the host can ping it), UDP
+ *    datagrams to port 7 (echoed), and
  *    frames of ethertype 0x88b5 whose payload starts with "ECHO": the
  *    answer goes back to the sender with "OHCE", the same sequence number
  *    and every following byte inverted, so the host checks both
  *    directions' contents.  A 0x88b5 frame "QUIT" ends the guest (status
  *    0) after printing its counters.
+ *
+ *    With "mq" it negotiates VIRTIO_NET_F_MQ with the control queue,
+ *    enables every queue pair (VQ_PAIRS_SET, up to 3), receives on all
+ *    of them and answers on the pair a frame came on; it prints how many
+ *    frames each pair received.
  *
  *  - "user": behind the user-mode NAT (slirp).  It broadcasts a DHCP
  *    DISCOVER and waits for the OFFER, then ARPs for the gateway and
@@ -23,7 +29,10 @@
 
 #define VIRTIO_NET_ID		0x1041
 #define VIRTIO_NET_F_MAC	5
+#define VIRTIO_NET_F_CTRL_VQ	17
 #define VIRTIO_NET_F_STATUS	16
+#define VIRTIO_NET_F_MQ		22
+#define MAX_PAIRS		3
 #define VEC_QUEUE		0x42
 #define QSIZE			32
 #define BUF_SIZE		2048
@@ -33,10 +42,12 @@
 #define ETH_P_ARP		0x0806
 #define ETH_P_MICA		0x88b5	/* IEEE local experimental */
 
-static struct vqueue rxq, txq;
-static uint8_t rxbuf[QSIZE][BUF_SIZE] __attribute__((aligned(4096)));
-static uint8_t txbuf[QSIZE][BUF_SIZE] __attribute__((aligned(4096)));
-static uint16_t tx_next;
+static struct vqueue rxq[MAX_PAIRS], txq[MAX_PAIRS], ctrlq;
+static uint8_t rxbuf[MAX_PAIRS][QSIZE][BUF_SIZE] __attribute__((aligned(4096)));
+static uint8_t txbuf[MAX_PAIRS][QSIZE][BUF_SIZE] __attribute__((aligned(4096)));
+static uint16_t tx_next[MAX_PAIRS];
+static unsigned pairs = 1, cur_pair;	/* answers go out on the pair asked on */
+static uint32_t pair_rx[MAX_PAIRS], udp_echoes;
 static struct vdev nic = { .name = "virtio-net" };
 static uint8_t my_mac[6];
 static uint8_t my_ip[4] = { 10, 99, 0, 2 };
@@ -98,30 +109,36 @@ static void put_ip(const uint8_t *a)
 
 /* ---- queues ------------------------------------------------------------- */
 
-static void rx_post(uint16_t i)
+static void rx_post(unsigned p, uint16_t i)
 {
-	rxq.desc[i] = (struct vdesc){ (uintptr_t)rxbuf[i], BUF_SIZE, VRING_DESC_F_WRITE, 0 };
-	vq_push(&rxq, i);
+	rxq[p].desc[i] = (struct vdesc){ (uintptr_t)rxbuf[p][i], BUF_SIZE, VRING_DESC_F_WRITE, 0 };
+	vq_push(&rxq[p], i);
 }
 
 /* A frame buffer to fill (after the header) for tx_send; waits while
  * every transmit buffer is still with the device. */
 static uint8_t *tx_frame(void)
 {
-	while ((uint16_t)(txq.avail.idx - txq.used.idx) >= QSIZE)
+	struct vqueue *q = &txq[cur_pair];
+	uint8_t *buf = txbuf[cur_pair][tx_next[cur_pair]];
+
+	while ((uint16_t)(q->avail.idx - q->used.idx) >= QSIZE)
 		__asm__ volatile("sti; hlt; cli");
 	for (unsigned i = 0; i < HDR_LEN; i++)
-		txbuf[tx_next][i] = 0;
-	return txbuf[tx_next] + HDR_LEN;
+		buf[i] = 0;
+	return buf + HDR_LEN;
 }
 
 static void tx_send(unsigned len)
 {
+	uint16_t i = tx_next[cur_pair];
+
 	if (len < 60)
 		len = 60;		/* the minimum Ethernet frame */
-	txq.desc[tx_next] = (struct vdesc){ (uintptr_t)txbuf[tx_next], HDR_LEN + len, 0, 0 };
-	vq_push(&txq, tx_next);
-	tx_next = (uint16_t)((tx_next + 1) % QSIZE);
+	txq[cur_pair].desc[i] = (struct vdesc){ (uintptr_t)txbuf[cur_pair][i], HDR_LEN + len,
+						0, 0 };
+	vq_push(&txq[cur_pair], i);
+	tx_next[cur_pair] = (uint16_t)((i + 1) % QSIZE);
 	tx_frames++;
 }
 
@@ -245,6 +262,27 @@ static unsigned on_tcp(const uint8_t *f, unsigned len)
 	return port;
 }
 
+/* UDP echo (port 7), answered on the pair it came on: the host checks
+ * the answers of many flows, which a multiqueue TAP spreads over pairs. */
+static void on_udp(const uint8_t *f, unsigned len)
+{
+	const uint8_t *ip = f + 14, *udp = ip + 20;
+	unsigned total = get16(ip + 2);
+	uint8_t *o;
+
+	if (total < 28 || 14 + total > len || get16(udp + 2) != 7)
+		return;
+	o = eth_reply(f + 6, ETH_P_IP);
+	copy(o + 14 + 20, udp + 2, 2);
+	copy(o + 14 + 22, udp, 2);
+	copy(o + 14 + 24, udp + 4, 2);
+	put16(o + 14 + 26, 0);				/* no checksum */
+	copy(o + 14 + 28, udp + 8, total - 28);
+	ip_header(o + 14, total, 17, my_ip, ip + 12);
+	tx_send(14 + total);
+	udp_echoes++;
+}
+
 /* "ECHO" seq data... -> "OHCE" seq ~data...; 1 for "QUIT". */
 static int on_mica(const uint8_t *f, unsigned len)
 {
@@ -314,6 +352,8 @@ static int on_frame(const uint8_t *f, unsigned len, enum want want, struct seen 
 		return 0;
 	if (f[14 + 9] == 1)
 		on_icmp(f, len);
+	else if (f[14 + 9] == 17)
+		on_udp(f, len);
 	else if (f[14 + 9] == 6 && want == WANT_SYN)
 		return (s->port = on_tcp(f, len)) != 0;
 	return 0;
@@ -323,22 +363,50 @@ static int on_frame(const uint8_t *f, unsigned len, enum want want, struct seen 
 static int wait_for(enum want want, struct seen *s)
 {
 	for (;;) {
-		while (rxq.last_used != rxq.used.idx) {
-			uint16_t i = (uint16_t)rxq.used.ring[rxq.last_used % QSIZE].id;
-			uint32_t len = rxq.used.ring[rxq.last_used % QSIZE].len;
+		unsigned busy = 0;
+
+		for (unsigned p = 0; p < pairs; p++) {
+			struct vqueue *q = &rxq[p];
+			uint16_t i;
+			uint32_t len;
 			int done;
 
-			rxq.last_used++;
+			if (q->last_used == q->used.idx)
+				continue;
+			busy = 1;
+			i = (uint16_t)q->used.ring[q->last_used % QSIZE].id;
+			len = q->used.ring[q->last_used % QSIZE].len;
+			q->last_used++;
 			if (i >= QSIZE || len < HDR_LEN || len > BUF_SIZE)
-				return vdev_fail(&nic, "bad used entry on the receive queue");
+				return vdev_fail(&nic, "bad used entry on a receive queue");
 			rx_frames++;
-			done = on_frame(rxbuf[i] + HDR_LEN, len - HDR_LEN, want, s);
-			rx_post(i);
+			pair_rx[p]++;
+			cur_pair = p;
+			done = on_frame(rxbuf[p][i] + HDR_LEN, len - HDR_LEN, want, s);
+			rx_post(p, i);
 			if (done)
 				return 0;
 		}
-		__asm__ volatile("sti; hlt; cli");
+		if (!busy)
+			__asm__ volatile("sti; hlt; cli");
 	}
+}
+
+/* VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET n on the control queue; the ack. */
+static int set_pairs(unsigned n)
+{
+	static uint8_t cmd[2] = { 4, 0 }, ack;
+	static uint16_t arg;
+
+	arg = (uint16_t)n;
+	ack = 0xff;
+	ctrlq.desc[0] = (struct vdesc){ (uintptr_t)cmd, 2, VRING_DESC_F_NEXT, 1 };
+	ctrlq.desc[1] = (struct vdesc){ (uintptr_t)&arg, 2, VRING_DESC_F_NEXT, 2 };
+	ctrlq.desc[2] = (struct vdesc){ (uintptr_t)&ack, 1, VRING_DESC_F_WRITE, 0 };
+	vq_push(&ctrlq, 0);
+	while (ctrlq.used.idx == 0)
+		__asm__ volatile("sti; hlt; cli");
+	return ack == 0 ? 0 : vdev_fail(&nic, "VQ_PAIRS_SET not acknowledged");
 }
 
 static void dhcp_discover(void)
@@ -395,14 +463,27 @@ static int user_mode(const void *boot_params)
 int guest_main(const void *boot_params)
 {
 	uint32_t features = 1u << VIRTIO_NET_F_MAC | 1u << VIRTIO_NET_F_STATUS;
+	int mq = vdev_has_word(boot_params, "mq");
 	struct seen s = { .port = 0 };
 	uint16_t status;
 
 	uart_init();
 	vdev_interrupts_init(VEC_QUEUE);
-	if (vdev_find(&nic, VIRTIO_NET_ID) || vdev_msix(&nic, 2, VEC_QUEUE) ||
+	if (mq)
+		features |= 1u << VIRTIO_NET_F_MQ | 1u << VIRTIO_NET_F_CTRL_VQ;
+	if (vdev_find(&nic, VIRTIO_NET_ID) || vdev_msix(&nic, 2 * MAX_PAIRS + 1, VEC_QUEUE) ||
 	    vdev_negotiate(&nic, &features))
 		return 1;
+	if (mq) {
+		if (!(features & (1u << VIRTIO_NET_F_MQ)) ||
+		    !(features & (1u << VIRTIO_NET_F_CTRL_VQ)))
+			return vdev_fail(&nic, "no VIRTIO_NET_F_MQ with a control queue");
+		pairs = rd16(nic.device + 8);
+		if (pairs > MAX_PAIRS)
+			pairs = MAX_PAIRS;
+		if (pairs < 2)
+			return vdev_fail(&nic, "max_virtqueue_pairs below 2");
+	}
 	if (!(features & (1u << VIRTIO_NET_F_MAC)))
 		return vdev_fail(&nic, "no VIRTIO_NET_F_MAC");
 	for (int i = 0; i < 6; i++)
@@ -411,11 +492,21 @@ int guest_main(const void *boot_params)
 	puts("virtio-net: mac "); put_mac(my_mac);
 	puts((features & (1u << VIRTIO_NET_F_STATUS)) && (status & 1) ? ", link up\n"
 								      : ", link down\n");
-	if (vdev_queue(&nic, 0, &rxq, QSIZE, 1) || vdev_queue(&nic, 1, &txq, QSIZE, 2) ||
-	    vdev_driver_ok(&nic))
+	for (unsigned p = 0; p < pairs; p++)
+		if (vdev_queue(&nic, 2 * p, &rxq[p], QSIZE, (uint16_t)(1 + 2 * p)) ||
+		    vdev_queue(&nic, 2 * p + 1, &txq[p], QSIZE, (uint16_t)(2 + 2 * p)))
+			return 1;
+	if (mq && vdev_queue(&nic, rd16(nic.device + 8) * 2u, &ctrlq, 4,
+			     (uint16_t)(1 + 2 * pairs)))
 		return 1;
-	for (uint16_t i = 0; i < QSIZE; i++)
-		rx_post(i);
+	if (vdev_driver_ok(&nic) || (mq && set_pairs(pairs)))
+		return 1;
+	if (mq) {
+		puts("virtio-net: "); put_dec(pairs); puts(" queue pairs\n");
+	}
+	for (unsigned p = 0; p < pairs; p++)
+		for (uint16_t i = 0; i < QSIZE; i++)
+			rx_post(p, i);
 	if (vdev_has_word(boot_params, "user")) {
 		if (user_mode(boot_params))
 			return 1;
@@ -424,7 +515,13 @@ int guest_main(const void *boot_params)
 		if (wait_for(WANT_QUIT, &s))
 			return 1;
 		puts("virtio-net: "); put_dec(echoes); puts(" echoes, "); put_dec(pings);
-		puts(" pings, "); put_dec(arps); puts(" ARP replies\n");
+		puts(" pings, "); put_dec(udp_echoes); puts(" UDP echoes, "); put_dec(arps);
+		puts(" ARP replies\n");
+		puts("virtio-net: frames per pair:");
+		for (unsigned p = 0; p < pairs; p++) {
+			putc(' '); put_dec(pair_rx[p]);
+		}
+		putc('\n');
 	}
 	puts("virtio-net: "); put_dec(rx_frames); puts(" frames received, ");
 	put_dec(tx_frames); puts(" sent, "); put_dec(vdev_irqs); puts(" MSI-X interrupts\n");

@@ -193,8 +193,8 @@ static int vdev_find(struct vdev *d, uint16_t device_id)
 	return 0;
 }
 
-/* MSI-X table entries 1..n -> vec on APIC 0; entry 0 (config) stays
- * masked. */
+/* MSI-X table entries 1..n (as far as the table goes) -> vec on APIC 0;
+ * entry 0 (config) stays masked. */
 static int vdev_msix(struct vdev *d, unsigned n, unsigned vec)
 {
 	unsigned cap = vdev_cfg_read(d, 0x34) & 0xfc;
@@ -206,6 +206,8 @@ static int vdev_msix(struct vdev *d, unsigned n, unsigned vec)
 		return vdev_fail(d, "no MSI-X capability");
 	table = (vdev_cfg_read(d, 0x10 + 4 * (vdev_cfg_read(d, cap + 4) & 7)) & ~0xfu) +
 		(vdev_cfg_read(d, cap + 4) & ~7u);
+	if (n > ((vdev_cfg_read(d, cap) >> 16) & 0x7ff))	/* table size - 1 */
+		n = (vdev_cfg_read(d, cap) >> 16) & 0x7ff;
 	for (unsigned e = 1; e <= n; e++) {
 		mmio_write32(table + 16 * e + 0, 0xfee00000);
 		mmio_write32(table + 16 * e + 4, 0);

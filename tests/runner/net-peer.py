@@ -2,9 +2,11 @@
 """Host side of the virtio-net test guest (tests/guests/virtio-net.c) on a
 bridge: sends ethertype 0x88b5 "ECHO" frames of several sizes to the
 guest's MAC and checks each answer ("OHCE", same sequence number, every
-following byte inverted); "quit" sends the frame that ends the guest.
+following byte inverted); "udp" sends datagrams from FLOWS sockets (as
+many flows, for a multiqueue TAP to spread) to the guest's UDP echo port
+and checks every answer; "quit" sends the frame that ends the guest.
 
-usage: net-peer.py IFACE GUEST_MAC echo ROUNDS | quit"""
+usage: net-peer.py IFACE GUEST_MAC echo ROUNDS | udp FLOWS | quit"""
 import os
 import socket
 import sys
@@ -18,8 +20,35 @@ def mac_bytes(s):
     return bytes(int(x, 16) for x in s.split(":"))
 
 
+def udp_flows(flows):
+    socks = []
+    for i in range(flows):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("10.99.0.1", 0))
+        u.settimeout(5)
+        socks.append(u)
+    ok = 0
+    for rnd in range(4):
+        for i, u in enumerate(socks):
+            data = b"UDP %d %d " % (i, rnd) + os.urandom(64 + 37 * i)
+            u.sendto(data, ("10.99.0.2", 7))
+            try:
+                got, addr = u.recvfrom(4096)
+            except socket.timeout:
+                print(f"flow {i} round {rnd}: no answer", file=sys.stderr)
+                return 1
+            if got != data or addr != ("10.99.0.2", 7):
+                print(f"flow {i} round {rnd}: answer differs", file=sys.stderr)
+                return 1
+            ok += 1
+    print(f"{ok} datagrams on {flows} flows echoed and verified")
+    return 0
+
+
 def main():
     iface, guest, what = sys.argv[1], mac_bytes(sys.argv[2]), sys.argv[3]
+    if what == "udp":
+        return udp_flows(int(sys.argv[4]))
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_MICA))
     s.bind((iface, ETH_P_MICA))
     me = s.getsockname()[4][:6]

@@ -110,6 +110,31 @@ else
 	kill "$core" 2>/dev/null; end_vm
 fi
 
+# ---- multiqueue: 3 pairs, a multiqueue TAP, flows spread over the pairs ---
+start_vm "mq" --net "tap,bridge=br0,mac=$MAC,queues=3"
+if wait_for 30 ready && out_has '^virtio-net: 3 queue pairs$'; then
+	pass "multiqueue: the guest negotiated MQ and enabled 3 pairs (control queue on mica-net)"
+	ping_ok 3 || fail "multiqueue: ping"
+	python3 "$PEER" br0 "$MAC" udp 24 >"$tmp/peer" 2>&1 &&
+		pass "multiqueue: $(cat "$tmp/peer")" ||
+		{ fail "multiqueue: UDP flows"; sed 's/^/    | /' "$tmp/peer"; }
+	detail=$(field net0 detail)
+	[[ "$detail" == *"(3 queue pairs)"* ]] && pass "mica-net: $detail" ||
+		fail "mica-net multiqueue status: $detail"
+	quit_guest
+	if end_vm && out_has '^virtio-net: ok$'; then
+		per=$(sed -n 's/^virtio-net: frames per pair: //p' "$tmp/out")
+		used=$(for c in $per; do [ "$c" -gt 0 ] && echo x; done | wc -l)
+		[ "$used" -ge 2 ] && pass "multiqueue: frames arrived on $used pairs (per pair: $per)" ||
+			fail "multiqueue: frames on one pair only ($per)"
+	else
+		fail "multiqueue guest did not end cleanly"
+	fi
+else
+	fail "multiqueue guest did not come up"; show
+	kill "$core" 2>/dev/null; end_vm
+fi
+
 # ---- a NIC that cannot be served: said once, the guest runs without it ------
 start_vm "" --net "tap,bridge=nosuchbr0"
 wait "$core"; rc=$?; core=
