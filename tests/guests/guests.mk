@@ -61,7 +61,7 @@ $(GUEST_DIR)/%.bz: $(GUEST_DIR)/%.payload tests/guests/bzheader.S
 	$(Q)$(CC) -c -DPAYLOAD='"$<"' -o $@.o tests/guests/bzheader.S
 	$(Q)objcopy -O binary -j .text $@.o $@
 
-$(GUEST_DIR)/virtio-net.payload.elf: tests/guests/virtio.h
+$(GUEST_DIR)/virtio-net.payload.elf $(GUEST_DIR)/virtio-blk.payload.elf: tests/guests/virtio.h
 
 .SECONDARY: $(patsubst %,$(GUEST_DIR)/%.payload.elf,$(GUEST64_NAMES)) \
 	$(patsubst %,$(GUEST_DIR)/%.payload,$(GUEST64_NAMES))

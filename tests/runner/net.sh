@@ -73,6 +73,19 @@ p=[p for p in json.load(sys.stdin)["processes"] if p["name"]==sys.argv[1]]
 print(p[0][sys.argv[2]] if p else "")' "$1" "$2"
 }
 quit_guest() { python3 "$PEER" "${1:-br0}" "$MAC" quit; }
+# peer DESCRIPTION IFACE echo ROUNDS | IFACE udp FLOWS: net-peer.py, judged.
+peer() {
+	local what=$1 iface=$2
+	shift 2
+	python3 "$PEER" "$iface" "$MAC" "$@" >"$tmp/peer" 2>&1 && pass "$what: $(cat "$tmp/peer")" ||
+		{ fail "$what"; sed 's/^/    | /' "$tmp/peer"; }
+}
+detail_has() {
+	local d
+	d=$(field net0 detail)
+	[[ "$d" == *"$1"* ]] && pass "mica-net status: $d" || fail "mica-net status: $d"
+}
+not_up() { fail "$1: guest did not come up"; show; kill "$core" 2>/dev/null; end_vm; }
 # ping_ok COUNT: every echo answered, payload pattern checked by ping.
 ping_ok() {
 	ping -n -c "$1" -i 0.2 -W 5 -s 1000 -p a5c3 10.99.0.2 >"$tmp/ping" 2>&1 &&
@@ -90,12 +103,8 @@ if wait_for 30 ready; then
 	check "netd's TAP ($tap) is on br0" test -n "$tap"
 	ping_ok 10 && pass "ping 10.99.0.2 from the bridge: 10/10 (ARP + ICMP, 1000-byte pattern)" ||
 		fail "ping the guest"
-	python3 "$PEER" br0 "$MAC" echo 40 >"$tmp/peer" 2>&1 &&
-		pass "host <-> guest frames, 60..1514 bytes, contents checked both ways: $(cat "$tmp/peer")" ||
-		{ fail "echo frames"; sed 's/^/    | /' "$tmp/peer"; }
-	detail=$(field net0 detail)
-	[[ "$detail" == *"serving vhost-user to the runner"* ]] &&
-		pass "mica-net status: $detail" || fail "mica-net status: $detail"
+	peer "host <-> guest frames, contents checked both ways" br0 echo 40
+	detail_has "serving vhost-user to the runner"
 	quit_guest
 	if end_vm && out_has '^virtio-net: ok$'; then
 		grep -E 'echoes|frames received' "$tmp/out" | sed 's/^/    /'
@@ -106,8 +115,7 @@ if wait_for 30 ready; then
 		fail "tap guest did not end cleanly"
 	fi
 else
-	fail "tap guest did not come up"; show
-	kill "$core" 2>/dev/null; end_vm
+	not_up "tap"
 fi
 
 # ---- multiqueue: 3 pairs, a multiqueue TAP, flows spread over the pairs ---
@@ -115,12 +123,8 @@ start_vm "mq" --net "tap,bridge=br0,mac=$MAC,queues=3"
 if wait_for 30 ready && out_has '^virtio-net: 3 queue pairs$'; then
 	pass "multiqueue: the guest negotiated MQ and enabled 3 pairs (control queue on mica-net)"
 	ping_ok 3 || fail "multiqueue: ping"
-	python3 "$PEER" br0 "$MAC" udp 24 >"$tmp/peer" 2>&1 &&
-		pass "multiqueue: $(cat "$tmp/peer")" ||
-		{ fail "multiqueue: UDP flows"; sed 's/^/    | /' "$tmp/peer"; }
-	detail=$(field net0 detail)
-	[[ "$detail" == *"(3 queue pairs)"* ]] && pass "mica-net: $detail" ||
-		fail "mica-net multiqueue status: $detail"
+	peer "multiqueue: UDP flows" br0 udp 24
+	detail_has "(3 queue pairs)"
 	quit_guest
 	if end_vm && out_has '^virtio-net: ok$'; then
 		per=$(sed -n 's/^virtio-net: frames per pair: //p' "$tmp/out")
@@ -131,8 +135,7 @@ if wait_for 30 ready && out_has '^virtio-net: 3 queue pairs$'; then
 		fail "multiqueue guest did not end cleanly"
 	fi
 else
-	fail "multiqueue guest did not come up"; show
-	kill "$core" 2>/dev/null; end_vm
+	not_up "multiqueue"
 fi
 
 # ---- a NIC that cannot be served: said once, the guest runs without it ------
@@ -163,15 +166,12 @@ if wait_for 30 ready && ping_ok 3; then
 	ping_ok 5 && pass "traffic resumes: ping 5/5 after the restart" || fail "ping after restart"
 	kill -INT "$bgping"; wait "$bgping"
 	echo "    ping across the kill: $(grep 'packets transmitted' "$tmp/bgping")"
-	python3 "$PEER" br0 "$MAC" echo 16 >"$tmp/peer" 2>&1 &&
-		pass "echo frames after the restart: $(cat "$tmp/peer")" ||
-		{ fail "echo after restart"; sed 's/^/    | /' "$tmp/peer"; }
+	peer "echo frames after the restart" br0 echo 16
 	quit_guest
 	end_vm && out_has '^virtio-net: ok$' && pass "guest ends cleanly after the back-end restart" ||
 		fail "guest end after restart"
 else
-	fail "restart test: guest not up"; show
-	kill "$core" 2>/dev/null; end_vm
+	not_up "restart test"
 fi
 
 # ---- macvtap on a veth parent -------------------------------------------------
@@ -196,9 +196,7 @@ if wait_for 30 ready; then
 	grep -E 'macvtap .* handed to mica-net' "$tmp/log" | sed 's/^/    /'
 	ping_ok 10 && pass "macvtap: ping 10.99.0.2 from the veth peer: 10/10" ||
 		fail "macvtap: ping the guest"
-	python3 "$PEER" v1 "$MAC" echo 40 >"$tmp/peer" 2>&1 &&
-		pass "macvtap: frames both ways, contents checked: $(cat "$tmp/peer")" ||
-		{ fail "macvtap: echo frames"; sed 's/^/    | /' "$tmp/peer"; }
+	peer "macvtap: frames both ways, contents checked" v1 echo 40
 	# A restarted mica-net asks again: netd keeps its macvtap, mica opens
 	# new queues, the runner reconnects.
 	old=$(field net0 pid)
@@ -211,8 +209,7 @@ if wait_for 30 ready; then
 		fail "macvtap guest end"
 	check "stop: netd removed the macvtap" bash -c "! ip link show $mvt >/dev/null 2>&1"
 else
-	fail "macvtap guest did not come up"; show
-	kill "$core" 2>/dev/null; end_vm
+	not_up "macvtap"
 fi
 
 # ---- user-mode NAT (slirp in mica-net, no netd) -----------------------------
@@ -244,8 +241,7 @@ s.close()' "$port" 2>/dev/null
 		pass "user mode: hostfwd tcp:127.0.0.1:$port-:22 reaches the guest" ||
 		fail "hostfwd"
 else
-	fail "hostfwd guest not waiting"; show
-	kill "$core" 2>/dev/null; end_vm
+	not_up "hostfwd"
 fi
 
 finish
