@@ -172,6 +172,13 @@ static int net_setup(struct daemon *d, struct ipc_msg *msg)
 		return err;
 	serving = true;
 	ends.vhost_user_fd = -1;          /* the vhost-user device owns it now */
+	/* Restarted under a running guest: the guest chose its queue pairs
+	 * through our predecessor's control queue, which nobody can ask now;
+	 * take frames on every pair whose rings the runner starts again (the
+	 * ones the driver enabled), or flows the TAP steers to pairs above
+	 * the first would stall. */
+	if (msg->env->setup->restarted && managed.max_pairs > 1)
+		managed.active_pairs = managed.max_pairs;
 	if (strcmp(nc->mode, "user") == 0)
 		daemon_set_detail(d, "virtio-net device %u: user-mode NAT (%zu host "
 				  "forward%s), serving vhost-user to the runner", d->index,
