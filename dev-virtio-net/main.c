@@ -81,7 +81,6 @@ static int net_open_tap(struct daemon *d, unsigned pairs, struct netbe **be, cha
 	}
 	err = netd_open_tap(ends.provider_fd, d->index, pairs, 5000, fds, &nfds, ifname, len,
 			    why, sizeof(why));
-
 	if (err < 0) {
 		log_warnx("NIC %u: mica-netd did not open its host interface: %s", d->index,
 			  why[0] ? why : strerror(-err));
@@ -99,7 +98,6 @@ static int net_open_tap(struct daemon *d, unsigned pairs, struct netbe **be, cha
  * (mica spawns a user-mode mica-net with --net-user, sharing it). */
 static int net_open_user(struct daemon *d, const Mica__NetConfig *nc, struct netbe **be)
 {
-	static char *hostfwd[16];
 	struct netbe_user_opts opts = { .ipv6 = true };
 
 	if (!net_user_mode) {
@@ -111,15 +109,9 @@ static int net_open_user(struct daemon *d, const Mica__NetConfig *nc, struct net
 		log_warnx("NIC %u: %zu host forwards, at most 16", d->index, nc->n_hostfwd);
 		return -EINVAL;
 	}
-	/* The Setup message goes away after setup; slirp keeps nothing of
-	 * the strings but they stay for the log of a restart. */
-	for (size_t i = 0; i < nc->n_hostfwd; i++) {
-		free(hostfwd[i]);
-		hostfwd[i] = strdup(nc->hostfwd[i]);
-		if (hostfwd[i] == NULL)
-			return -ENOMEM;
-		opts.hostfwd[i] = hostfwd[i];
-	}
+	/* Parsed and handed to slirp here; the strings are not kept. */
+	for (size_t i = 0; i < nc->n_hostfwd; i++)
+		opts.hostfwd[i] = nc->hostfwd[i];
 	opts.nhostfwd = nc->n_hostfwd;
 	return netbe_user_new(be, d->loop, &opts);
 }
@@ -154,8 +146,11 @@ static int net_setup(struct daemon *d, struct ipc_msg *msg)
 				   sizeof(ifname));
 	else
 		err = -EINVAL;
-	if (err == 0)
+	if (err == 0) {
 		err = vnet_init(&managed, be, mac, 0);
+		if (err < 0 && be->ops->close != NULL)
+			be->ops->close(be);
+	}
 	if (err < 0) {
 		/* The VM runs on without this NIC; say why.  Closing our end
 		 * tells the runner at once (rather than after its time limit). */
