@@ -147,7 +147,7 @@ static int net_setup(struct daemon *d, struct ipc_msg *msg)
 	else
 		err = -EINVAL;
 	if (err == 0) {
-		err = vnet_init(&managed, be, mac, 0);
+		err = vnet_init(&managed, be, mac, (uint16_t)nc->mtu);
 		if (err < 0 && be->ops->close != NULL)
 			be->ops->close(be);
 	}

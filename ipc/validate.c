@@ -154,9 +154,10 @@ static int check_setup(const Mica__Setup *s, size_t nfds, char *reason, size_t r
 			return ipc_bad(reason, rlen, "setup: nets[%zu].mac is %zu bytes",
 				   i, s->nets[i]->mac.len);
 	for (size_t i = 0; i < s->n_nets; i++)
-		if (s->nets[i]->queues > 16)
-			return ipc_bad(reason, rlen, "setup: nets[%zu].queues is %u, at most 16",
-				   i, s->nets[i]->queues);
+		if (s->nets[i]->queues > 16 || (s->nets[i]->mtu != 0 &&
+						 (s->nets[i]->mtu < 68 || s->nets[i]->mtu > 65535)))
+			return ipc_bad(reason, rlen, "setup: nets[%zu]: %u queues (at most 16), "
+				   "MTU %u (68..65535)", i, s->nets[i]->queues, s->nets[i]->mtu);
 	return 0;
 }
 

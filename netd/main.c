@@ -31,6 +31,7 @@ struct netd {
 	char ifnames[NETD_MAX_NETS][IFNAMSIZ];
 	bool named[NETD_MAX_NETS];       /* the manifest gave the TAP's name */
 	uint8_t macs[NETD_MAX_NETS][6];  /* a macvtap's address is its NIC's */
+	unsigned mtus[NETD_MAX_NETS];    /* 0: leave the link's */
 	unsigned tap_opened;
 	/* A mica-net's NetOpen for a macvtap waits for mica to open the
 	 * queues (MacvtapOpen): by NIC index. */
@@ -93,6 +94,7 @@ static int netd_setup(struct daemon *d, struct ipc_msg *msg)
 		}
 		if (nc->mac.len == 6)
 			memcpy(netd.macs[nc->index], nc->mac.data, 6);
+		netd.mtus[nc->index] = nc->mtu;
 		netd.named[nc->index] = nc->ifname[0] != '\0';
 		if (netd.named[nc->index])
 			snprintf(name, IFNAMSIZ, "%s", nc->ifname);
@@ -139,6 +141,8 @@ static int open_tap(const struct net_allow_rule *rule, unsigned queues, int *fds
 	}
 	for (unsigned q = 0; q < res.nqueues && err == 0; q++)
 		err = plumb_tap_set_vnet_hdr_size(fds[q], PLUMB_VNET_HDR_SIZE);
+	if (err == 0 && netd.mtus[rule->index] != 0)
+		err = plumb_link_set_mtu(netd.plumb, res.ifindex, netd.mtus[rule->index]);
 	if (err == 0 && rule->bridge[0] != '\0')
 		err = plumb_bridge_attach(netd.plumb, res.ifindex, rule->bridge);
 	if (err == 0)
@@ -174,6 +178,8 @@ static int macvtap_request(struct daemon *d, int chan, const ipc_envelope *env,
 	if (idx < 0)
 		err = plumb_macvtap_create(netd.plumb, rule->parent, rule->ifname,
 					   netd.macs[rule->index], &idx);
+	if (err == 0 && netd.mtus[rule->index] != 0)
+		err = plumb_link_set_mtu(netd.plumb, idx, netd.mtus[rule->index]);
 	if (err == 0)
 		err = plumb_link_set_up(netd.plumb, idx, true);
 	if (err < 0) {

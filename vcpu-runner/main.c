@@ -62,6 +62,7 @@ struct runner {
 	unsigned nr_virtio_blk;
 	struct virtio_pci *virtio_net[MAX_DEVICES];
 	uint8_t net_mac[MAX_DEVICES][6];
+	uint16_t net_mtu[MAX_DEVICES];
 	unsigned nr_virtio_net;
 	unsigned cpus;
 	struct machine m;
@@ -321,7 +322,7 @@ static void attach_nets(struct runner *r)
 		if (r->vhost_user_net[i] < 0)
 			continue;
 		err = virtio_net_create(&r->pci, &r->m, r->ram_fd, VIRTIO_NET_FIRST_SLOT + i,
-					i, r->net_mac[i], r->vhost_user_net[i],
+					i, r->net_mac[i], r->net_mtu[i], r->vhost_user_net[i],
 					VHOST_USER_TIMEOUT_MS, &r->virtio_net[i]);
 		r->vhost_user_net[i] = -1;	/* taken (closed on failure) */
 		if (err < 0) {
@@ -333,7 +334,8 @@ static void attach_nets(struct runner *r)
 	}
 }
 
-/* The manifest's MAC of each NIC (mica fills one in where it gave none). */
+/* The manifest's MAC (mica fills one in where it gave none) and MTU of
+ * each NIC. */
 static void take_net_macs(struct runner *r, const Mica__Setup *s)
 {
 	for (size_t i = 0; i < s->n_nets; i++) {
@@ -341,6 +343,8 @@ static void take_net_macs(struct runner *r, const Mica__Setup *s)
 
 		if (nc->index < MAX_DEVICES && nc->mac.len == 6)
 			memcpy(r->net_mac[nc->index], nc->mac.data, 6);
+		if (nc->index < MAX_DEVICES && nc->mtu <= 65535)
+			r->net_mtu[nc->index] = (uint16_t)nc->mtu;
 	}
 }
 

@@ -17,9 +17,10 @@ struct vnet_local_config {
 
 int virtio_net_create(struct pci_host *host, struct machine *m, int memfd,
 		      unsigned slot, unsigned index, const uint8_t mac[6],
-		      int sock, int timeout_ms, struct virtio_pci **out)
+		      uint16_t mtu, int sock, int timeout_ms, struct virtio_pci **out)
 {
-	struct vnet_local_config cfg = { .status = VIRTIO_NET_S_LINK_UP };
+	struct vnet_local_config cfg = { .status = VIRTIO_NET_S_LINK_UP, .mtu = mtu };
+	uint64_t ours = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS);
 	struct virtio_pci *vp;
 	char name[16];
 	unsigned nq;
@@ -38,11 +39,12 @@ int virtio_net_create(struct pci_host *host, struct machine *m, int memfd,
 			  "transmit queue", name, nq);
 	memcpy(cfg.mac, mac, 6);
 	cfg.max_virtqueue_pairs = (uint16_t)(nq / 2);
-	if (virtio_pci_local_config(vp, &cfg, sizeof(cfg),
-				    (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS)))
+	if (mtu != 0)
+		ours |= 1ULL << VIRTIO_NET_F_MTU;
+	if (virtio_pci_local_config(vp, &cfg, sizeof(cfg), ours))
 		log_info("%s: the back-end has no device config; serving MAC "
-			 "%02x:%02x:%02x:%02x:%02x:%02x, link up, from the manifest", name,
-			 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+			 "%02x:%02x:%02x:%02x:%02x:%02x, link up, MTU %u, from the manifest",
+			 name, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], mtu);
 	*out = vp;
 	return 0;
 }

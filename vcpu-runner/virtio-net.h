@@ -5,8 +5,9 @@
  * The device config (MAC, link status, MTU, max_virtqueue_pairs) comes
  * from the back-end through GET_CONFIG when it offers
  * VHOST_USER_PROTOCOL_F_CONFIG, as mica-net does; for a back-end that
- * does not, the runner serves it from the manifest's MAC, link up, and
- * offers VIRTIO_NET_F_MAC and VIRTIO_NET_F_STATUS itself.  Multiqueue is
+ * does not, the runner serves it from the manifest's MAC and MTU, link
+ * up, and offers VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS (and
+ * VIRTIO_NET_F_MTU) itself.  Multiqueue is
  * the back-end's: as many pairs as its queue count allows (the transport
  * takes at most VHOST_USER_FRONTEND_MAX_QUEUES queues).
  *
@@ -20,10 +21,10 @@
 #include "virtio-pci.h"
 
 /* Negotiate with the back-end on sock (taken, closed on failure too) and
- * plug NIC index into slot; mac is the manifest's (used when the back-end
- * has no config of its own). */
+ * plug NIC index into slot; mac and mtu (0: none) are the manifest's, used
+ * when the back-end has no config of its own. */
 int virtio_net_create(struct pci_host *host, struct machine *m, int memfd,
 		      unsigned slot, unsigned index, const uint8_t mac[6],
-		      int sock, int timeout_ms, struct virtio_pci **out);
+		      uint16_t mtu, int sock, int timeout_ms, struct virtio_pci **out);
 
 #endif

@@ -34,6 +34,7 @@ struct net_config {
 	char *hostfwd[CONFIG_MAX_HOSTFWD];
 	size_t nhostfwd;
 	unsigned queues;          /* queue pairs, tap/macvtap; 0: one */
+	unsigned mtu;             /* 0: the host side's default, not advertised */
 };
 
 enum console_mode { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };

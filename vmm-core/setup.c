@@ -152,6 +152,7 @@ static void fill_configs(struct vm *vm, Mica__Setup *setup, Mica__MachineConfig 
 		nc[i].bridge = n->bridge != NULL ? n->bridge : (char *)"";
 		nc[i].parent = n->parent != NULL ? n->parent : (char *)"";
 		nc[i].queues = n->queues > 0 ? n->queues : 1;
+		nc[i].mtu = n->mtu;
 		nc[i].n_hostfwd = n->nhostfwd;
 		nc[i].hostfwd = (char **)n->hostfwd;
 		ncp[i] = &nc[i];

@@ -28,6 +28,7 @@
 #include "virtio.h"
 
 #define VIRTIO_NET_ID		0x1041
+#define VIRTIO_NET_F_MTU	3
 #define VIRTIO_NET_F_MAC	5
 #define VIRTIO_NET_F_CTRL_VQ	17
 #define VIRTIO_NET_F_STATUS	16
@@ -462,7 +463,8 @@ static int user_mode(const void *boot_params)
 
 int guest_main(const void *boot_params)
 {
-	uint32_t features = 1u << VIRTIO_NET_F_MAC | 1u << VIRTIO_NET_F_STATUS;
+	uint32_t features = 1u << VIRTIO_NET_F_MAC | 1u << VIRTIO_NET_F_STATUS |
+			    1u << VIRTIO_NET_F_MTU;
 	int mq = vdev_has_word(boot_params, "mq");
 	struct seen s = { .port = 0 };
 	uint16_t status;
@@ -492,6 +494,9 @@ int guest_main(const void *boot_params)
 	puts("virtio-net: mac "); put_mac(my_mac);
 	puts((features & (1u << VIRTIO_NET_F_STATUS)) && (status & 1) ? ", link up\n"
 								      : ", link down\n");
+	if (features & (1u << VIRTIO_NET_F_MTU)) {
+		puts("virtio-net: mtu "); put_dec(rd16(nic.device + 10)); putc('\n');
+	}
 	for (unsigned p = 0; p < pairs; p++)
 		if (vdev_queue(&nic, 2 * p, &rxq[p], QSIZE, (uint16_t)(1 + 2 * p)) ||
 		    vdev_queue(&nic, 2 * p + 1, &txq[p], QSIZE, (uint16_t)(2 + 2 * p)))

@@ -123,9 +123,14 @@ else
 fi
 
 # ---- multiqueue: 3 pairs, a multiqueue TAP, flows spread over the pairs ---
-start_vm "mq" --net "tap,bridge=br0,mac=$MAC,queues=3"
+start_vm "mq" --net "tap,bridge=br0,mac=$MAC,queues=3,mtu=1400"
 if wait_for 30 ready && out_has '^virtio-net: 3 queue pairs$'; then
 	pass "multiqueue: the guest negotiated MQ and enabled 3 pairs (control queue on mica-net)"
+	mqtap=$(ip -o link show master br0 | awk -F': ' '{ print $2 }' | cut -d@ -f1 | head -1)
+	out_has '^virtio-net: mtu 1400$' &&
+		ip -o link show "$mqtap" | grep -q 'mtu 1400 ' &&
+		pass "mtu=1400: in the guest's device config (VIRTIO_NET_F_MTU) and on TAP $mqtap" ||
+		fail "mtu=1400 (guest or TAP $mqtap)"
 	ping_ok 3 || fail "multiqueue: ping"
 	peer "multiqueue: UDP flows" br0 udp 24
 	detail_has "(3 queue pairs)"

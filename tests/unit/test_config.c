@@ -284,6 +284,27 @@ static void test_net_queues(void)
 	config_free(&cfg);
 }
 
+/* NIC MTU: 68..65535, at most 1500 for the user-mode NAT. */
+static void test_net_mtu(void)
+{
+	struct vm_config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	expect_error("{ \"nets\": [ { \"mode\": \"tap\", \"mtu\": 20 } ] }",
+		     "$.nets[0].mtu: 20 out of range 68..65535");
+	config_init(&cfg);
+	cfg.kernel = strdup("/proc/self/exe");
+	CU_ASSERT(config_add_net_flag(&cfg, "tap,mtu=9000", err, sizeof(err)) == 0);
+	CU_ASSERT_EQUAL(cfg.nets[0].mtu, 9000);
+	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == 0);
+	CU_ASSERT(config_add_net_flag(&cfg, "tap,mtu=big", err, sizeof(err)) < 0);
+	CU_ASSERT(strstr(err, "--net: mtu=big is not 68..65535") != NULL);
+	CU_ASSERT(config_add_net_flag(&cfg, "user,mtu=9000", err, sizeof(err)) == 0);
+	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == -EINVAL);
+	CU_ASSERT(strstr(err, "$.nets[2].mtu: at most 1500 for mode \"user\"") != NULL);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	static const struct cutest_case cases[] = {
@@ -298,6 +319,7 @@ int main(void)
 		CUTEST(test_flags),
 		CUTEST(test_hostfwd_forms),
 		CUTEST(test_net_queues),
+		CUTEST(test_net_mtu),
 	};
 	char cmd[300];
 	int rc;

@@ -71,8 +71,8 @@ static uint64_t make_nic(struct virtio_pci **vp, uint64_t features, uint64_t pf,
 	vu_script_reply_u64(peer, VHOST_USER_GET_QUEUE_NUM, queues);
 	if (pf & (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK))
 		vu_script_reply_u64(peer, VHOST_USER_SET_OWNER, 0);
-	CU_ASSERT_EQUAL_FATAL(virtio_net_create(&host, &m, -1, SLOT, 5, mac, sv[0], 1000,
-						vp), 0);
+	CU_ASSERT_EQUAL_FATAL(virtio_net_create(&host, &m, -1, SLOT, 5, mac, 1400, sv[0],
+						1000, vp), 0);
 	return pci_config_read(&host, SLOT << 3, 0x10, 4) & ~0xfULL;
 }
 
@@ -108,7 +108,8 @@ static void test_local_config(void)
 		CU_ASSERT_EQUAL(bar_read(bar + 0x2000 + i, 1), mac[i]);
 	CU_ASSERT_EQUAL(bar_read(bar + 0x2006, 2), VIRTIO_NET_S_LINK_UP);
 	CU_ASSERT_EQUAL(bar_read(bar + 0x2008, 2), 2);	/* 5 queues: 2 pairs */
-	CU_ASSERT_EQUAL(bar_read(bar + 0x200a, 2), 0);	/* no MTU */
+	CU_ASSERT_EQUAL(bar_read(bar + 0x200a, 2), 1400);	/* the manifest's MTU */
+	CU_ASSERT((feats & (1ULL << VIRTIO_NET_F_MTU)) != 0);
 	CU_ASSERT_EQUAL(bar_read(bar + 0x0012, 2), 5);	/* num_queues */
 	done(vp);
 }
