@@ -225,6 +225,17 @@ else
 	not_up "macvtap"
 fi
 
+# A macvtap on a parent that does not exist: said once, the NIC left out.
+start_vm "" --net "macvtap,parent=nosuchif0"
+wait "$core"; rc=$?; core=
+if [ "$rc" = 1 ] && out_has 'no 1af4:1041 function on bus 0' &&
+   grep -q 'macvtap .* on nosuchif0: ' "$tmp/log"; then
+	pass "macvtap on a missing parent: netd says so, the NIC is left out, the guest runs"
+	grep -E 'nosuchif0' "$tmp/log" | head -1 | sed 's/^/    /'
+else
+	fail "macvtap on a missing parent (rc $rc)"; show
+fi
+
 # ---- user-mode NAT (slirp in mica-net, no netd) -----------------------------
 start_vm "user" --net user
 if end_vm && out_has '^virtio-net: DHCP OFFER of 10\.0\.2\.15 from 10\.0\.2\.2$' &&
