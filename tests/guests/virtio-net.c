@@ -21,7 +21,9 @@
  *
  *  - "user": behind the user-mode NAT (slirp).  It broadcasts a DHCP
  *    DISCOVER and waits for the OFFER, then ARPs for the gateway and
- *    waits for its reply.  With "hostfwd" also on the command line it
+ *    waits for its reply.  With "nat" it sends a UDP datagram to the
+ *    gateway's port 7777 (the host's loopback, through slirp) and waits
+ *    for the server's answer.  With "hostfwd" also on the command line it
  *    then waits for a forwarded TCP connection's SYN, answers it with a
  *    reset and ends.
  */
@@ -307,7 +309,14 @@ static int on_mica(const uint8_t *f, unsigned len)
 
 /* ---- the loop ----------------------------------------------------------- */
 
-enum want { WANT_QUIT, WANT_OFFER, WANT_ARP_REPLY, WANT_SYN };
+enum want { WANT_QUIT, WANT_OFFER, WANT_ARP_REPLY, WANT_SYN, WANT_NAT_REPLY };
+
+/* The NAT test: a datagram from NAT_SRC_PORT to the gateway's NAT_PORT
+ * (slirp hands it to the host's loopback), the server's answer back. */
+#define NAT_PORT	7777
+#define NAT_SRC_PORT	5555
+static const char nat_ping[] = "MICA-NAT ping 0123456789abcdefghijklmnopqrstuvwxyz";
+static const char nat_pong[] = "MICA-NAT pong 0123456789abcdefghijklmnopqrstuvwxyz";
 
 struct seen {
 	uint8_t offer_ip[4], server_ip[4], gw_mac[6];
@@ -329,6 +338,32 @@ static int is_dhcp_offer(const uint8_t *f, unsigned len, struct seen *s)
 			return 1;
 		}
 	return 0;
+}
+
+/* The server's answer through the NAT: from the gateway's NAT_PORT to
+ * our NAT_SRC_PORT, exactly nat_pong. */
+static int is_nat_reply(const uint8_t *f, unsigned len)
+{
+	const uint8_t *ip = f + 14, *udp = ip + 20;
+	unsigned total = get16(ip + 2), n = sizeof(nat_pong) - 1;
+
+	return total >= 28 + n && 14 + total <= len && get16(udp) == NAT_PORT &&
+	       get16(udp + 2) == NAT_SRC_PORT && get16(udp + 4) == 8 + n &&
+	       same(udp + 8, nat_pong, n);
+}
+
+static void nat_send(const uint8_t *gw_ip, const uint8_t *gw_mac)
+{
+	uint8_t *f = eth_reply(gw_mac, ETH_P_IP), *udp = f + 14 + 20;
+	unsigned n = sizeof(nat_ping) - 1;
+
+	put16(udp, NAT_SRC_PORT);
+	put16(udp + 2, NAT_PORT);
+	put16(udp + 4, (uint16_t)(8 + n));
+	put16(udp + 6, 0);
+	copy(udp + 8, nat_ping, n);
+	ip_header(f + 14, 20 + 8 + n, 17, my_ip, gw_ip);
+	tx_send(14 + 20 + 8 + n);
 }
 
 /* One received frame; returns 1 when it is what we wait for. */
@@ -357,6 +392,8 @@ static int on_frame(const uint8_t *f, unsigned len, enum want want, struct seen 
 		on_udp(f, len);
 	else if (f[14 + 9] == 6 && want == WANT_SYN)
 		return (s->port = on_tcp(f, len)) != 0;
+	if (f[14 + 9] == 17 && want == WANT_NAT_REPLY)
+		return is_nat_reply(f, len);
 	return 0;
 }
 
@@ -451,6 +488,13 @@ static int user_mode(const void *boot_params)
 		return 1;
 	puts("virtio-net: ARP reply: "); put_ip(s.server_ip); puts(" is at ");
 	put_mac(s.gw_mac); putc('\n');
+	if (vdev_has_word(boot_params, "nat")) {
+		nat_send(s.server_ip, s.gw_mac);
+		if (wait_for(WANT_NAT_REPLY, &s))
+			return 1;
+		puts("virtio-net: UDP through the NAT to "); put_ip(s.server_ip);
+		puts(":7777 answered by the host's server\n");
+	}
 	if (vdev_has_word(boot_params, "hostfwd")) {
 		puts("virtio-net: waiting for a forwarded connection\n");
 		if (wait_for(WANT_SYN, &s))

@@ -9,8 +9,9 @@
 #    contents both sides check (tests/runner/net-peer.py);
 #  - kill -9 mica-net under the running guest: mica restarts it, netd
 #    hands it the TAP again, the runner reconnects, traffic resumes;
-#  - user: DHCP DISCOVER -> slirp's OFFER, ARP for the gateway, and a
-#    host port forward reaching the guest (its SYN).
+#  - user: DHCP DISCOVER -> slirp's OFFER, ARP for the gateway, a UDP
+#    exchange with a server on the namespace's loopback through the NAT,
+#    and a host port forward reaching the guest (its SYN).
 T_SUITE=net
 source "$(dirname "$0")/../lib/testlib.sh"
 G=$ROOT/build/guests
@@ -237,15 +238,26 @@ else
 fi
 
 # ---- user-mode NAT (slirp in mica-net, no netd) -----------------------------
-start_vm "user" --net user
+# A UDP server on the namespace's loopback, reached through the NAT
+# (10.0.2.2 is the host): it answers "ping" with "pong", once.
+python3 -c 'import socket
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 7777)); s.settimeout(60)
+d, a = s.recvfrom(2048)
+if d.startswith(b"MICA-NAT ping "): s.sendto(b"MICA-NAT pong " + d[14:], a)' &
+natd=$!
+start_vm "user nat" --net user
 if end_vm && out_has '^virtio-net: DHCP OFFER of 10\.0\.2\.15 from 10\.0\.2\.2$' &&
-   out_has '^virtio-net: ARP reply: 10\.0\.2\.2 is at ' && out_has '^virtio-net: ok$'; then
+   out_has '^virtio-net: ARP reply: 10\.0\.2\.2 is at ' &&
+   out_has '^virtio-net: UDP through the NAT to 10\.0\.2\.2:7777 answered by the host.s server$' &&
+   out_has '^virtio-net: ok$'; then
 	pass "user mode: DHCP OFFER 10.0.2.15 from slirp, gateway ARP answered"
+	pass "user mode: UDP through the NAT to a server on the namespace's loopback and back"
 	! grep -q 'mica-netd' "$tmp/log" && pass "user mode: no mica-netd started" ||
 		fail "user mode started mica-netd"
 else
-	fail "user mode DHCP/ARP"
+	fail "user mode DHCP/ARP/NAT"
 fi
+kill "$natd" 2>/dev/null; wait "$natd" 2>/dev/null
 
 port=$((20000 + RANDOM % 20000))
 start_vm "user hostfwd" --net "user,hostfwd=tcp:127.0.0.1:$port-:22"
