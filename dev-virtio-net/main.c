@@ -4,8 +4,11 @@
  *
  *  - started by `mica run` (no --socket-path/--fd): the daemon frame
  *    jails it and hands it the vhost-user socket end towards the runner
- *    and the channel to mica-netd.  Serving the NIC in this mode arrives
- *    with the runner's virtio-net wiring; the status line says so.
+ *    and, for a TAP or macvtap NIC, the channel to mica-netd, which gives
+ *    it the interface's queue fds; a user-mode NIC (--net-user) runs
+ *    slirp itself.  It then serves vhost-user-net to the runner on that
+ *    end, and serves a new end the same way when the runner's old one is
+ *    replaced (mica restarted us: the runner reconnects).
  *
  *  - by hand, as a standard vhost-user backend program (vhost-user.rst,
  *    "Backend program conventions"), with QEMU-like netdev options:
@@ -50,45 +53,151 @@ static struct backend_ends ends = {
 	.provider_optional = true,     /* user-mode NAT needs no netd */
 };
 
-static int tap_fds[16];
-static unsigned ntap_fds;
+static struct vnet_dev managed;
+static bool serving;
+static bool net_user_mode;            /* --net-user: started for a user-mode NIC */
 
-/* TAP NICs: ask mica-netd for the host side of our NIC. */
-static int net_open_tap(struct daemon *d, char *ifname, size_t len)
+/* Our NIC's entry in the Setup: the manifest's mode, MAC and forwards. */
+static const Mica__NetConfig *own_nic(const Mica__Setup *s, uint32_t index)
 {
-	char why[160] = "";
-	int err = netd_open_tap(ends.provider_fd, d->index, 1, 5000, tap_fds, &ntap_fds,
-				ifname, len, why, sizeof(why));
+	for (size_t i = 0; i < s->n_nets; i++)
+		if (s->nets[i] != NULL && s->nets[i]->index == index)
+			return s->nets[i];
+	return NULL;
+}
 
-	if (err < 0)
-		log_warnx("NIC %u: mica-netd did not open the TAP: %s", d->index,
+/* TAP and macvtap NICs: ask mica-netd for the host side of our NIC. */
+static int net_open_tap(struct daemon *d, unsigned pairs, struct netbe **be, char *ifname,
+			size_t len)
+{
+	int fds[VNET_MAX_PAIRS];
+	unsigned nfds = 0;
+	char why[160] = "";
+	int err;
+
+	if (pairs < 1 || pairs > VNET_MAX_PAIRS) {
+		log_warnx("NIC %u: %u queue pairs, 1..%d", d->index, pairs, VNET_MAX_PAIRS);
+		return -EINVAL;
+	}
+	err = netd_open_tap(ends.provider_fd, d->index, pairs, 5000, fds, &nfds, ifname, len,
+			    why, sizeof(why));
+	if (err < 0) {
+		log_warnx("NIC %u: mica-netd did not open its host interface: %s", d->index,
 			  why[0] ? why : strerror(-err));
+		return err;
+	}
+	err = netbe_tap_new(be, fds, nfds);
+	if (err < 0) {
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+	}
 	return err;
+}
+
+/* The user-mode NAT: slirp runs here, in the host's network namespace
+ * (mica spawns a user-mode mica-net with --net-user, sharing it). */
+static int net_open_user(struct daemon *d, const Mica__NetConfig *nc, struct netbe **be)
+{
+	struct netbe_user_opts opts = { .ipv6 = true };
+
+	if (!net_user_mode) {
+		log_warnx("NIC %u: a user-mode NIC, but not started for one (--net-user)",
+			  d->index);
+		return -EINVAL;
+	}
+	if (nc->n_hostfwd > 16) {
+		log_warnx("NIC %u: %zu host forwards, at most 16", d->index, nc->n_hostfwd);
+		return -EINVAL;
+	}
+	/* Parsed and handed to slirp here; the strings are not kept. */
+	for (size_t i = 0; i < nc->n_hostfwd; i++)
+		opts.hostfwd[i] = nc->hostfwd[i];
+	opts.nhostfwd = nc->n_hostfwd;
+	return netbe_user_new(be, d->loop, &opts);
+}
+
+static void on_managed_disconnect(struct vnet_dev *n)
+{
+	log_info("the runner went away: tx %llu frames, rx %llu frames",
+		 (unsigned long long)n->stats.tx_frames,
+		 (unsigned long long)n->stats.rx_frames);
 }
 
 static int net_setup(struct daemon *d, struct ipc_msg *msg)
 {
+	static const uint8_t default_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	const Mica__NetConfig *nc = own_nic(msg->env->setup, d->index);
 	char ifname[32] = "";
+	struct netbe *be = NULL;
+	uint8_t mac[6];
 	int err = backend_take_ends(&ends, d, msg);
 
-	if (err == 0 && ends.provider_fd >= 0)
-		err = net_open_tap(d, ifname, sizeof(ifname));
-	if (err == 0 && ntap_fds > 0)
-		daemon_set_detail(d, "virtio-net device %u: TAP %s (%u queue) from mica-netd; "
-				  "serving the NIC under mica run not supported yet", d->index,
-				  ifname, ntap_fds);
-	else if (err == 0)
-		daemon_set_detail(d, "virtio-net device %u: channels attached; serving "
-				  "the NIC under mica run not supported yet", d->index);
-	return err;
+	if (err < 0)
+		return err;
+	if (nc == NULL) {
+		log_warnx("Setup has no configuration for NIC %u", d->index);
+		return -EINVAL;
+	}
+	memcpy(mac, nc->mac.len == 6 ? nc->mac.data : default_mac, 6);
+	if (strcmp(nc->mode, "user") == 0)
+		err = net_open_user(d, nc, &be);
+	else if (ends.provider_fd >= 0)
+		err = net_open_tap(d, nc->queues > 0 ? nc->queues : 1, &be, ifname,
+				   sizeof(ifname));
+	else
+		err = -EINVAL;
+	if (err == 0) {
+		err = vnet_init(&managed, be, mac, (uint16_t)nc->mtu);
+		if (err < 0 && be->ops->close != NULL)
+			be->ops->close(be);
+	}
+	if (err < 0) {
+		/* The VM runs on without this NIC; say why.  Closing our end
+		 * tells the runner at once (rather than after its time limit). */
+		daemon_set_detail(d, "virtio-net device %u: not served: %s backend: %s",
+				  d->index, nc->mode, strerror(-err));
+		if (ends.vhost_user_fd >= 0)
+			close(ends.vhost_user_fd);
+		ends.vhost_user_fd = -1;
+		return 0;
+	}
+	managed.disconnected = on_managed_disconnect;
+	err = vnet_serve(&managed, d->loop, ends.vhost_user_fd);
+	if (err < 0)
+		return err;
+	serving = true;
+	ends.vhost_user_fd = -1;          /* the vhost-user device owns it now */
+	/* Restarted under a running guest: the guest chose its queue pairs
+	 * through our predecessor's control queue, which nobody can ask now;
+	 * take frames on every pair whose rings the runner starts again (the
+	 * ones the driver enabled), or flows the TAP steers to pairs above
+	 * the first would stall. */
+	if (msg->env->setup->restarted && managed.max_pairs > 1)
+		managed.active_pairs = managed.max_pairs;
+	if (strcmp(nc->mode, "user") == 0)
+		daemon_set_detail(d, "virtio-net device %u: user-mode NAT (%zu host "
+				  "forward%s), serving vhost-user to the runner", d->index,
+				  nc->n_hostfwd, nc->n_hostfwd == 1 ? "" : "s");
+	else
+		daemon_set_detail(d, "virtio-net device %u: %s %s (%u queue pair%s) from "
+				  "mica-netd, serving vhost-user to the runner", d->index,
+				  strcmp(nc->mode, "macvtap") == 0 ? "macvtap" : "TAP", ifname,
+				  be->npairs, be->npairs == 1 ? "" : "s");
+	return 0;
 }
 
 static int net_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
 {
+	/* A new runner end: serve it instead of the old one. */
+	if (info->kind == MICA__FD_KIND__FD_VHOST_USER_NET && serving) {
+		vu_dev_detach(&managed.vu);
+		return vnet_serve(&managed, d->loop, fd);
+	}
 	return backend_attach(&ends, info, fd);
 }
 
-static const struct daemon_ops net_ops = {
+/* Not const: a user-mode NIC gets net_user_policy (main). */
+static struct daemon_ops net_ops = {
 	.program = "mica-net",
 	.role = MICA__ROLE__ROLE_NET,
 	.policy = &net_policy,
@@ -378,6 +487,15 @@ int main(int argc, char **argv)
 		if (strncmp(argv[i], "--socket-path", 13) == 0 || strcmp(argv[i], "--fd") == 0 ||
 		    strcmp(argv[i], "--print-capabilities") == 0 || strcmp(argv[i], "--help") == 0)
 			return standalone_main(argc, argv);
+	}
+	/* --net-user (first, from mica) is ours; the frame parses the rest.
+	 * A user-mode NIC opens the guest's connections as its own sockets,
+	 * so it gets the wider seccomp list, chosen before lockdown. */
+	if (argc > 1 && strcmp(argv[1], "--net-user") == 0) {
+		net_user_mode = true;
+		net_ops.policy = &net_user_policy;
+		argv[1] = argv[0];
+		return daemon_main(argc - 1, argv + 1, &net_ops);
 	}
 	return daemon_main(argc, argv, &net_ops);
 }

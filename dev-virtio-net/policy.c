@@ -33,6 +33,8 @@ static const struct jail_syscall_group net_user_groups[] = {
 		   "sendto", "recvmsg", "sendmsg"),
 	JAIL_ALLOW("user-mode NAT: a poll of slirp's sockets without waiting", "poll", "ppoll"),
 	JAIL_ALLOW("the queue of frames for the guest", "eventfd2"),
+	JAIL_ALLOW("under mica run: glib seeds slirp's g_rand from the time, getpid and "
+		   "getppid when /dev/urandom is out of reach (empty root)", "getppid"),
 };
 
 const struct jail_policy net_user_policy = {

@@ -153,6 +153,11 @@ static int check_setup(const Mica__Setup *s, size_t nfds, char *reason, size_t r
 		if (s->nets[i]->mac.len != 0 && s->nets[i]->mac.len != 6)
 			return ipc_bad(reason, rlen, "setup: nets[%zu].mac is %zu bytes",
 				   i, s->nets[i]->mac.len);
+	for (size_t i = 0; i < s->n_nets; i++)
+		if (s->nets[i]->queues > 16 || (s->nets[i]->mtu != 0 &&
+						 (s->nets[i]->mtu < 68 || s->nets[i]->mtu > 65535)))
+			return ipc_bad(reason, rlen, "setup: nets[%zu]: %u queues (at most 16), "
+				   "MTU %u (68..65535)", i, s->nets[i]->queues, s->nets[i]->mtu);
 	return 0;
 }
 
@@ -199,6 +204,18 @@ int ipc_validate(const ipc_envelope *env, size_t nfds, char *reason,
 			return ipc_bad(reason, reason_len,
 				       "block_opened: %zu fds, size %llu", nfds,
 				       (unsigned long long)env->block_opened->size_bytes);
+		return 0;
+	case MICA__ENVELOPE__BODY_MACVTAP_OPEN:
+		if (env->macvtap_open->ifindex == 0 || env->macvtap_open->ifindex > INT32_MAX ||
+		    env->macvtap_open->queues == 0 || env->macvtap_open->queues > 16)
+			return ipc_bad(reason, reason_len, "macvtap_open: ifindex %u, %u queues "
+				       "(1..16)", env->macvtap_open->ifindex,
+				       env->macvtap_open->queues);
+		break;
+	case MICA__ENVELOPE__BODY_MACVTAP_OPENED:
+		if (env->macvtap_opened->queues != nfds || nfds == 0)
+			return ipc_bad(reason, reason_len, "macvtap_opened: %u queues but %zu fds",
+				       env->macvtap_opened->queues, nfds);
 		return 0;
 	case MICA__ENVELOPE__BODY_BLOCK_OPEN:
 	case MICA__ENVELOPE__BODY_READY:

@@ -169,3 +169,20 @@ fail:
 		close(fds[--n]);
 	return err;
 }
+
+int plumb_macvtap_check_fds(struct plumb *p, int ifindex, const int *fds, unsigned n)
+{
+	struct macvtap_id id;
+	int err;
+
+	if (ifindex <= 0 || n < 1 || n > PLUMB_MAX_QUEUES)
+		return -EINVAL;
+	err = macvtap_identify(p, ifindex, &id);
+	for (unsigned i = 0; i < n && err == 0; i++) {
+		if (!macvtap_fd_matches(fds[i], &id))
+			err = -ESTALE;
+		else
+			err = macvtap_queue_setup(fds[i]);
+	}
+	return err;
+}

@@ -30,7 +30,18 @@ struct netd {
 	int channels[NETD_MAX_NETS];      /* by NIC index; -1: user-mode NIC */
 	char ifnames[NETD_MAX_NETS][IFNAMSIZ];
 	bool named[NETD_MAX_NETS];       /* the manifest gave the TAP's name */
+	uint8_t macs[NETD_MAX_NETS][6];  /* a macvtap's address is its NIC's */
+	unsigned mtus[NETD_MAX_NETS];    /* 0: leave the link's */
 	unsigned tap_opened;
+	/* A mica-net's NetOpen for a macvtap waits for mica to open the
+	 * queues (MacvtapOpen): by NIC index. */
+	struct macvtap_pending {
+		int chan;                /* -1: none pending */
+		uint64_t req_seq;        /* mica-net's request */
+		uint64_t core_seq;       /* ours to mica */
+		int ifindex;
+	} pending[NETD_MAX_NETS];
+	uint64_t core_seq;
 };
 
 static struct netd netd;
@@ -38,7 +49,7 @@ static struct netd netd;
 static int netd_prelock(struct daemon *d)
 {
 	for (size_t i = 0; i < NETD_MAX_NETS; i++)
-		netd.channels[i] = -1;
+		netd.channels[i] = netd.pending[i].chan = -1;
 	/* The real tag (the VM's name) arrives with Setup. */
 	return plumb_open(&netd.plumb, "mica:starting", -1);
 }
@@ -81,11 +92,9 @@ static int netd_setup(struct daemon *d, struct ipc_msg *msg)
 			log_warnx("NIC index %u out of range", nc->index);
 			return -EINVAL;
 		}
-		if (strcmp(nc->mode, "macvtap") == 0) {
-			log_warnx("NIC %u: macvtap under mica run is not supported yet "
-				  "(its /dev/tapN node needs more than CAP_NET_ADMIN)", nc->index);
-			return -ENOTSUP;
-		}
+		if (nc->mac.len == 6)
+			memcpy(netd.macs[nc->index], nc->mac.data, 6);
+		netd.mtus[nc->index] = nc->mtu;
 		netd.named[nc->index] = nc->ifname[0] != '\0';
 		if (netd.named[nc->index])
 			snprintf(name, IFNAMSIZ, "%s", nc->ifname);
@@ -107,7 +116,7 @@ static int netd_setup(struct daemon *d, struct ipc_msg *msg)
 		if (err < 0)
 			return err;
 	}
-	daemon_set_detail(d, "%zu TAP NIC(s) allowed, owner tag %s", netd.allow.n, tag);
+	daemon_set_detail(d, "%zu TAP/macvtap NIC(s) allowed, owner tag %s", netd.allow.n, tag);
 	return 0;
 }
 
@@ -132,6 +141,8 @@ static int open_tap(const struct net_allow_rule *rule, unsigned queues, int *fds
 	}
 	for (unsigned q = 0; q < res.nqueues && err == 0; q++)
 		err = plumb_tap_set_vnet_hdr_size(fds[q], PLUMB_VNET_HDR_SIZE);
+	if (err == 0 && netd.mtus[rule->index] != 0)
+		err = plumb_link_set_mtu(netd.plumb, res.ifindex, netd.mtus[rule->index]);
 	if (err == 0 && rule->bridge[0] != '\0')
 		err = plumb_bridge_attach(netd.plumb, res.ifindex, rule->bridge);
 	if (err == 0)
@@ -144,6 +155,130 @@ static int open_tap(const struct net_allow_rule *rule, unsigned queues, int *fds
 		return err;
 	}
 	return (int)res.nqueues;
+}
+
+/* ---- macvtap --------------------------------------------------------------
+ * netd makes the macvtap (on the manifest's parent, with the NIC's MAC,
+ * owned and tagged like a TAP) but cannot open its character device:
+ * /dev/tapN is root's, and netd keeps CAP_NET_ADMIN only.  mica opens it
+ * (MacvtapOpen); netd checks the fds are its link's and passes them on. */
+
+static int macvtap_request(struct daemon *d, int chan, const ipc_envelope *env,
+			   const struct net_allow_rule *rule)
+{
+	struct macvtap_pending *pend = &netd.pending[rule->index];
+	Mica__Envelope out = MICA__ENVELOPE__INIT;
+	Mica__MacvtapOpen open = MICA__MACVTAP_OPEN__INIT;
+	int idx, err = 0;
+
+	idx = plumb_link_index(netd.plumb, rule->ifname);
+	if (idx >= 0 && !plumb_owns(netd.plumb, idx))
+		return ipc_send_result(chan, env->seq, EEXIST, "a link called %s exists and "
+				       "is not this VM's macvtap", rule->ifname);
+	if (idx < 0)
+		err = plumb_macvtap_create(netd.plumb, rule->parent, rule->ifname,
+					   netd.macs[rule->index], &idx);
+	if (err == 0 && netd.mtus[rule->index] != 0)
+		err = plumb_link_set_mtu(netd.plumb, idx, netd.mtus[rule->index]);
+	if (err == 0)
+		err = plumb_link_set_up(netd.plumb, idx, true);
+	if (err < 0) {
+		log_warnx("NIC %u: macvtap %s on %s: %s", rule->index, rule->ifname,
+			  rule->parent, strerror(-err));
+		return ipc_send_result(chan, env->seq, -err, "macvtap %s on %s: %s",
+				       rule->ifname, rule->parent, strerror(-err));
+	}
+	*pend = (struct macvtap_pending){ .chan = chan, .req_seq = env->seq,
+					  .core_seq = ++netd.core_seq, .ifindex = idx };
+	open.index = rule->index;
+	open.ifindex = (uint32_t)idx;
+	open.queues = env->net_open->queues;
+	out.seq = pend->core_seq;
+	out.body_case = MICA__ENVELOPE__BODY_MACVTAP_OPEN;
+	out.macvtap_open = &open;
+	return ipc_send(d->ctl, &out, NULL, 0);
+}
+
+static struct macvtap_pending *macvtap_pending_for(uint64_t core_seq)
+{
+	for (size_t i = 0; i < NETD_MAX_NETS; i++)
+		if (netd.pending[i].chan >= 0 && netd.pending[i].core_seq == core_seq)
+			return &netd.pending[i];
+	return NULL;
+}
+
+/* mica's answer: the queue fds, checked, to the waiting mica-net. */
+static int macvtap_opened(struct daemon *d, struct ipc_msg *msg)
+{
+	const Mica__MacvtapOpened *got = msg->env->macvtap_opened;
+	struct macvtap_pending *pend = macvtap_pending_for(msg->env->seq);
+	const struct net_allow_rule *rule;
+	Mica__Envelope reply = MICA__ENVELOPE__INIT;
+	Mica__NetOpened opened = MICA__NET_OPENED__INIT;
+	int chan, err;
+
+	if (pend == NULL || got->index != (uint32_t)(pend - netd.pending) ||
+	    got->ifindex != (uint32_t)pend->ifindex) {
+		log_warnx("macvtap queues from mica that nobody asked for; ignored");
+		return 0;
+	}
+	chan = pend->chan;
+	pend->chan = -1;
+	rule = net_allow_find(&netd.allow, got->index);
+	err = plumb_macvtap_check_fds(netd.plumb, pend->ifindex, msg->fds, msg->nfds);
+	if (err < 0 || rule == NULL) {
+		log_warnx("NIC %u: the queues mica opened are not macvtap %s's: %s",
+			  got->index, rule ? rule->ifname : "?", strerror(-err));
+		return ipc_send_result(chan, pend->req_seq, ESTALE, "/dev/tap%d is not "
+				       "macvtap %s's (another namespace's link with that "
+				       "ifindex?)", pend->ifindex, rule ? rule->ifname : "?");
+	}
+	opened.index = got->index;
+	opened.ifname = (char *)rule->ifname;
+	opened.queues = (uint32_t)msg->nfds;
+	reply.seq = pend->req_seq;
+	reply.body_case = MICA__ENVELOPE__BODY_NET_OPENED;
+	reply.net_opened = &opened;
+	err = ipc_send(chan, &reply, msg->fds, msg->nfds);
+	if (err == 0) {
+		netd.tap_opened++;
+		log_info("NIC %u: macvtap %s on %s, %zu queue(s) handed to mica-net",
+			 got->index, rule->ifname, rule->parent, msg->nfds);
+		daemon_set_detail(d, "%zu TAP/macvtap NIC(s) allowed, %u opened",
+				  netd.allow.n, netd.tap_opened);
+	}
+	return 0;      /* a mica-net gone meanwhile is not our failure */
+}
+
+/* mica could not open them: tell the waiting mica-net why. */
+static int macvtap_refused(struct ipc_msg *msg)
+{
+	struct macvtap_pending *pend = macvtap_pending_for(msg->env->seq);
+	const Mica__Result *res = msg->env->result;
+
+	int chan;
+
+	if (pend == NULL)
+		return 0;                  /* an answer to something else */
+	chan = pend->chan;
+	pend->chan = -1;
+	log_warnx("NIC %u: mica did not open the macvtap queues: %s",
+		  (unsigned)(pend - netd.pending), res->message);
+	ipc_send_result(chan, pend->req_seq, res->errno_value ? (int)res->errno_value : EIO,
+			"%s", res->message);
+	return 0;
+}
+
+static int netd_request(struct daemon *d, struct ipc_msg *msg)
+{
+	switch (msg->env->body_case) {
+	case MICA__ENVELOPE__BODY_MACVTAP_OPENED:
+		return macvtap_opened(d, msg);
+	case MICA__ENVELOPE__BODY_RESULT:
+		return macvtap_refused(msg);
+	default:
+		return -ENOTSUP;
+	}
 }
 
 static int serve_net_open(struct daemon *d, int chan, const ipc_envelope *env)
@@ -163,11 +298,15 @@ static int serve_net_open(struct daemon *d, int chan, const ipc_envelope *env)
 	}
 	rule = net_allow_find(&netd.allow, req->index);
 	if (rule != NULL) {
+		nr.mode = rule->mode;
 		nr.ifname = rule->ifname;
 		nr.bridge = rule->bridge;
+		nr.parent = rule->parent;
 	}
 	if (rule == NULL || net_allow_check(&netd.allow, &nr, why, sizeof(why)) < 0)
 		return ipc_send_result(chan, env->seq, EPERM, "%s", why[0] ? why : "not allowed");
+	if (rule->mode == NET_ALLOW_MACVTAP)
+		return macvtap_request(d, chan, env, rule);
 	n = open_tap(rule, req->queues, fds, why, sizeof(why));
 	if (n < 0) {
 		log_warnx("NIC %u: %s", req->index, why);
@@ -194,9 +333,12 @@ static int serve_net_open(struct daemon *d, int chan, const ipc_envelope *env)
 
 static void drop_channel(struct evloop *loop, int fd)
 {
-	for (size_t i = 0; i < NETD_MAX_NETS; i++)
+	for (size_t i = 0; i < NETD_MAX_NETS; i++) {
 		if (netd.channels[i] == fd)
 			netd.channels[i] = -1;
+		if (netd.pending[i].chan == fd)
+			netd.pending[i].chan = -1;      /* mica's answer finds nobody */
+	}
 	evloop_del(loop, fd);
 	close(fd);
 }
@@ -260,6 +402,7 @@ static const struct daemon_ops netd_ops = {
 	.prelock = netd_prelock,
 	.setup = netd_setup,
 	.attach = netd_attach,
+	.request = netd_request,
 	.shutdown = netd_shutdown,
 };
 

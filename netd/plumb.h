@@ -158,6 +158,14 @@ int plumb_macvtap_create(struct plumb *p, const char *parent, const char *name,
 int plumb_macvtap_open(struct plumb *p, int ifindex, unsigned nqueues,
 		       int node_dirfd, int *fds);
 
+/* Check that fds[0..n) (opened elsewhere: mica opens /dev/tapIFINDEX
+ * for netd, which may not) are queues of macvtap ifindex, by name and
+ * MAC, and set each up as plumb_macvtap_open does (IFF_VNET_HDR, header
+ * size PLUMB_VNET_HDR_SIZE).  -ENOTTY: not a macvtap; -ESTALE: an fd is
+ * another link's (devtmpfs has one /dev for all network namespaces, and
+ * ifindexes repeat across them).  The fds stay the caller's. */
+int plumb_macvtap_check_fds(struct plumb *p, int ifindex, const int *fds, unsigned n);
+
 /* --- utilities --- */
 
 /* True if name is a usable interface name (1..IFNAMSIZ-1 bytes, not "."

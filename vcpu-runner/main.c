@@ -34,6 +34,7 @@
 #include "pci-testdev.h"
 #include "vcpu-policy.h"
 #include "virtio-pci.h"
+#include "virtio-net.h"
 
 extern const struct jail_policy vcpu_policy;
 
@@ -59,6 +60,10 @@ struct runner {
 	int vhost_user_net[MAX_DEVICES];   /* by nic index */
 	struct virtio_pci *virtio_blk[MAX_DEVICES];
 	unsigned nr_virtio_blk;
+	struct virtio_pci *virtio_net[MAX_DEVICES];
+	uint8_t net_mac[MAX_DEVICES][6];
+	uint16_t net_mtu[MAX_DEVICES];
+	unsigned nr_virtio_net;
 	unsigned cpus;
 	struct machine m;
 	bool machine_made;
@@ -304,6 +309,45 @@ static void attach_disks(struct runner *r)
 	}
 }
 
+/* NICs: a virtio-pci network function per NIC (slots 24 on), its
+ * back-end the NIC's mica-net.  Like disks, a NIC whose back-end does not
+ * answer is left out, said once. */
+#define VIRTIO_NET_FIRST_SLOT 24
+
+static void attach_nets(struct runner *r)
+{
+	for (unsigned i = 0; i < MAX_DEVICES && VIRTIO_NET_FIRST_SLOT + i < 32; i++) {
+		int err;
+
+		if (r->vhost_user_net[i] < 0)
+			continue;
+		err = virtio_net_create(&r->pci, &r->m, r->ram_fd, VIRTIO_NET_FIRST_SLOT + i,
+					i, r->net_mac[i], r->net_mtu[i], r->vhost_user_net[i],
+					VHOST_USER_TIMEOUT_MS, &r->virtio_net[i]);
+		r->vhost_user_net[i] = -1;	/* taken (closed on failure) */
+		if (err < 0) {
+			log_warnx("nic %u: no virtio-net device for it: its back-end "
+				  "does not serve vhost-user (%s)", i, strerror(-err));
+			continue;
+		}
+		r->nr_virtio_net++;
+	}
+}
+
+/* The manifest's MAC (mica fills one in where it gave none) and MTU of
+ * each NIC. */
+static void take_net_macs(struct runner *r, const Mica__Setup *s)
+{
+	for (size_t i = 0; i < s->n_nets; i++) {
+		const Mica__NetConfig *nc = s->nets[i];
+
+		if (nc->index < MAX_DEVICES && nc->mac.len == 6)
+			memcpy(r->net_mac[nc->index], nc->mac.data, 6);
+		if (nc->index < MAX_DEVICES && nc->mtu <= 65535)
+			r->net_mtu[nc->index] = (uint16_t)nc->mtu;
+	}
+}
+
 static void *machine_thread_main(void *arg)
 {
 	struct runner *r = arg;
@@ -442,6 +486,8 @@ static int runner_setup(struct daemon *d, struct ipc_msg *msg)
 				   "boot protocol");
 	if (err == 0) {
 		attach_disks(r);
+		take_net_macs(r, s);
+		attach_nets(r);
 		err = legacy_forward_connect(&r->fwd, legacy_fd);
 	} else {
 		close(legacy_fd);
@@ -457,10 +503,10 @@ static int runner_setup(struct daemon *d, struct ipc_msg *msg)
 	r->running = true;
 	daemon_set_detail(d, "running: %u vCPU on %s, %llu MiB, %s kernel; legacy "
 			  "I/O forwarded to mica-legacy (%s); PCI host bridge%s, "
-			  "%u virtio-blk; vCPU threads allow %u syscalls",
+			  "%u virtio-blk, %u virtio-net; vCPU threads allow %u syscalls",
 			  r->cpus, ops->name, (unsigned long long)(r->ram_size >> 20),
 			  kind, legacy_forward_mode_name(r->fwd.mode),
-			  r->testdev ? " + pci-testdev" : "", r->nr_virtio_blk,
+			  r->testdev ? " + pci-testdev" : "", r->nr_virtio_blk, r->nr_virtio_net,
 			  vcpu_thread_syscall_count());
 	return 0;
 fail:
@@ -494,6 +540,11 @@ static int runner_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
 		 * socket is the device's either way). */
 		log_info("disk %u: mica-blk restarted; reconnecting", info->index);
 		return virtio_pci_reconnect(r->virtio_blk[info->index], fd);
+	}
+	if (info->kind == MICA__FD_KIND__FD_VHOST_USER_NET &&
+	    r->virtio_net[info->index] != NULL) {
+		log_info("nic %u: mica-net restarted; reconnecting", info->index);
+		return virtio_pci_reconnect(r->virtio_net[info->index], fd);
 	}
 	if (*slot >= 0)
 		close(*slot);

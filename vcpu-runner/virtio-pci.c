@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "pci-msix.h"
+#include "vhost_user.h"
 #include "vhost-user-frontend.h"
 #include "virtio-pci.h"
 #include "virtq.h"
@@ -91,6 +92,8 @@ struct virtio_pci {
 	uint8_t status;
 	bool started;
 	uint64_t bar_addr;		/* where the doorbells are; 0: none */
+	uint8_t local_config[VP_DEVICE_SIZE];	/* for back-ends without GET_CONFIG */
+	bool has_local_config;
 	unsigned num_queues;
 	struct vp_queue {
 		uint16_t size, vector, enable;
@@ -164,7 +167,9 @@ static void vp_start(struct virtio_pci *vp, bool resume)
 			rings[i].base = used_idx != NULL ? *used_idx : 0;
 		}
 	}
-	err = vhost_user_frontend_start(&vp->vu, vp->driver_features,
+	/* Bits the transport added on the back-end's behalf (local config)
+	 * are not the back-end's to see. */
+	err = vhost_user_frontend_start(&vp->vu, vp->driver_features & vp->vu.features,
 					&vp->m->mem, vp->memfd, rings,
 					vp->num_queues, VP_QUEUE_MAX_SIZE);
 	vp->started = true;	/* whatever did start is stopped on reset */
@@ -334,6 +339,10 @@ static uint64_t vp_bar_read(void *opaque, uint64_t addr, unsigned size)
 	if (off < VP_ISR)
 		return vp_common_read(vp, off - VP_COMMON, size);
 	if (off >= VP_DEVICE && off + size <= VP_DEVICE + VP_DEVICE_SIZE) {
+		if (vp->has_local_config) {
+			memcpy(&val, vp->local_config + (off - VP_DEVICE), size);
+			return val;
+		}
 		/* Not cached: the back-end's config may change (capacity). */
 		if (vhost_user_frontend_get_config(&vp->vu, (uint32_t)(off - VP_DEVICE),
 						   &val, size) < 0)
@@ -551,6 +560,29 @@ int virtio_pci_reconnect(struct virtio_pci *vp, int sock)
 			 vp->status & VIRTIO_STATUS_DRIVER_OK ?
 			 "; rings resumed at their used index" : "");
 	return err;
+}
+
+bool virtio_pci_local_config(struct virtio_pci *vp, const void *cfg, size_t len,
+			     uint64_t features)
+{
+	if (vp->vu.protocol_features & (1ULL << VHOST_USER_PROTOCOL_F_CONFIG))
+		return false;
+	memset(vp->local_config, 0, sizeof(vp->local_config));
+	memcpy(vp->local_config, cfg, len < sizeof(vp->local_config) ? len
+								     : sizeof(vp->local_config));
+	vp->has_local_config = true;
+	vp->device_features |= features;
+	return true;
+}
+
+unsigned virtio_pci_num_queues(const struct virtio_pci *vp)
+{
+	return vp->num_queues;
+}
+
+uint64_t virtio_pci_device_features(const struct virtio_pci *vp)
+{
+	return vp->device_features;
 }
 
 int virtio_pci_socket(const struct virtio_pci *vp)

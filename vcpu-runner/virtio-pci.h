@@ -40,6 +40,16 @@ int virtio_pci_vhost_user_create(struct pci_host *host, struct machine *m,
  * its used index with the kept inflight buffer.  On failure the device
  * stays as it was, ready for another try.  Takes m->io_lock. */
 int virtio_pci_reconnect(struct virtio_pci *vp, int sock);
+/* For a back-end that cannot answer GET_CONFIG (no
+ * VHOST_USER_PROTOCOL_F_CONFIG): serve the device config from cfg (len
+ * bytes, copied) and offer features on top of the back-end's (bits the
+ * front-end implements, such as VIRTIO_NET_F_MAC; they are not passed on
+ * to the back-end).  Call before the guest runs.  False, and nothing
+ * changed, when the back-end serves its own config. */
+bool virtio_pci_local_config(struct virtio_pci *vp, const void *cfg, size_t len,
+			     uint64_t features);
+unsigned virtio_pci_num_queues(const struct virtio_pci *vp);
+uint64_t virtio_pci_device_features(const struct virtio_pci *vp);
 /* The connection's socket, to watch for the back-end going away. */
 int virtio_pci_socket(const struct virtio_pci *vp);
 /* Stop the back-end's rings, drop the connection, free.  The caller

@@ -286,6 +286,21 @@ static int net_option(void *arg, const char *key, const char *value,
 					 key, value);
 		free(*dst);
 		*dst = strdup(value);
+	} else if (strcmp(key, "queues") == 0) {
+		char *end;
+		unsigned long q = strtoul(value, &end, 10);
+
+		if (*value == '\0' || *end != '\0' || q < 1 || q > CONFIG_MAX_NET_QUEUES)
+			return flag_fail(err, errlen, "--net: queues=%s is not 1..%d", value,
+					 CONFIG_MAX_NET_QUEUES);
+		n->queues = (unsigned)q;
+	} else if (strcmp(key, "mtu") == 0) {
+		char *end;
+		unsigned long mtu = strtoul(value, &end, 10);
+
+		if (*value == '\0' || *end != '\0' || mtu < 68 || mtu > 65535)
+			return flag_fail(err, errlen, "--net: mtu=%s is not 68..65535", value);
+		n->mtu = (unsigned)mtu;
 	} else if (strcmp(key, "mac") == 0) {
 		if (config_parse_mac(value, n->mac) < 0)
 			return flag_fail(err, errlen, "--net: mac=%s is not a unicast MAC",
@@ -293,7 +308,7 @@ static int net_option(void *arg, const char *key, const char *value,
 		n->has_mac = true;
 	} else {
 		return flag_fail(err, errlen, "--net: unknown option \"%s\" (expected "
-				 "hostfwd, ifname, bridge, parent, mac)", key);
+				 "hostfwd, ifname, bridge, parent, mac, queues, mtu)", key);
 	}
 	return 0;
 }
@@ -343,6 +358,12 @@ int config_check(const struct vm_config *cfg, char *err, size_t errlen)
 
 		if (n->nhostfwd > 0 && strcmp(n->mode, "user") != 0)
 			return flag_fail(err, errlen, "$.nets[%zu].hostfwd: only for mode "
+					 "\"user\"", i);
+		if (n->queues > 1 && strcmp(n->mode, "user") == 0)
+			return flag_fail(err, errlen, "$.nets[%zu].queues: one queue pair for "
+					 "mode \"user\"", i);
+		if (n->mtu > 1500 && strcmp(n->mode, "user") == 0)
+			return flag_fail(err, errlen, "$.nets[%zu].mtu: at most 1500 for mode "
 					 "\"user\"", i);
 		if (strcmp(n->mode, "macvtap") == 0 && n->parent == NULL)
 			return flag_fail(err, errlen, "$.nets[%zu].parent: required for "

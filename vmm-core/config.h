@@ -10,6 +10,9 @@
 
 #define CONFIG_MAX_DISKS   8
 #define CONFIG_MAX_NETS    8
+/* Queue pairs of a NIC: the runner's transport takes 8 queues, so 3
+ * pairs and the control queue. */
+#define CONFIG_MAX_NET_QUEUES 3
 #define CONFIG_MAX_VFIO    8
 #define CONFIG_MAX_HOSTFWD 16
 #define CONFIG_NAME_MAX    48
@@ -30,6 +33,8 @@ struct net_config {
 	bool has_mac;
 	char *hostfwd[CONFIG_MAX_HOSTFWD];
 	size_t nhostfwd;
+	unsigned queues;          /* queue pairs, tap/macvtap; 0: one */
+	unsigned mtu;             /* 0: the host side's default, not advertised */
 };
 
 enum console_mode { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };

@@ -33,7 +33,8 @@ static void usage(FILE *out)
 "  --accel kvm|tcg|auto accelerator (default auto)\n"
 "  --disk PATH[,format=raw|qcow2|...][,readonly=on]   (repeatable)\n"
 "  --net user[,hostfwd=tcp::2222-:22] | tap[,ifname=X][,bridge=Y] |\n"
-"        macvtap,parent=IF            (repeatable)\n"
+"        macvtap,parent=IF; each [,mac=M][,mtu=N], tap/macvtap [,queues=1..3]\n"
+"                             (repeatable)\n"
 "  --console stdio|none|file:PATH\n"
 "  --seccomp-log        log seccomp violations instead of killing (debug)\n");
 }

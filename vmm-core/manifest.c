@@ -245,7 +245,7 @@ static int load_net(struct mctx *m, const char *path, json_object *obj,
 		    struct net_config *net)
 {
 	static const char *const keys[] = { "mode", "ifname", "bridge", "parent",
-					    "mac", "hostfwd", NULL };
+					    "mac", "hostfwd", "queues", "mtu", NULL };
 	char sub[80];
 	json_object *v;
 	const char *s;
@@ -286,6 +286,22 @@ static int load_net(struct mctx *m, const char *path, json_object *obj,
 			return fail(m, sub, "\"%s\" is not a unicast MAC address "
 				    "like 52:54:00:12:34:56", s);
 		net->has_mac = true;
+	}
+	if (json_object_object_get_ex(obj, "queues", &v)) {
+		uint64_t n;
+
+		snprintf(sub, sizeof(sub), "%s.queues", path);
+		if (get_uint(m, sub, v, 1, CONFIG_MAX_NET_QUEUES, &n) < 0)
+			return -EINVAL;
+		net->queues = (unsigned)n;
+	}
+	if (json_object_object_get_ex(obj, "mtu", &v)) {
+		uint64_t n;
+
+		snprintf(sub, sizeof(sub), "%s.mtu", path);
+		if (get_uint(m, sub, v, 68, 65535, &n) < 0)
+			return -EINVAL;
+		net->mtu = (unsigned)n;
 	}
 	if (json_object_object_get_ex(obj, "hostfwd", &v)) {
 		snprintf(sub, sizeof(sub), "%s.hostfwd", path);

@@ -88,10 +88,28 @@ static int channel_end_for(struct vm *vm, struct vm_channel *c, int s)
 	return fd;
 }
 
+/* A NIC without a MAC in the manifest gets a stable one: QEMU's
+ * 52:54:00 prefix, a hash of the VM name, the NIC index.  The runner
+ * (device config) and mica-net (its frames) see the same. */
+static void generated_mac(const char *vm_name, unsigned index, uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = vm_name; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	mac[0] = 0x52;
+	mac[1] = 0x54;
+	mac[2] = 0x00;
+	mac[3] = (uint8_t)(h >> 8);
+	mac[4] = (uint8_t)h;
+	mac[5] = (uint8_t)index;
+}
+
 static void fill_configs(struct vm *vm, Mica__Setup *setup, Mica__MachineConfig *mc,
 			 Mica__DiskConfig *dc, Mica__DiskConfig **dcp,
 			 Mica__NetConfig *nc, Mica__NetConfig **ncp)
 {
+	static uint8_t macs[CONFIG_MAX_NETS][6];
 	const struct vm_config *cfg = vm->cfg;
 	Mica__MachineConfig mc_init = MICA__MACHINE_CONFIG__INIT;
 
@@ -124,13 +142,17 @@ static void fill_configs(struct vm *vm, Mica__Setup *setup, Mica__MachineConfig 
 		nc[i] = init;
 		nc[i].index = i;
 		nc[i].mode = (char *)n->mode;
-		if (n->has_mac) {
-			nc[i].mac.data = (uint8_t *)n->mac;
-			nc[i].mac.len = 6;
-		}
+		if (n->has_mac)
+			memcpy(macs[i], n->mac, 6);
+		else
+			generated_mac(cfg->name, i, macs[i]);
+		nc[i].mac.data = macs[i];
+		nc[i].mac.len = 6;
 		nc[i].ifname = n->ifname != NULL ? n->ifname : (char *)"";
 		nc[i].bridge = n->bridge != NULL ? n->bridge : (char *)"";
 		nc[i].parent = n->parent != NULL ? n->parent : (char *)"";
+		nc[i].queues = n->queues > 0 ? n->queues : 1;
+		nc[i].mtu = n->mtu;
 		nc[i].n_hostfwd = n->nhostfwd;
 		nc[i].hostfwd = (char **)n->hostfwd;
 		ncp[i] = &nc[i];

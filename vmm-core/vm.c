@@ -108,6 +108,9 @@ static void build_process_table(struct vm *vm)
 					       STAGE_BACKEND);
 
 		add_channel(vm, MICA__FD_KIND__FD_VHOST_USER_NET, i, SOCK_STREAM, vcpu, net);
+		/* The user-mode NAT's sockets are the guest's way out: that
+		 * mica-net stays in our network namespace (still jailed). */
+		net->share_net = !net_needs_netd(&cfg->nets[i]);
 		if (net_needs_netd(&cfg->nets[i]))
 			add_channel(vm, MICA__FD_KIND__FD_NET_CHANNEL, i, SOCK_SEQPACKET, net,
 				    netd);
@@ -309,6 +312,13 @@ static void proc_message(struct vm_proc *p, struct ipc_msg *msg)
 		if (env->result->errno_value != 0)
 			log_warnx("%s: %s", p->name, env->result->message);
 		return;
+	case MICA__ENVELOPE__BODY_MACVTAP_OPEN:
+		if (p->role != MICA__ROLE__ROLE_NETD || !p->setup_sent) {
+			proc_kill(p, "asked for macvtap queues (only a set-up mica-netd may)");
+			return;
+		}
+		vm_macvtap_open(p, env);
+		return;
 	default:
 		proc_kill(p, "sent a message children may not send");
 	}
@@ -357,6 +367,8 @@ static void build_argv(struct vm_proc *p, char *path, size_t pathlen,
 
 	snprintf(path, pathlen, "%s/%s", vm->libexec, p->program);
 	argv[n++] = (char *)p->program;
+	if (p->role == MICA__ROLE__ROLE_NET && p->share_net)
+		argv[n++] = (char *)"--net-user";	/* first: mica-net's own flag */
 	argv[n++] = (char *)"--index";
 	snprintf(store[0], 32, "%u", p->index);
 	argv[n++] = store[0];

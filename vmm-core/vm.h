@@ -90,6 +90,9 @@ int vm_run(struct vm_config *cfg);
  * configuration); a channel end whose peer is already set up goes to the
  * peer at once by Attach. */
 int vm_send_setup(struct vm_proc *p);
+/* mica-netd asks for the queue fds of its macvtap (netdev.c); answered
+ * on its control socket. */
+void vm_macvtap_open(struct vm_proc *p, const ipc_envelope *env);
 
 /* Pieces used by control.c. */
 void vm_stop(struct vm *vm, int status, const char *why);

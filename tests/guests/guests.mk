@@ -43,7 +43,7 @@ GUEST64_CFLAGS := -m64 -mno-red-zone -mgeneral-regs-only -mcmodel=small \
 	-Werror -Wno-unused-parameter -Itests/guests
 GUEST64_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
 	-Wl,--no-warn-rwx-segments -Wl,-T,tests/guests/guest64.ld
-GUEST64_NAMES := irq bench triple cpuid echo ticker virtio-blk
+GUEST64_NAMES := irq bench triple cpuid echo ticker virtio-blk virtio-net
 GUEST64_IMAGES := $(patsubst %,$(GUEST_DIR)/%.bz,$(GUEST64_NAMES))
 
 $(GUEST_DIR)/%.payload.elf: tests/guests/%.c tests/guests/start64.S \
@@ -60,6 +60,8 @@ $(GUEST_DIR)/%.bz: $(GUEST_DIR)/%.payload tests/guests/bzheader.S
 	$(call msg,GUEST,$@)
 	$(Q)$(CC) -c -DPAYLOAD='"$<"' -o $@.o tests/guests/bzheader.S
 	$(Q)objcopy -O binary -j .text $@.o $@
+
+$(GUEST_DIR)/virtio-net.payload.elf $(GUEST_DIR)/virtio-blk.payload.elf: tests/guests/virtio.h
 
 .SECONDARY: $(patsubst %,$(GUEST_DIR)/%.payload.elf,$(GUEST64_NAMES)) \
 	$(patsubst %,$(GUEST_DIR)/%.payload,$(GUEST64_NAMES))

@@ -98,6 +98,10 @@ confined() {
 		if [ "$name" = netd ] && { [ $ns = net ] || { [ $ns = user ] && [ "$(id -u)" = 0 ]; }; }; then
 			[ "$(readlink /proc/$pid/ns/$ns)" = "$(host_ns $ns)" ] ||
 				{ echo "    netd: $ns namespace is not the host's"; return 1; }
+		elif [ "$name" = net0 ] && [ $ns = net ]; then
+			# The user-mode NIC: slirp's sockets are the guest's way out.
+			[ "$(readlink /proc/$pid/ns/$ns)" = "$(host_ns $ns)" ] ||
+				{ echo "    net0 (user mode): not in mica's network namespace"; return 1; }
 		elif [ "$(readlink /proc/$pid/ns/$ns)" = "$(host_ns $ns)" ]; then
 			echo "    $name: shares the host's $ns namespace"; return 1
 		fi

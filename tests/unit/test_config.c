@@ -263,6 +263,48 @@ static int setup_dir(void)
 	return mkdtemp(dir) == NULL;
 }
 
+/* NIC queue pairs: tap/macvtap only, 1..CONFIG_MAX_NET_QUEUES. */
+static void test_net_queues(void)
+{
+	struct vm_config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	expect_error("{ \"nets\": [ { \"mode\": \"tap\", \"queues\": 9 } ] }",
+		     "$.nets[0].queues: 9 out of range 1..3");
+	config_init(&cfg);
+	cfg.kernel = strdup("/proc/self/exe");
+	CU_ASSERT(config_add_net_flag(&cfg, "tap,bridge=br0,queues=2", err, sizeof(err)) == 0);
+	CU_ASSERT_EQUAL(cfg.nets[0].queues, 2);
+	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == 0);
+	CU_ASSERT(config_add_net_flag(&cfg, "tap,queues=0", err, sizeof(err)) < 0);
+	CU_ASSERT(strstr(err, "--net: queues=0 is not 1..3") != NULL);
+	CU_ASSERT(config_add_net_flag(&cfg, "user,queues=2", err, sizeof(err)) == 0);
+	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == -EINVAL);
+	CU_ASSERT(strstr(err, "$.nets[2].queues: one queue pair for mode \"user\"") != NULL);
+	config_free(&cfg);
+}
+
+/* NIC MTU: 68..65535, at most 1500 for the user-mode NAT. */
+static void test_net_mtu(void)
+{
+	struct vm_config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	expect_error("{ \"nets\": [ { \"mode\": \"tap\", \"mtu\": 20 } ] }",
+		     "$.nets[0].mtu: 20 out of range 68..65535");
+	config_init(&cfg);
+	cfg.kernel = strdup("/proc/self/exe");
+	CU_ASSERT(config_add_net_flag(&cfg, "tap,mtu=9000", err, sizeof(err)) == 0);
+	CU_ASSERT_EQUAL(cfg.nets[0].mtu, 9000);
+	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == 0);
+	CU_ASSERT(config_add_net_flag(&cfg, "tap,mtu=big", err, sizeof(err)) < 0);
+	CU_ASSERT(strstr(err, "--net: mtu=big is not 68..65535") != NULL);
+	CU_ASSERT(config_add_net_flag(&cfg, "user,mtu=9000", err, sizeof(err)) == 0);
+	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == -EINVAL);
+	CU_ASSERT(strstr(err, "$.nets[2].mtu: at most 1500 for mode \"user\"") != NULL);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	static const struct cutest_case cases[] = {
@@ -276,6 +318,8 @@ int main(void)
 		CUTEST(test_config_check),
 		CUTEST(test_flags),
 		CUTEST(test_hostfwd_forms),
+		CUTEST(test_net_queues),
+		CUTEST(test_net_mtu),
 	};
 	char cmd[300];
 	int rc;

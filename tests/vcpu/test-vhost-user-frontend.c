@@ -13,21 +13,18 @@
 #include "cutest.h"
 #include "vhost_user.h"
 #include "vhost-user-frontend.h"
+#include "vu-script.h"
 
 static int peer;
 
 static void reply(uint32_t req, const void *payload, uint32_t size)
 {
-	struct vu_header h = { req, VHOST_USER_VERSION | VHOST_USER_FLAG_REPLY, size };
-
-	CU_ASSERT_EQUAL(write(peer, &h, sizeof(h)), (ssize_t)sizeof(h));
-	if (size)
-		CU_ASSERT_EQUAL(write(peer, payload, size), (ssize_t)size);
+	vu_script_reply(peer, req, payload, size);
 }
 
 static void reply_u64(uint32_t req, uint64_t v)
 {
-	reply(req, &v, sizeof(v));
+	vu_script_reply_u64(peer, req, v);
 }
 
 /* Read the next message the front-end sent; its payload into buf. */
