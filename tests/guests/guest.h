@@ -48,6 +48,8 @@ void puts(const char *s);
 void put_hex(uint32_t v, int digits);
 void put_dec(uint32_t v);
 void guest_exit(int status) __attribute__((noreturn));
+/* Whether the bzImage command line (boot_params' cmd_line_ptr) holds word. */
+int cmdline_has(const void *boot_params, const char *word);
 
 int guest_main(const void *start_info);
 

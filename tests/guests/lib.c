@@ -50,3 +50,19 @@ void guest_exit(int status)
 	for (;;)
 		__asm__ volatile("cli; hlt");
 }
+
+int cmdline_has(const void *boot_params, const char *word)
+{
+	const char *cmdline = (const char *)(uintptr_t)
+		*(const uint32_t *)((const uint8_t *)boot_params + 0x228);
+
+	for (; cmdline != 0 && *cmdline; cmdline++) {
+		unsigned i = 0;
+
+		while (word[i] && cmdline[i] == word[i])
+			i++;
+		if (word[i] == 0)
+			return 1;
+	}
+	return 0;
+}

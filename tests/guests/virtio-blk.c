@@ -312,22 +312,6 @@ static void fill_pattern(void)
 	}
 }
 
-static int has_word(const void *boot_params, const char *word)
-{
-	const char *cmdline = (const char *)(uintptr_t)
-		*(const uint32_t *)((const uint8_t *)boot_params + 0x228);
-
-	for (; cmdline != 0 && *cmdline; cmdline++) {
-		unsigned i = 0;
-
-		while (word[i] && cmdline[i] == word[i])
-			i++;
-		if (word[i] == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* Write, read back and compare the sectors again and again. */
 static int loop_rounds(void)
 {
@@ -388,7 +372,7 @@ int guest_main(const void *start_info)
 	puts("virtio-blk: "); put_dec(queue_irqs); puts(" MSI-X interrupts\n");
 	if (queue_irqs == 0 || unexpected)
 		return fail("interrupts");
-	if (has_word(start_info, "loop") && loop_rounds())
+	if (cmdline_has(start_info, "loop") && loop_rounds())
 		return 1;
 	wr8(common + CC_STATUS, 0);		/* reset: the back-end stops */
 	puts("virtio-blk: ok\n");

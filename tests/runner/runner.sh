@@ -119,7 +119,11 @@ done
 
 # A guest printing for a few seconds: look at the jail, then kill -9
 # mica-legacy under it.  mica restarts it, the runner re-attaches and
-# retries the access in flight, and the output goes on to the end.
+# retries the access in flight, and the output goes on to the end.  The
+# guest (legacy-state.bz) set COM1's divisor, LCR, IER, MCR and scratch,
+# 32 CMOS bytes and the i8042 command byte first, and checks them at
+# every line and at the end: the new mica-legacy starts from the state
+# the old one kept in mica's memfd.
 status_json() { "$MICA" status "$name" --json 2>/dev/null; }
 pid_of() { status_json | awk -v want="\"$1\"" '/"name":/ { split($0, a, ":"); gsub(/[ ,]/, "", a[2]); name = a[2] }
 	/"pid":/ && name == want { gsub(/[^0-9]/, ""); print; exit }'; }
@@ -128,7 +132,7 @@ kill_legacy_test() {
 	n=$((n + 1))
 	name="rt$$-$n"
 	: >"$tmp/out"
-	MICA_LEGACY_FORWARD=$mode "$MICA" run --name "$name" --kernel "$G/ticker.bz" \
+	MICA_LEGACY_FORWARD=$mode "$MICA" run --name "$name" --kernel "$G/legacy-state.bz" \
 		--memory 64M --cpus 2 --console "file:$tmp/out" >"$tmp/log" 2>&1 &
 	core=$!
 	if ! wait_for 10 grep -q '^tick 20$' "$tmp/out"; then
@@ -152,6 +156,10 @@ kill_legacy_test() {
 		grep -q 'mica-legacy restarted; forwarding to the new one' "$tmp/log" &&
 		pass "kill -9 mica-legacy mid-output ($mode): restarted, output goes on, status 0" ||
 		{ fail "legacy restart, $mode (rc $rc)"; sed 's/^/    | /' "$tmp/log" | tail; }
+	grep -q '^legacy-state: ok$' "$tmp/out" &&
+		grep -q 'restarted: UART, CMOS and i8042 state restored' "$tmp/log" &&
+		pass "device state across the restart ($mode): UART divisor/LCR/IER/MCR/scratch, CMOS, i8042 unchanged" ||
+		{ fail "device state across the restart ($mode)"; grep '^legacy-state' "$tmp/out"; }
 }
 jail_checks() {
 	local vcpu=$1 st=/proc/$1/status filters
