@@ -32,6 +32,7 @@
 #include "machine.h"
 #include "pci.h"
 #include "pci-testdev.h"
+#include "vhost-user-frontend.h"
 #include "vcpu-policy.h"
 #include "virtio-pci.h"
 
@@ -304,6 +305,27 @@ static void attach_disks(struct runner *r)
 	}
 }
 
+static void on_virtio_intx(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	virtio_pci_intx_event(arg, fd);
+}
+
+/* INTx of the virtio functions whose driver leaves MSI-X off: their call
+ * and resample eventfds are served by this event loop. */
+static int watch_virtio_intx(struct daemon *d, struct virtio_pci *vp)
+{
+	int fds[1 + VHOST_USER_FRONTEND_MAX_QUEUES];
+	unsigned n = virtio_pci_intx_fds(vp, fds, sizeof(fds) / sizeof(fds[0]));
+
+	for (unsigned i = 0; i < n; i++) {
+		int err = evloop_add(d->loop, fds[i], EPOLLIN, on_virtio_intx, vp);
+
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
 static void *machine_thread_main(void *arg)
 {
 	struct runner *r = arg;
@@ -442,7 +464,11 @@ static int runner_setup(struct daemon *d, struct ipc_msg *msg)
 				   "boot protocol");
 	if (err == 0) {
 		attach_disks(r);
-		err = legacy_forward_connect(&r->fwd, legacy_fd);
+		for (unsigned i = 0; i < MAX_DEVICES && err == 0; i++)
+			if (r->virtio_blk[i] != NULL)
+				err = watch_virtio_intx(d, r->virtio_blk[i]);
+		if (err == 0)
+			err = legacy_forward_connect(&r->fwd, legacy_fd);
 	} else {
 		close(legacy_fd);
 	}

@@ -10,7 +10,12 @@
  *
  * With "loop" on the command line it then writes and reads back the same
  * sectors ROUNDS more times, printing "round N" every 50, so a test can
- * kill and restart the back-end under it. */
+ * kill and restart the back-end under it.
+ *
+ * With "intx" it leaves MSI-X off and takes the queue's interrupts on
+ * INTA instead: the GSI from the interrupt line register, routed in the
+ * IOAPIC level-triggered and active low (as the DSDT's _PRT says); the
+ * handler reads (and so clears) the ISR status. */
 #include "guest.h"
 
 #define VIRTIO_VENDOR	0x1af4
@@ -19,6 +24,9 @@
 #define LAPIC_EOI	0x0b0
 #define LAPIC_SVR	0x0f0
 #define VEC_QUEUE	0x42
+#define IOAPIC		0xfec00000u
+#define IOAPIC_LEVEL	(1u << 15)
+#define IOAPIC_LOW	(1u << 13)
 
 #define BLK_SECTOR	8		/* first sector written */
 #define BLK_COUNT	16
@@ -79,9 +87,10 @@ static struct blk_req req;
 static volatile uint8_t req_status;
 
 static unsigned slot;
-static uintptr_t common, notify, device;
+static uintptr_t common, notify, device, isr;
 static uint32_t notify_mult;
-static volatile uint32_t queue_irqs, unexpected;
+static int intx;
+static volatile uint32_t queue_irqs, unexpected, isr_empty;
 
 struct idt_gate {
 	uint16_t off_lo, sel;
@@ -109,6 +118,8 @@ __asm__(".text\n" ISR(isr_queue, on_queue) ISR(isr_default, on_unexpected));
 void on_queue(void)
 {
 	queue_irqs++;
+	if (intx && !(*(volatile uint8_t *)isr & 1))	/* read clears */
+		isr_empty++;
 	mmio_write32(LAPIC + LAPIC_EOI, 0);
 }
 
@@ -188,10 +199,12 @@ static int find_device(void)
 		else if (type == 2) {
 			notify = bar + off;
 			notify_mult = cfg_read(cap + 16);
-		} else if (type == 4)
+		} else if (type == 3)
+			isr = bar + off;
+		else if (type == 4)
 			device = bar + off;
 	}
-	if (!common || !notify || !device)
+	if (!common || !notify || !device || !isr)
 		return fail("virtio capabilities missing");
 	return 0;
 }
@@ -213,6 +226,22 @@ static int msix_setup(void)
 	mmio_write32(table + 16 + 8, VEC_QUEUE);
 	mmio_write32(table + 16 + 12, 0);
 	cfg_write(cap, cfg_read(cap) | 0x80000000u);
+	return 0;
+}
+
+/* INTA -> VEC_QUEUE: the GSI the firmware would have told the driver. */
+static int intx_setup(void)
+{
+	uint32_t r = cfg_read(0x3c);
+	unsigned line = r & 0xff, pin = (r >> 8) & 0xff;
+
+	if (pin != 1 || line < 16 || line > 23)
+		return fail("no INTA routed to an IOAPIC GSI");
+	puts("virtio-blk: INTA on GSI "); put_dec(line); putc('\n');
+	mmio_write32(IOAPIC, 0x10 + 2 * line + 1);
+	mmio_write32(IOAPIC + 0x10, 0);			/* APIC id 0 */
+	mmio_write32(IOAPIC, 0x10 + 2 * line);
+	mmio_write32(IOAPIC + 0x10, VEC_QUEUE | IOAPIC_LEVEL | IOAPIC_LOW);
 	return 0;
 }
 
@@ -254,8 +283,8 @@ static int queue_setup(void)
 		return fail("queue 0 too small");
 	wr16(common + CC_Q_SIZE, QSIZE);
 	wr16(common + CC_MSIX, 0xffff);
-	wr16(common + CC_Q_MSIX, 1);
-	if (rd16(common + CC_Q_MSIX) != 1)
+	wr16(common + CC_Q_MSIX, intx ? 0xffff : 1);
+	if (rd16(common + CC_Q_MSIX) != (intx ? 0xffff : 1))
 		return fail("queue MSI-X vector not taken");
 	wr64(common + CC_Q_DESC, (uintptr_t)ring_desc);
 	wr64(common + CC_Q_AVAIL, (uintptr_t)&ring_avail);
@@ -343,7 +372,9 @@ int guest_main(const void *start_info)
 	outb(0xa1, 0xff);
 	idt_setup();
 	mmio_write32(LAPIC + LAPIC_SVR, 0x1ff);
-	if (find_device() || msix_setup() || negotiate(&features))
+	intx = cmdline_has(start_info, "intx");
+	if (find_device() || (intx ? intx_setup() : msix_setup()) ||
+	    negotiate(&features))
 		return 1;
 	cap_lo = mmio_read32(device);
 	cap_hi = mmio_read32(device + 4);
@@ -369,7 +400,14 @@ int guest_main(const void *start_info)
 		if (rbuf[i] != wbuf[i])
 			return fail("read back differs");
 	puts("virtio-blk: read back 16 sectors, pattern verified\n");
-	puts("virtio-blk: "); put_dec(queue_irqs); puts(" MSI-X interrupts\n");
+	puts("virtio-blk: "); put_dec(queue_irqs);
+	puts(intx ? " INTx interrupts, " : " MSI-X interrupts\n");
+	if (intx) {
+		put_dec(isr_empty);
+		puts(" with ISR clear\n");
+		if (rd8(isr) != 0)
+			return fail("ISR not cleared by reading it");
+	}
 	if (queue_irqs == 0 || unexpected)
 		return fail("interrupts");
 	if (cmdline_has(start_info, "loop") && loop_rounds())

@@ -79,6 +79,16 @@ run_guest 0 virtio-blk.bz --disk "$tmp/disk.img,format=raw" &&
 	out_has '^virtio-blk: ok$' && disk_has_pattern &&
 	pass "virtio-blk under mica run: runner -> mica-blk (image fd from mica-blockd), pattern on disk" ||
 	fail "virtio-blk under mica run"
+# The same with MSI-X left off: the queue interrupts on INTA (level,
+# resampled irqfd), the guest's handler reads and so clears ISR.
+truncate -s 0 "$tmp/disk.img"
+truncate -s 1M "$tmp/disk.img"
+run_guest 0 virtio-blk.bz --disk "$tmp/disk.img,format=raw" --append intx &&
+	out_has '^virtio-blk: INTA on GSI (1[6-9]|2[0-3])$' &&
+	out_has '^virtio-blk: [1-9][0-9]* INTx interrupts' && out_has '^virtio-blk: ok$' &&
+	disk_has_pattern &&
+	pass "virtio-blk with INTx (MSI-X off): ISR status, level line via resampled irqfd" ||
+	fail "virtio-blk with INTx"
 
 # A qcow2 disk needs blockd's mapping service (not wired yet): mica-blk
 # says why, the runner leaves the disk out, the guest runs on.
