@@ -15,7 +15,10 @@
  * With "intx" it leaves MSI-X off and takes the queue's interrupts on
  * INTA instead: the GSI from the interrupt line register, routed in the
  * IOAPIC level-triggered and active low (as the DSDT's _PRT says); the
- * handler reads (and so clears) the ISR status. */
+ * handler reads (and so clears) the ISR status.
+ *
+ * With "high" the data buffers lie at 5 GiB (RAM above the PCI hole, the
+ * second region of the back-end's memory table). */
 #include "guest.h"
 
 #define VIRTIO_VENDOR	0x1af4
@@ -81,8 +84,11 @@ static volatile struct {
 	uint16_t avail_event;
 } ring_used __attribute__((aligned(4096)));
 
-static uint8_t wbuf[BLK_COUNT * 512] __attribute__((aligned(4096)));
-static uint8_t rbuf[BLK_COUNT * 512] __attribute__((aligned(4096)));
+#define BUF_SIZE	(BLK_COUNT * 512)
+#define HIGH_BUFS	(5ULL << 30)	/* "high": data buffers at 5 GiB */
+static uint8_t low_wbuf[BUF_SIZE] __attribute__((aligned(4096)));
+static uint8_t low_rbuf[BUF_SIZE] __attribute__((aligned(4096)));
+static uint8_t *wbuf = low_wbuf, *rbuf = low_rbuf;
 static struct blk_req req;
 static volatile uint8_t req_status;
 
@@ -345,13 +351,13 @@ static void fill_pattern(void)
 static int loop_rounds(void)
 {
 	for (unsigned r = 1; r <= ROUNDS; r++) {
-		for (unsigned i = 0; i < sizeof(rbuf); i++)
+		for (unsigned i = 0; i < BUF_SIZE; i++)
 			rbuf[i] = 0;
-		if (blk_request(VIRTIO_BLK_T_OUT, BLK_SECTOR, wbuf, sizeof(wbuf)) != 0)
+		if (blk_request(VIRTIO_BLK_T_OUT, BLK_SECTOR, wbuf, BUF_SIZE) != 0)
 			return fail("write failed in the loop");
-		if (blk_request(VIRTIO_BLK_T_IN, BLK_SECTOR, rbuf, sizeof(rbuf)) != 0)
+		if (blk_request(VIRTIO_BLK_T_IN, BLK_SECTOR, rbuf, BUF_SIZE) != 0)
 			return fail("read failed in the loop");
-		for (unsigned i = 0; i < sizeof(rbuf); i++)
+		for (unsigned i = 0; i < BUF_SIZE; i++)
 			if (rbuf[i] != wbuf[i])
 				return fail("read back differs in the loop");
 		if (r % 50 == 0) {
@@ -373,6 +379,13 @@ int guest_main(const void *start_info)
 	idt_setup();
 	mmio_write32(LAPIC + LAPIC_SVR, 0x1ff);
 	intx = cmdline_has(start_info, "intx");
+	if (cmdline_has(start_info, "high")) {
+		if (map_above_4g(HIGH_BUFS + 2 * BUF_SIZE) < 0)
+			return fail("cannot map the buffers at 5 GiB");
+		wbuf = (uint8_t *)(uintptr_t)HIGH_BUFS;
+		rbuf = wbuf + BUF_SIZE;
+		puts("virtio-blk: data buffers at 5 GiB\n");
+	}
 	if (find_device() || (intx ? intx_setup() : msix_setup()) ||
 	    negotiate(&features))
 		return 1;
@@ -384,7 +397,7 @@ int guest_main(const void *start_info)
 	if (queue_setup())
 		return 1;
 	fill_pattern();
-	st = blk_request(VIRTIO_BLK_T_OUT, BLK_SECTOR, wbuf, sizeof(wbuf));
+	st = blk_request(VIRTIO_BLK_T_OUT, BLK_SECTOR, wbuf, BUF_SIZE);
 	if (st != 0)
 		return fail("write failed");
 	puts("virtio-blk: wrote 16 sectors\n");
@@ -393,10 +406,10 @@ int guest_main(const void *start_info)
 			return fail("flush failed");
 		puts("virtio-blk: flushed\n");
 	}
-	st = blk_request(VIRTIO_BLK_T_IN, BLK_SECTOR, rbuf, sizeof(rbuf));
+	st = blk_request(VIRTIO_BLK_T_IN, BLK_SECTOR, rbuf, BUF_SIZE);
 	if (st != 0)
 		return fail("read failed");
-	for (unsigned i = 0; i < sizeof(rbuf); i++)
+	for (unsigned i = 0; i < BUF_SIZE; i++)
 		if (rbuf[i] != wbuf[i])
 			return fail("read back differs");
 	puts("virtio-blk: read back 16 sectors, pattern verified\n");

@@ -90,6 +90,23 @@ run_guest 0 virtio-blk.bz --disk "$tmp/disk.img,format=raw" --append intx &&
 	pass "virtio-blk with INTx (MSI-X off): ISR status, level line via resampled irqfd" ||
 	fail "virtio-blk with INTx"
 
+# 6 GiB of guest RAM (a sparse memfd): 2.75 GiB below the PCI hole, the
+# rest at 4 GiB, two memory slots, both in the e820 map; the guest writes
+# and reads back above 4 GiB.  Then virtio-blk with its data buffers at
+# 5 GiB: mica-blk gets a two-region vhost-user memory table.
+run_guest 0 highmem.bz --memory 6G &&
+	out_has '^highmem: e820 0000000100000000 00000000d0000000 ram$' &&
+	out_has '^highmem: ok$' &&
+	pass "6 GiB guest: RAM split at the PCI hole and 4 GiB, written and read back above 4 GiB" ||
+	fail "6 GiB guest (highmem)"
+truncate -s 0 "$tmp/disk.img"
+truncate -s 1M "$tmp/disk.img"
+run_guest 0 virtio-blk.bz --memory 6G --disk "$tmp/disk.img,format=raw" --append high &&
+	out_has '^virtio-blk: data buffers at 5 GiB$' && out_has '^virtio-blk: ok$' &&
+	disk_has_pattern &&
+	pass "virtio-blk, 6 GiB guest, buffers at 5 GiB: two-region vhost-user memory table" ||
+	fail "virtio-blk with buffers above 4 GiB"
+
 # A qcow2 disk needs blockd's mapping service (not wired yet): mica-blk
 # says why, the runner leaves the disk out, the guest runs on.
 qemu-img create -q -f qcow2 "$tmp/disk.qcow2" 1M 2>/dev/null || truncate -s 1M "$tmp/disk.qcow2"
