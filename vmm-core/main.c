@@ -34,7 +34,8 @@ static void usage(FILE *out)
 "  --disk PATH[,format=raw|qcow2|...][,readonly=on]   (repeatable)\n"
 "  --net user[,hostfwd=tcp::2222-:22] | tap[,ifname=X][,bridge=Y] |\n"
 "        macvtap,parent=IF            (repeatable)\n"
-"  --console stdio|none|file:PATH\n"
+"  --console stdio|none|file:PATH   (stdio: stdin is the serial input;\n"
+"                       on a terminal Ctrl-A x stops the VM, Ctrl-A h: help)\n"
 "  --seccomp-log        log seccomp violations instead of killing (debug)\n");
 }
 
