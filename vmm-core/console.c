@@ -30,7 +30,7 @@
 struct console_in {
 	struct vm *vm;
 	int pipe_w;
-	bool tty, regular, escape;
+	bool tty, regular, escape, drop_said;
 	bool src_watched, out_watched;
 	uint8_t buf[4096];
 	size_t off, len;
@@ -81,11 +81,12 @@ static int tty_make_raw(void)
 static void on_stdin(struct evloop *loop, int fd, uint32_t events, void *arg);
 static void on_pipe_room(struct evloop *loop, int fd, uint32_t events, void *arg);
 
-/* Watch stdin while the buffer is empty, else the pipe for room.  A
- * regular file cannot be polled: it is read whenever the pipe has room. */
+/* Watch stdin while the buffer is empty (a terminal: always), and the
+ * pipe for room while it is not.  A regular file cannot be polled: it is
+ * read whenever the pipe has room. */
 static void conin_watch(struct console_in *c)
 {
-	bool want_src = c->off == c->len && !c->regular && c->pipe_w >= 0;
+	bool want_src = (c->off == c->len || c->tty) && !c->regular && c->pipe_w >= 0;
 	bool want_out = (c->off < c->len || c->regular) && c->pipe_w >= 0;
 
 	if (want_src != c->src_watched) {
@@ -124,12 +125,12 @@ static void escape_help(void)
 }
 
 /* Take the escape sequences out of buf[0..n); returns what is left. */
-static size_t conin_escape(struct console_in *c, size_t n)
+static size_t conin_escape(struct console_in *c, uint8_t *buf, size_t n)
 {
 	size_t out = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		uint8_t b = c->buf[i];
+		uint8_t b = buf[i];
 
 		if (!c->escape && b == CONSOLE_ESCAPE) {
 			c->escape = true;
@@ -150,9 +151,48 @@ static size_t conin_escape(struct console_in *c, size_t n)
 			if (b != CONSOLE_ESCAPE)
 				continue;	/* unknown: dropped, as QEMU does */
 		}
-		c->buf[out++] = b;
+		buf[out++] = b;
 	}
 	return out;
+}
+
+/* Read stdin once: escapes taken out (terminal), the rest appended to the
+ * buffer.  A terminal is read even while the buffer is full, so that
+ * Ctrl-A x always works; what does not fit then is dropped (the guest is
+ * not reading).  A pipe or file is read only into an empty buffer, and
+ * waits otherwise.  Returns false at the end of input. */
+static bool conin_read(struct console_in *c)
+{
+	uint8_t in[sizeof(c->buf)];
+	size_t room, n;
+	ssize_t got;
+
+	if (c->off > 0) {
+		memmove(c->buf, c->buf + c->off, c->len - c->off);
+		c->len -= c->off;
+		c->off = 0;
+	}
+	room = sizeof(c->buf) - c->len;
+	got = read(STDIN_FILENO, in, c->tty ? sizeof(in) : room);
+	if (got < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (got <= 0) {
+		if (got < 0)
+			log_warn("console input");
+		conin_eof(c);
+		return false;
+	}
+	n = c->tty ? conin_escape(c, in, (size_t)got) : (size_t)got;
+	if (n > room) {
+		if (!c->drop_said)
+			log_warnx("console: the guest does not read its serial input; "
+				  "dropping typed input until it does");
+		c->drop_said = true;
+		n = room;
+	}
+	memcpy(c->buf + c->len, in, n);
+	c->len += n;
+	return true;
 }
 
 /* Move bytes from stdin to the pipe until one side would block. */
@@ -161,23 +201,14 @@ static void conin_pump(struct console_in *c, bool src_ready)
 	while (c->pipe_w >= 0 && !c->vm->stopping) {
 		ssize_t n;
 
-		if (c->off == c->len) {
-			if (!src_ready && !c->regular)
-				break;
+		if (src_ready || (c->regular && c->off == c->len)) {
 			src_ready = false;
-			n = read(STDIN_FILENO, c->buf, sizeof(c->buf));
-			if (n < 0 && (errno == EINTR || errno == EAGAIN))
-				break;
-			if (n <= 0) {
-				if (n < 0)
-					log_warn("console input");
-				conin_eof(c);
+			if (!conin_read(c))
 				return;
-			}
-			c->off = 0;
-			c->len = c->tty ? conin_escape(c, (size_t)n) : (size_t)n;
 			continue;
 		}
+		if (c->off == c->len)
+			break;
 		n = write(c->pipe_w, c->buf + c->off, c->len - c->off);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -213,7 +244,9 @@ int console_open(struct vm *vm)
 	int p[2];
 
 	vm->console_in_fd = -1;
-	if (vm->cfg->console != CONSOLE_STDIO || fstat(STDIN_FILENO, &st) < 0)
+	/* fd 0 with close-on-exec is one of ours (stdin was closed): none. */
+	if (vm->cfg->console != CONSOLE_STDIO || fstat(STDIN_FILENO, &st) < 0 ||
+	    (fcntl(STDIN_FILENO, F_GETFD) & FD_CLOEXEC))
 		return 0;
 	c->tty = isatty(STDIN_FILENO);
 	if (c->tty && tcgetpgrp(STDIN_FILENO) != getpgrp()) {

@@ -65,12 +65,16 @@ else
 fi
 
 # 2. A terminal (a pty): raw while running, Ctrl-A x stops the VM, the
-# terminal comes back as it was; the same after SIGTERM.
-for mode in escape sigterm; do
+# terminal comes back as it was; the same after SIGTERM; and Ctrl-A x
+# works while a guest that never reads COM1 has input piling up.
+for mode in escape sigterm stuck; do
+	guest=echo.bz
+	[ "$mode" = stuck ] && guest=ticker.bz
 	python3 "$(dirname "$0")/pty-console.py" "$mode" "$tmp/log" -- \
-		"$MICA" run --name "conpty$$-$mode" --kernel "$G/echo.bz" --memory 64M \
+		"$MICA" run --name "conpty$$-$mode" --kernel "$G/$guest" --memory 64M \
 		--append lines --console stdio &&
-		{ [ "$mode" != escape ] || grep -q "stopping VM .*(Ctrl-A x on the console)" "$tmp/log"; } &&
+		{ [ "$mode" = sigterm ] || grep -q "stopping VM .*(Ctrl-A x on the console)" "$tmp/log"; } &&
+		{ [ "$mode" != stuck ] || grep -q "dropping typed input" "$tmp/log"; } &&
 		pass "terminal ($mode): raw mode on, restored on exit, status 0" ||
 		{ fail "terminal ($mode)"; sed 's/^/    | /' "$tmp/log" | tail; }
 done

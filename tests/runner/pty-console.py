@@ -5,6 +5,8 @@ pty-console.py MODE LOG -- mica run ARGS...
 MODE escape: wait for the echo guest's prompt, check the terminal is raw,
              type a line and see it echoed, then Ctrl-A x.
 MODE sigterm: wait for the prompt, then SIGTERM mica.
+MODE stuck: the guest (ticker) never reads COM1: type 100 KiB, more than
+             the pipe and buffers hold, then Ctrl-A x must still work.
 Either way mica must exit 0 and leave the terminal as it found it.
 Prints what failed and exits 1, or exits 0.
 """
@@ -52,8 +54,9 @@ def fail(why):
     sys.exit(1)
 
 
-if not expect(b"echo: ready"):
-    fail("no 'echo: ready' prompt")
+prompt = b"tick 5" if mode == "stuck" else b"echo: ready"
+if not expect(prompt):
+    fail("no %r from the guest" % prompt)
 raw = termios.tcgetattr(slave)
 if raw[3] & (termios.ICANON | termios.ECHO | termios.ISIG):
     fail("terminal not in raw mode while the guest runs (lflag %#x)" % raw[3])
@@ -63,6 +66,11 @@ if mode == "escape":
     os.write(master, b"typed at a terminal\n")
     if not expect(b"echo: typed at a terminal"):
         fail("the typed line was not echoed")
+    os.write(master, b"\x01x")
+elif mode == "stuck":
+    typed = b"y" * 4096
+    for _ in range(25):
+        os.write(master, typed)
     os.write(master, b"\x01x")
 else:
     p.send_signal(signal.SIGTERM)
