@@ -47,6 +47,10 @@ struct legacy {
 	int console_in_fd;
 	bool console_in_watched;
 	struct legacy_state_page *state;
+	/* Each device's state as last written to the page, so that an access
+	 * that changed nothing costs one small save and compare. */
+	uint8_t dev_state[LEGACY_BUS_MAX][LEGACY_STATE_MAX];
+	size_t dev_state_len[LEGACY_BUS_MAX];
 	bool console_broken;
 	bool bad_access_logged;
 	enum legacy_fwd_mode mode;
@@ -140,6 +144,12 @@ static void state_save(struct legacy *l)
 
 	if (p == NULL)
 		return;
+	for (unsigned i = 0; i < l->bus.nr; i++) {
+		const struct legacy_dev *d = l->bus.dev[i];
+
+		l->dev_state_len[i] = d->ops->save != NULL ?
+				      d->ops->save(d, l->dev_state[i]) : 0;
+	}
 	n = legacy_bus_save(&l->bus, buf, sizeof(buf));
 	gen = p->gen;
 	if (p->magic == STATE_MAGIC && p->slot[gen & 1].len == n &&
@@ -152,6 +162,28 @@ static void state_save(struct legacy *l)
 	p->magic = STATE_MAGIC;
 	p->version = STATE_VERSION;
 	__atomic_store_n(&p->gen, gen + 1, __ATOMIC_RELEASE);
+}
+
+/* After an access to dev (NULL: an unclaimed port): write the page if
+ * the device's state changed. */
+static void state_touch(struct legacy *l, const struct legacy_dev *dev)
+{
+	uint8_t now[LEGACY_STATE_MAX];
+	size_t n;
+
+	if (l->state == NULL || dev == NULL)
+		return;
+	for (unsigned i = 0; i < l->bus.nr; i++) {
+		if (l->bus.dev[i] != dev)
+			continue;
+		if (dev->ops->save == NULL)
+			return;
+		n = dev->ops->save(dev, now);
+		if (n == l->dev_state_len[i] && memcmp(now, l->dev_state[i], n) == 0)
+			return;
+		break;
+	}
+	state_save(l);
 }
 
 /* What a restarted mica-legacy finds; returns what the status line says. */
@@ -243,7 +275,7 @@ static void on_console_in(struct evloop *loop, int fd, uint32_t events, void *ar
 		return;
 	}
 	uart8250_receive(l->bus.com1, buf, (size_t)n);
-	state_save(l);
+	state_touch(l, l->bus.com1);
 	console_in_update(l);
 }
 
@@ -278,7 +310,7 @@ static void on_rtc_timer(struct evloop *loop, int fd, uint32_t events, void *arg
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_warn("RTC timer");
 	rtc_rearm(arg);
-	state_save(arg);
+	state_touch(arg, ((struct legacy *)arg)->rtc);
 }
 
 /* ---- one forwarded access ------------------------------------------------- */
@@ -286,6 +318,8 @@ static void on_rtc_timer(struct evloop *loop, int fd, uint32_t events, void *arg
 static uint32_t legacy_access(struct legacy *l, uint16_t port, unsigned size,
 			      bool write, uint32_t value, uint32_t *flags)
 {
+	const struct legacy_dev *dev;
+
 	l->access_flags = 0;
 	l->accesses++;
 	if (size != 1 && size != 2 && size != 4) {
@@ -300,9 +334,10 @@ static uint32_t legacy_access(struct legacy *l, uint16_t port, unsigned size,
 		legacy_bus_write(&l->bus, port, size, value);
 	else
 		value = legacy_bus_read(&l->bus, port, size);
-	if (l->rtc != NULL && legacy_bus_find(&l->bus, port) == l->rtc)
+	dev = legacy_bus_find(&l->bus, port);
+	if (l->rtc != NULL && dev == l->rtc)
 		rtc_rearm(l);
-	state_save(l);
+	state_touch(l, dev);
 	console_in_update(l);
 	*flags = l->access_flags;
 	return value;
