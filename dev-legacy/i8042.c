@@ -2,8 +2,10 @@
  * reset line (command 0xFE, or any pulse command with bit 0 clear, or
  * writing the output port with bit 0 clear).  No keyboard or mouse is
  * attached: device commands are acknowledged and otherwise ignored. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "legacy.h"
 
@@ -177,11 +179,62 @@ static void i8042_destroy(struct legacy_dev *dev)
 	free(dev);
 }
 
+struct i8042_state {
+	uint8_t status, cmdbyte, outport, pending_cmd, q_head, q_count;
+	uint8_t queue[I8042_QUEUE], queue_aux[I8042_QUEUE];
+};
+
+static size_t i8042_save(const struct legacy_dev *dev, void *buf)
+{
+	const struct i8042 *k = (const struct i8042 *)dev;
+	struct i8042_state s = {
+		k->status, k->cmdbyte, k->outport, k->pending_cmd,
+		(uint8_t)k->q_head, (uint8_t)k->q_count, { 0 }, { 0 },
+	};
+
+	for (unsigned i = 0; i < I8042_QUEUE; i++) {
+		s.queue[i] = k->queue[i];
+		s.queue_aux[i] = k->queue_aux[i];
+	}
+	memcpy(buf, &s, sizeof(s));
+	return sizeof(s);
+}
+
+static int i8042_load(struct legacy_dev *dev, const void *buf, size_t len)
+{
+	struct i8042 *k = (struct i8042 *)dev;
+	struct i8042_state s;
+
+	if (len != sizeof(s))
+		return -EINVAL;
+	memcpy(&s, buf, sizeof(s));
+	if (s.q_head >= I8042_QUEUE || s.q_count > I8042_QUEUE)
+		return -EINVAL;
+	for (unsigned i = 0; i < I8042_QUEUE; i++)
+		if (s.queue_aux[i] > 1)
+			return -EINVAL;
+	k->status = s.status;
+	k->cmdbyte = s.cmdbyte;
+	k->outport = s.outport;
+	k->pending_cmd = s.pending_cmd;
+	k->q_head = s.q_head;
+	k->q_count = s.q_count;
+	for (unsigned i = 0; i < I8042_QUEUE; i++) {
+		k->queue[i] = s.queue[i];
+		k->queue_aux[i] = s.queue_aux[i];
+	}
+	k->irq_level = 0;		/* raised again if still pending */
+	i8042_update(k);
+	return 0;
+}
+
 static const struct legacy_dev_ops i8042_ops = {
 	.name = "i8042",
 	.read = i8042_read,
 	.write = i8042_write,
 	.destroy = i8042_destroy,
+	.save = i8042_save,
+	.load = i8042_load,
 };
 
 struct legacy_dev *i8042_create(const struct legacy_host *host)

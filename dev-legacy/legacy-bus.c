@@ -1,6 +1,7 @@
 /* The standard PC set of legacy devices behind one port dispatcher, for
  * whoever receives the forwarded port I/O (mica-legacy, test harnesses). */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "legacy.h"
@@ -92,4 +93,68 @@ void legacy_bus_destroy(struct legacy_bus *bus)
 	for (unsigned i = 0; i < bus->nr; i++)
 		legacy_dev_destroy(bus->dev[i]);
 	memset(bus, 0, sizeof(*bus));
+}
+
+/* A record: the device's first port (2 bytes, little-endian), the state's
+ * length (1 byte), the state. */
+#define RECORD_HEAD 3
+
+size_t legacy_bus_save(const struct legacy_bus *bus, uint8_t *buf, size_t len)
+{
+	size_t at = 0;
+
+	for (unsigned i = 0; i < bus->nr; i++) {
+		const struct legacy_dev *d = bus->dev[i];
+		uint8_t state[LEGACY_STATE_MAX];
+		size_t n;
+
+		if (d->ops->save == NULL)
+			continue;
+		n = d->ops->save(d, state);
+		if (len - at < RECORD_HEAD + n)
+			return 0;
+		buf[at] = (uint8_t)d->ports[0].base;
+		buf[at + 1] = (uint8_t)(d->ports[0].base >> 8);
+		buf[at + 2] = (uint8_t)n;
+		memcpy(buf + at + RECORD_HEAD, state, n);
+		at += RECORD_HEAD + n;
+	}
+	return at;
+}
+
+int legacy_bus_load(struct legacy_bus *bus, const uint8_t *buf, size_t len,
+		    char *why, size_t whylen)
+{
+	size_t at = 0;
+
+	while (at < len) {
+		uint16_t port;
+		struct legacy_dev *d;
+		size_t n;
+
+		if (len - at < RECORD_HEAD) {
+			snprintf(why, whylen, "record at byte %zu is cut short", at);
+			return -EINVAL;
+		}
+		port = (uint16_t)(buf[at] | buf[at + 1] << 8);
+		n = buf[at + 2];
+		d = legacy_bus_find(bus, port);
+		if (n > len - at - RECORD_HEAD) {
+			snprintf(why, whylen, "record at byte %zu: %zu bytes of state "
+				 "run past the end", at, n);
+			return -EINVAL;
+		}
+		if (d == NULL || d->ports[0].base != port || d->ops->load == NULL) {
+			snprintf(why, whylen, "record at byte %zu: no device with "
+				 "state at port %#x", at, port);
+			return -EINVAL;
+		}
+		if (d->ops->load(d, buf + at + RECORD_HEAD, n) < 0) {
+			snprintf(why, whylen, "%s at port %#x: state out of range",
+				 d->ops->name, port);
+			return -EINVAL;
+		}
+		at += RECORD_HEAD + n;
+	}
+	return 0;
 }

@@ -40,7 +40,16 @@ struct legacy_dev_ops {
 	void (*write)(struct legacy_dev *dev, uint16_t port, unsigned size,
 		      uint32_t val);
 	void (*destroy)(struct legacy_dev *dev);
+	/* Guest-visible state, so that a restarted host process carries on
+	 * (NULL: nothing worth keeping).  save writes at most
+	 * LEGACY_STATE_MAX bytes and returns how many; load takes what save
+	 * wrote, checks every field and returns 0, or -EINVAL leaving the
+	 * device as it was.  load may raise the device's IRQ again. */
+	size_t (*save)(const struct legacy_dev *dev, void *buf);
+	int (*load)(struct legacy_dev *dev, const void *buf, size_t len);
 };
+
+#define LEGACY_STATE_MAX 192
 
 #define LEGACY_MAX_RANGES 2
 
@@ -106,6 +115,13 @@ bool legacy_bus_write(const struct legacy_bus *bus, uint16_t port,
  * reset register 0xCF9, ACPI sleep registers 0x600-0x601.  0 or -ENOMEM; bus is empty on failure. */
 int legacy_bus_create_pc(struct legacy_bus *bus, const struct legacy_host *host);
 void legacy_bus_destroy(struct legacy_bus *bus);
+/* All devices' state as records (name, length, bytes) in buf; returns the
+ * length, or 0 if len is too small.  legacy_bus_load restores the devices
+ * named in buf; 0, or -EINVAL with why set (devices already restored
+ * keep their new state, the rest their old one). */
+size_t legacy_bus_save(const struct legacy_bus *bus, uint8_t *buf, size_t len);
+int legacy_bus_load(struct legacy_bus *bus, const uint8_t *buf, size_t len,
+		    char *why, size_t whylen);
 
 /* Standard PC resources. */
 #define LEGACY_COM1_PORT	0x3f8

@@ -6,8 +6,13 @@
  * with eventfd doorbells.  Serial output goes to the console fd; the ISA
  * lines are eventfds the runner registered as irqfds, so interrupts do
  * not pass through the runner; a reset or power-off is returned with the
- * access that caused it and the runner ends the VM.  Console input is not
- * wired yet: `mica` does not hand its stdin to any process.
+ * access that caused it and the runner ends the VM.
+ *
+ * Console input comes from a pipe `mica` fills from its stdin; we read no
+ * more than COM1's receive FIFO has room for, so input waits in the pipe
+ * while the guest is slow.  The devices' guest-visible state is kept in a
+ * page `mica` holds for us (FD_LEGACY_STATE) after every access that
+ * changed it; a restarted mica-legacy starts from it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +44,13 @@ struct legacy {
 	struct legacy_dev *rtc;
 	int rtc_timer;
 	uint32_t access_flags;		/* reset/poweroff by the current access */
+	int console_in_fd;
+	bool console_in_watched;
+	struct legacy_state_page *state;
+	/* Each device's state as last written to the page, so that an access
+	 * that changed nothing costs one small save and compare. */
+	uint8_t dev_state[LEGACY_BUS_MAX][LEGACY_STATE_MAX];
+	size_t dev_state_len[LEGACY_BUS_MAX];
 	bool console_broken;
 	bool bad_access_logged;
 	enum legacy_fwd_mode mode;
@@ -49,7 +61,7 @@ struct legacy {
 };
 
 static struct legacy legacy = {
-	.console_fd = -1, .channel_fd = -1, .rtc_timer = -1,
+	.console_fd = -1, .console_in_fd = -1, .channel_fd = -1, .rtc_timer = -1,
 	.req_efd = -1, .reply_efd = -1,
 };
 
@@ -95,6 +107,178 @@ static void host_poweroff(void *opaque)
 	((struct legacy *)opaque)->access_flags |= LEGACY_FWD_POWEROFF;
 }
 
+/* ---- device state kept by mica -------------------------------------------- */
+
+/* Two slots: the one gen points at is complete; the other is written and
+ * then published by bumping gen, so a kill -9 mid-update loses only that
+ * update. */
+#define STATE_MAGIC	0x74736c6du	/* "mlst" */
+#define STATE_VERSION	1		/* bump when a device's state changes */
+#define STATE_SLOT	2000
+
+struct legacy_state_page {
+	uint32_t magic, version, gen, reserved;
+	struct {
+		uint32_t len, sum;
+		uint8_t data[STATE_SLOT];
+	} slot[2];
+};
+
+_Static_assert(sizeof(struct legacy_state_page) <= 4096, "state page");
+
+static uint32_t state_sum(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261u;		/* FNV-1a */
+
+	while (n-- > 0)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+static void state_save(struct legacy *l)
+{
+	struct legacy_state_page *p = l->state;
+	uint8_t buf[STATE_SLOT];
+	uint32_t gen, next;
+	size_t n;
+
+	if (p == NULL)
+		return;
+	for (unsigned i = 0; i < l->bus.nr; i++) {
+		const struct legacy_dev *d = l->bus.dev[i];
+
+		l->dev_state_len[i] = d->ops->save != NULL ?
+				      d->ops->save(d, l->dev_state[i]) : 0;
+	}
+	n = legacy_bus_save(&l->bus, buf, sizeof(buf));
+	gen = p->gen;
+	if (p->magic == STATE_MAGIC && p->slot[gen & 1].len == n &&
+	    memcmp(p->slot[gen & 1].data, buf, n) == 0)
+		return;
+	next = (gen + 1) & 1;
+	memcpy(p->slot[next].data, buf, n);
+	p->slot[next].len = (uint32_t)n;
+	p->slot[next].sum = state_sum(buf, n);
+	p->magic = STATE_MAGIC;
+	p->version = STATE_VERSION;
+	__atomic_store_n(&p->gen, gen + 1, __ATOMIC_RELEASE);
+}
+
+/* After an access to dev (NULL: an unclaimed port): write the page if
+ * the device's state changed. */
+static void state_touch(struct legacy *l, const struct legacy_dev *dev)
+{
+	uint8_t now[LEGACY_STATE_MAX];
+	size_t n;
+
+	if (l->state == NULL || dev == NULL)
+		return;
+	for (unsigned i = 0; i < l->bus.nr; i++) {
+		if (l->bus.dev[i] != dev)
+			continue;
+		if (dev->ops->save == NULL)
+			return;
+		n = dev->ops->save(dev, now);
+		if (n == l->dev_state_len[i] && memcmp(now, l->dev_state[i], n) == 0)
+			return;
+		break;
+	}
+	state_save(l);
+}
+
+/* What a restarted mica-legacy finds; returns what the status line says. */
+static const char *state_restore(struct legacy *l)
+{
+	const struct legacy_state_page *p = l->state;
+	char why[128];
+	uint32_t len;
+	const uint8_t *data;
+
+	if (p == NULL)
+		return "device state reset (no state page)";
+	if (p->magic != STATE_MAGIC)
+		return "device state reset (none saved)";
+	if (p->version != STATE_VERSION) {
+		log_warnx("saved device state has version %u, not %u; devices start "
+			  "from reset", p->version, STATE_VERSION);
+		return "device state reset (other version)";
+	}
+	len = p->slot[p->gen & 1].len;
+	data = p->slot[p->gen & 1].data;
+	if (len > STATE_SLOT || p->slot[p->gen & 1].sum != state_sum(data, len)) {
+		log_warnx("saved device state is damaged (length %u or checksum); "
+			  "devices start from reset", len);
+		return "device state reset (damaged)";
+	}
+	if (legacy_bus_load(&l->bus, data, len, why, sizeof(why)) < 0) {
+		log_warnx("saved device state: %s; the rest starts from reset", why);
+		return "device state partly reset";
+	}
+	log_info("restarted: UART, CMOS and i8042 state restored (%u bytes)", len);
+	return "device state restored";
+}
+
+static int state_map(struct legacy *l, int fd)
+{
+	struct stat st;
+	void *p;
+
+	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(struct legacy_state_page)) {
+		log_warnx("device state memfd is too small");
+		close(fd);
+		return -EINVAL;
+	}
+	p = mmap(NULL, sizeof(struct legacy_state_page), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -errno;
+	l->state = p;
+	return 0;
+}
+
+/* ---- console input -------------------------------------------------------- */
+
+static void on_console_in(struct evloop *loop, int fd, uint32_t events, void *arg);
+
+/* Watch the input pipe only while COM1 can take a byte. */
+static void console_in_update(struct legacy *l)
+{
+	bool want = l->console_in_fd >= 0 && uart8250_rx_room(l->bus.com1) > 0;
+
+	if (want == l->console_in_watched)
+		return;
+	if (want && evloop_add(l->d->loop, l->console_in_fd, EPOLLIN, on_console_in, l) < 0)
+		return;
+	if (!want)
+		evloop_del(l->d->loop, l->console_in_fd);
+	l->console_in_watched = want;
+}
+
+static void on_console_in(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct legacy *l = arg;
+	uint8_t buf[64];
+	size_t room = uart8250_rx_room(l->bus.com1);
+	ssize_t n;
+
+	n = read(fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (n < 0)
+			log_warn("console input");
+		evloop_del(loop, fd);
+		close(fd);
+		l->console_in_fd = -1;
+		l->console_in_watched = false;
+		return;
+	}
+	uart8250_receive(l->bus.com1, buf, (size_t)n);
+	state_touch(l, l->bus.com1);
+	console_in_update(l);
+}
+
 /* ---- the RTC's timer ------------------------------------------------------ */
 
 static uint64_t mono_ns(void)
@@ -126,6 +310,7 @@ static void on_rtc_timer(struct evloop *loop, int fd, uint32_t events, void *arg
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_warn("RTC timer");
 	rtc_rearm(arg);
+	state_touch(arg, ((struct legacy *)arg)->rtc);
 }
 
 /* ---- one forwarded access ------------------------------------------------- */
@@ -133,6 +318,8 @@ static void on_rtc_timer(struct evloop *loop, int fd, uint32_t events, void *arg
 static uint32_t legacy_access(struct legacy *l, uint16_t port, unsigned size,
 			      bool write, uint32_t value, uint32_t *flags)
 {
+	const struct legacy_dev *dev;
+
 	l->access_flags = 0;
 	l->accesses++;
 	if (size != 1 && size != 2 && size != 4) {
@@ -147,8 +334,11 @@ static uint32_t legacy_access(struct legacy *l, uint16_t port, unsigned size,
 		legacy_bus_write(&l->bus, port, size, value);
 	else
 		value = legacy_bus_read(&l->bus, port, size);
-	if (l->rtc != NULL && legacy_bus_find(&l->bus, port) == l->rtc)
+	dev = legacy_bus_find(&l->bus, port);
+	if (l->rtc != NULL && dev == l->rtc)
 		rtc_rearm(l);
+	state_touch(l, dev);
+	console_in_update(l);
 	*flags = l->access_flags;
 	return value;
 }
@@ -390,9 +580,12 @@ static int legacy_setup(struct daemon *d, struct ipc_msg *msg)
 	int fd, err;
 
 	l->d = d;
+	const char *restored = "";
+
 	l->console_fd = daemon_take_fd(msg, MICA__FD_KIND__FD_CONSOLE, 0);
-	fd = daemon_take_fd(msg, MICA__FD_KIND__FD_LEGACY_CHANNEL, 0);
-	if (l->console_fd < 0 || fd < 0) {
+	l->console_in_fd = daemon_take_fd(msg, MICA__FD_KIND__FD_CONSOLE_IN, 0);
+	if (l->console_fd < 0 || daemon_setup_find(msg->env->setup,
+			MICA__FD_KIND__FD_LEGACY_CHANNEL, 0) < 0) {
 		log_warnx("setup lacks the console fd or the runner channel");
 		return -EINVAL;
 	}
@@ -405,6 +598,13 @@ static int legacy_setup(struct daemon *d, struct ipc_msg *msg)
 	err = legacy_bus_create_pc(&l->bus, &l->host);
 	if (err < 0)
 		return err;
+	fd = daemon_take_fd(msg, MICA__FD_KIND__FD_LEGACY_STATE, 0);
+	if (fd >= 0 && (err = state_map(l, fd)) < 0)
+		return err;
+	if (msg->env->setup->restarted)
+		restored = state_restore(l);
+	state_save(l);
+	fd = daemon_take_fd(msg, MICA__FD_KIND__FD_LEGACY_CHANNEL, 0);
 	l->rtc = legacy_bus_find(&l->bus, LEGACY_RTC_PORT);
 	l->rtc_timer = evloop_timer_new(d->loop, on_rtc_timer, l);
 	if (l->rtc_timer < 0)
@@ -412,10 +612,13 @@ static int legacy_setup(struct daemon *d, struct ipc_msg *msg)
 	err = channel_start(l, fd);
 	if (err < 0)
 		return err;
-	daemon_set_detail(d, "COM1 8250 -> console, i8042, CMOS RTC, reset 0xcf9, "
-			  "ACPI sleep 0x600; IRQs %s; no console input yet%s",
+	console_in_update(l);
+	daemon_set_detail(d, "COM1 8250 <-> console (input %s), i8042, CMOS RTC, reset "
+			  "0xcf9, ACPI sleep 0x600; IRQs %s; state %s%s%s",
+			  l->console_in_fd >= 0 ? "from mica's stdin" : "none",
 			  l->irq_fds[LEGACY_COM1_IRQ] >= 0 ? "1/4/8 by irqfd" : "not wired",
-			  msg->env->setup->restarted ? "; restarted (device state reset)" : "");
+			  l->state != NULL ? "kept by mica" : "not kept",
+			  restored[0] ? "; restarted: " : "", restored);
 	return 0;
 }
 

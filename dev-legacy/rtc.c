@@ -4,6 +4,7 @@
  * offset the guest set.  Periodic, alarm and update-ended interrupts are
  * raised from rtc_poll, which the host calls at the time it returns (the
  * library has no timers of its own). */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,11 +293,54 @@ static void rtc_destroy(struct legacy_dev *dev)
 	free(dev);
 }
 
+struct rtc_state {
+	int64_t offset, frozen, last_second;
+	uint64_t next_periodic_ns;
+	uint8_t index;
+	uint8_t ram[RTC_RAM_SIZE];
+};
+
+static size_t rtc_save(const struct legacy_dev *dev, void *buf)
+{
+	const struct rtc *r = (const struct rtc *)dev;
+	struct rtc_state s = {
+		r->offset, r->frozen, r->last_second, r->next_periodic_ns,
+		r->index, { 0 },
+	};
+
+	memcpy(s.ram, r->ram, sizeof(s.ram));
+	memcpy(buf, &s, sizeof(s));
+	return sizeof(s);
+}
+
+static int rtc_load(struct legacy_dev *dev, const void *buf, size_t len)
+{
+	struct rtc *r = (struct rtc *)dev;
+	struct rtc_state s;
+
+	if (len != sizeof(s))
+		return -EINVAL;
+	memcpy(&s, buf, sizeof(s));
+	if (s.index >= RTC_RAM_SIZE)
+		return -EINVAL;
+	r->offset = (time_t)s.offset;
+	r->frozen = (time_t)s.frozen;
+	r->last_second = (time_t)s.last_second;
+	r->next_periodic_ns = s.next_periodic_ns;
+	r->index = s.index;
+	memcpy(r->ram, s.ram, sizeof(r->ram));
+	r->irq_level = 0;		/* raised again if still pending */
+	rtc_update_irq(r);
+	return 0;
+}
+
 static const struct legacy_dev_ops rtc_ops = {
 	.name = "rtc",
 	.read = rtc_read,
 	.write = rtc_write,
 	.destroy = rtc_destroy,
+	.save = rtc_save,
+	.load = rtc_load,
 };
 
 struct legacy_dev *rtc_create(const struct legacy_host *host)

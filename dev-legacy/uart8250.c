@@ -2,6 +2,7 @@
  * Transmission is instantaneous: THR is always empty again by the time the
  * guest looks, so THRE/TEMT stay set and a THRE interrupt follows every
  * write while IER.ETBEI is set. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,11 +261,68 @@ static void uart_destroy(struct legacy_dev *dev)
 	free(dev);
 }
 
+struct uart_state {
+	uint8_t ier, fcr, lcr, mcr, lsr, msr, scr, dll, dlm;
+	uint8_t thre_pending, rx_head, rx_count;
+	uint8_t rx[UART_FIFO_SIZE];
+};
+
+static size_t uart_save(const struct legacy_dev *dev, void *buf)
+{
+	const struct uart8250 *u = (const struct uart8250 *)dev;
+	struct uart_state s = {
+		u->ier, u->fcr, u->lcr, u->mcr, u->lsr, u->msr, u->scr, u->dll,
+		u->dlm, u->thre_pending, (uint8_t)u->rx_head, (uint8_t)u->rx_count,
+		{ 0 },
+	};
+
+	memcpy(s.rx, u->rx, sizeof(s.rx));
+	memcpy(buf, &s, sizeof(s));
+	return sizeof(s);
+}
+
+static int uart_load(struct legacy_dev *dev, const void *buf, size_t len)
+{
+	struct uart8250 *u = (struct uart8250 *)dev;
+	struct uart_state s;
+	unsigned capacity;
+
+	if (len != sizeof(s))
+		return -EINVAL;
+	memcpy(&s, buf, sizeof(s));
+	capacity = (s.fcr & FCR_ENABLE) ? UART_FIFO_SIZE : 1;
+	if ((s.ier & ~0x0f) || (s.fcr & ~0xc9) || (s.mcr & ~0x1f) ||
+	    s.thre_pending > 1 || s.rx_head >= UART_FIFO_SIZE || s.rx_count > capacity ||
+	    !!(s.lsr & LSR_DR) != (s.rx_count > 0))
+		return -EINVAL;
+	u->ier = s.ier;
+	u->fcr = s.fcr;
+	u->lcr = s.lcr;
+	u->mcr = s.mcr;
+	u->lsr = s.lsr | LSR_THRE | LSR_TEMT;
+	u->msr = s.msr;
+	u->scr = s.scr;
+	u->dll = s.dll;
+	u->dlm = s.dlm;
+	u->thre_pending = s.thre_pending;
+	u->rx_head = s.rx_head;
+	u->rx_count = s.rx_count;
+	memcpy(u->rx, s.rx, sizeof(u->rx));
+	/* The old process may have died between raising the line and the
+	 * guest seeing it: a pending interrupt is raised once more (8250
+	 * drivers read IIR and take a spurious one in their stride). */
+	u->irq_level = 0;
+	uart_update_irq(u);
+	return 0;
+}
+
 static const struct legacy_dev_ops uart8250_ops = {
 	.name = "uart8250",
 	.read = uart_read,
 	.write = uart_write,
 	.destroy = uart_destroy,
+	.save = uart_save,
+	.load = uart_load,
 };
 
 struct legacy_dev *uart8250_create(const struct legacy_host *host,

@@ -32,6 +32,7 @@
 #include "machine.h"
 #include "pci.h"
 #include "pci-testdev.h"
+#include "vhost-user-frontend.h"
 #include "vcpu-policy.h"
 #include "virtio-pci.h"
 #include "virtio-net.h"
@@ -348,6 +349,27 @@ static void take_net_macs(struct runner *r, const Mica__Setup *s)
 	}
 }
 
+static void on_virtio_intx(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	virtio_pci_intx_event(arg, fd);
+}
+
+/* INTx of the virtio functions whose driver leaves MSI-X off: their call
+ * and resample eventfds are served by this event loop. */
+static int watch_virtio_intx(struct daemon *d, struct virtio_pci *vp)
+{
+	int fds[1 + VHOST_USER_FRONTEND_MAX_QUEUES];
+	unsigned n = virtio_pci_intx_fds(vp, fds, sizeof(fds) / sizeof(fds[0]));
+
+	for (unsigned i = 0; i < n; i++) {
+		int err = evloop_add(d->loop, fds[i], EPOLLIN, on_virtio_intx, vp);
+
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
 static void *machine_thread_main(void *arg)
 {
 	struct runner *r = arg;
@@ -488,7 +510,14 @@ static int runner_setup(struct daemon *d, struct ipc_msg *msg)
 		attach_disks(r);
 		take_net_macs(r, s);
 		attach_nets(r);
-		err = legacy_forward_connect(&r->fwd, legacy_fd);
+		for (unsigned i = 0; i < MAX_DEVICES && err == 0; i++) {
+			if (r->virtio_blk[i] != NULL)
+				err = watch_virtio_intx(d, r->virtio_blk[i]);
+			if (err == 0 && r->virtio_net[i] != NULL)
+				err = watch_virtio_intx(d, r->virtio_net[i]);
+		}
+		if (err == 0)
+			err = legacy_forward_connect(&r->fwd, legacy_fd);
 	} else {
 		close(legacy_fd);
 	}

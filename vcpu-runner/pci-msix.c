@@ -20,6 +20,11 @@ static uint16_t msix_control(const struct pci_msix *x)
 	return ctl;
 }
 
+bool pci_msix_enabled(const struct pci_msix *x)
+{
+	return x->dev != NULL && (msix_control(x) & PCI_MSIX_FLAGS_ENABLE);
+}
+
 static bool msix_vector_live(const struct pci_msix *x, unsigned v)
 {
 	uint16_t ctl = msix_control(x);

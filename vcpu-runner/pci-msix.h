@@ -55,6 +55,8 @@ bool pci_msix_bar_write(struct pci_msix *x, uint64_t off, unsigned size,
 /* Call from the device's config_written hook. */
 void pci_msix_config_written(struct pci_msix *x, unsigned off, unsigned size);
 
+/* Whether the driver turned MSI-X on (else the function uses INTx). */
+bool pci_msix_enabled(const struct pci_msix *x);
 /* The eventfd that raises vector v (hand it to the backend), or -1. */
 int pci_msix_vector_fd(const struct pci_msix *x, unsigned v);
 

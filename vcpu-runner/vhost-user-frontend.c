@@ -54,12 +54,14 @@ static bool has_pf(const struct vhost_user_frontend *f, unsigned bit)
 	return f->protocol_features & (1ULL << bit);
 }
 
-static int send_msg(struct vhost_user_frontend *f, uint32_t request,
-		    uint32_t flags, const void *payload, uint32_t size, int fd)
+/* A message with nfds (up to GMEM_MAX_REGIONS) fds. */
+static int send_msg_fds(struct vhost_user_frontend *f, uint32_t request,
+			uint32_t flags, const void *payload, uint32_t size,
+			const int *fds, unsigned nfds)
 {
 	struct vu_header hdr = { request, VHOST_USER_VERSION | flags, size };
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(GMEM_MAX_REGIONS * sizeof(int))];
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov[2] = {
@@ -69,17 +71,19 @@ static int send_msg(struct vhost_user_frontend *f, uint32_t request,
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
 	ssize_t n;
 
-	if (fd >= 0) {
+	if (nfds > GMEM_MAX_REGIONS)
+		return -E2BIG;
+	if (nfds > 0) {
 		struct cmsghdr *c;
 
 		memset(&cbuf, 0, sizeof(cbuf));
 		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = sizeof(cbuf.buf);
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		c = CMSG_FIRSTHDR(&mh);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
 	}
 	do
 		n = sendmsg(f->sock, &mh, MSG_NOSIGNAL);
@@ -90,6 +94,12 @@ static int send_msg(struct vhost_user_frontend *f, uint32_t request,
 		return -EPIPE;
 	}
 	return 0;
+}
+
+static int send_msg(struct vhost_user_frontend *f, uint32_t request,
+		    uint32_t flags, const void *payload, uint32_t size, int fd)
+{
+	return send_msg_fds(f, request, flags, payload, size, &fd, fd >= 0 ? 1 : 0);
 }
 
 /* Read exactly len bytes within the time limit; *fd gets an fd that came
@@ -165,15 +175,16 @@ static int recv_reply(struct vhost_user_frontend *f, uint32_t request,
 }
 
 /* Send; wait for the back-end's acknowledgement when REPLY_ACK is on. */
-static int request(struct vhost_user_frontend *f, uint32_t req,
-		   const void *payload, uint32_t size, int fd)
+static int request_fds(struct vhost_user_frontend *f, uint32_t req,
+		       const void *payload, uint32_t size, const int *fds,
+		       unsigned nfds)
 {
 	bool ack = has_pf(f, VHOST_USER_PROTOCOL_F_REPLY_ACK);
 	uint64_t status = 0;
 	int err;
 
-	err = send_msg(f, req, ack ? VHOST_USER_FLAG_NEED_REPLY : 0, payload,
-		       size, fd);
+	err = send_msg_fds(f, req, ack ? VHOST_USER_FLAG_NEED_REPLY : 0, payload,
+			   size, fds, nfds);
 	if (err < 0 || !ack)
 		return err;
 	err = recv_reply(f, req, &status, sizeof(status), NULL);
@@ -185,6 +196,12 @@ static int request(struct vhost_user_frontend *f, uint32_t req,
 		return -EREMOTEIO;
 	}
 	return 0;
+}
+
+static int request(struct vhost_user_frontend *f, uint32_t req,
+		   const void *payload, uint32_t size, int fd)
+{
+	return request_fds(f, req, payload, size, &fd, fd >= 0 ? 1 : 0);
 }
 
 static int get_u64(struct vhost_user_frontend *f, uint32_t req, uint64_t *v)
@@ -346,6 +363,7 @@ static int send_mem_table(struct vhost_user_frontend *f,
 			  const struct guest_mem *mem, int memfd)
 {
 	struct vu_mem_table t = { .nregions = mem->nr };
+	int fds[GMEM_MAX_REGIONS];
 	uint64_t offset = 0;
 
 	if (mem->nr > GMEM_MAX_REGIONS)
@@ -358,15 +376,10 @@ static int send_mem_table(struct vhost_user_frontend *f,
 			.mmap_offset = offset,
 		};
 		offset += mem->region[i].size;
+		fds[i] = memfd;		/* one fd per region: the same memfd */
 	}
-	/* One fd per region; they are all the same memfd. */
-	if (mem->nr != 1) {
-		log_warnx("%s: guest RAM in %u regions: not supported yet by the "
-			  "vhost-user front-end", f->name, mem->nr);
-		return -ENOTSUP;
-	}
-	return request(f, VHOST_USER_SET_MEM_TABLE, &t,
-		       8 + mem->nr * sizeof(t.regions[0]), memfd);
+	return request_fds(f, VHOST_USER_SET_MEM_TABLE, &t,
+			   8 + mem->nr * sizeof(t.regions[0]), fds, mem->nr);
 }
 
 static int ring_uva(const struct guest_mem *mem, uint64_t gpa, uint64_t len,

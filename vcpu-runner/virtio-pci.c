@@ -8,6 +8,12 @@
  *           each an accelerator doorbell on the queue's kick eventfd
  *   0x4000  MSI-X table, 0x5000 PBA: vector 0 for config changes by
  *           convention, one per queue after it
+ *
+ * INTx (MSI-X off): the queues' call eventfds are watched by the runner's
+ * event loop (virtio_pci_intx_event), which sets ISR bit 0 and raises INTA
+ * through an irqfd with a resample eventfd: the line stays asserted until
+ * the guest's EOI, and is asserted again then while ISR is still set.
+ * Reading ISR clears it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -94,6 +100,9 @@ struct virtio_pci {
 	uint64_t bar_addr;		/* where the doorbells are; 0: none */
 	uint8_t local_config[VP_DEVICE_SIZE];	/* for back-ends without GET_CONFIG */
 	bool has_local_config;
+	uint32_t isr;			/* INTx cause bits; atomic, read clears */
+	int intx_fd, resample_fd;	/* INTA's irqfd and its resample fd */
+	int intx_gsi;
 	unsigned num_queues;
 	struct vp_queue {
 		uint16_t size, vector, enable;
@@ -151,7 +160,8 @@ static void vp_start(struct virtio_pci *vp, bool resume)
 	memset(rings, 0, sizeof(rings));
 	for (unsigned i = 0; i < vp->num_queues; i++) {
 		struct vp_queue *q = &vp->q[i];
-		int call = pci_msix_vector_fd(&vp->msix, q->vector);
+		int call = pci_msix_enabled(&vp->msix) ?
+			   pci_msix_vector_fd(&vp->msix, q->vector) : -1;
 
 		if (!q->enable)
 			continue;
@@ -351,9 +361,11 @@ static uint64_t vp_bar_read(void *opaque, uint64_t addr, unsigned size)
 	}
 	if (off >= VP_MSIX_TABLE && pci_msix_bar_read(&vp->msix, off, size, &val))
 		return val;
-	/* ISR: interrupts go from the back-end straight to the MSI-X
-	 * irqfds, so there is no pending cause to report (INTx: not
-	 * supported yet). */
+	/* ISR: set only under INTx (with MSI-X the back-end's signals go
+	 * straight to the vectors' irqfds); reading clears it.  The line
+	 * itself drops at the guest's EOI (resample). */
+	if (off == VP_ISR)
+		return __atomic_exchange_n(&vp->isr, 0, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
@@ -423,6 +435,79 @@ static void vp_config_written(struct pci_device *d, unsigned off, unsigned size)
 	pci_msix_config_written(&vp->msix, off, size);
 }
 
+/* ---- INTx ---------------------------------------------------------------- */
+
+static void vp_intx_assert(struct virtio_pci *vp)
+{
+	uint64_t one = 1;
+	uint16_t cmd;
+
+	memcpy(&cmd, &vp->pci.cfg[PCI_COMMAND], 2);
+	if (cmd & PCI_COMMAND_INTX_DISABLE)
+		return;
+	if (write(vp->intx_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("%s: INTx", vp->name);
+}
+
+unsigned virtio_pci_intx_fds(const struct virtio_pci *vp, int *fds, unsigned max)
+{
+	unsigned n = 0;
+
+	if (vp->intx_fd < 0)
+		return 0;
+	if (n < max)
+		fds[n++] = vp->resample_fd;
+	for (unsigned i = 0; i < vp->num_queues && n < max; i++)
+		fds[n++] = vp->q[i].idle_call_fd;
+	return n;
+}
+
+void virtio_pci_intx_event(struct virtio_pci *vp, int fd)
+{
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0)
+		return;			/* EAGAIN: taken already */
+	if (fd == vp->resample_fd) {
+		/* The guest EOI'd and the line dropped: up again while a
+		 * cause is left unread. */
+		if (__atomic_load_n(&vp->isr, __ATOMIC_SEQ_CST) != 0)
+			vp_intx_assert(vp);
+		return;
+	}
+	/* A queue's call fd without an MSI-X vector: INTx while MSI-X is
+	 * off; with MSI-X on such a queue has no interrupt (virtio 1.x). */
+	if (pci_msix_enabled(&vp->msix))
+		return;
+	__atomic_fetch_or(&vp->isr, 1, __ATOMIC_SEQ_CST);
+	vp_intx_assert(vp);
+}
+
+/* INTA on the GSI the slot's pin is wired to, as a resampled irqfd. */
+static int vp_intx_init(struct virtio_pci *vp)
+{
+	int gsi = pci_device_intx_gsi(&vp->pci), err;
+
+	if (gsi < 0)
+		return gsi;
+	vp->intx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vp->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vp->intx_fd < 0 || vp->resample_fd < 0)
+		return -errno;
+	err = vp->m->ops->irqfd_add(vp->m->vm, (unsigned)gsi, vp->intx_fd,
+				    vp->resample_fd);
+	if (err < 0) {
+		log_warnx("%s: INTx on GSI %d: %s; MSI-X only", vp->name, gsi,
+			  strerror(-err));
+		close(vp->intx_fd);
+		close(vp->resample_fd);
+		vp->intx_fd = vp->resample_fd = -1;
+		return 0;
+	}
+	vp->intx_gsi = gsi;
+	return 0;
+}
+
 /* ---- set-up -------------------------------------------------------------- */
 
 static int vp_add_cap(struct pci_device *d, uint8_t type, uint32_t offset,
@@ -465,6 +550,7 @@ static int vp_init_function(struct virtio_pci *vp, unsigned device_type)
 	d->cfg[PCI_SUBSYSTEM_ID] = 0x00;
 	d->cfg[PCI_SUBSYSTEM_ID + 1] = 0x11;
 	d->opaque = vp;
+	pci_device_set_intx_pin(d, 1);			/* INTA */
 	d->config_written = vp_config_written;
 	d->bar_mapped = vp_bar_mapped;
 	err = pci_device_add_bar(d, 0, VP_BAR_SIZE, 0, &vp_bar_ops, vp);
@@ -497,6 +583,7 @@ int virtio_pci_vhost_user_create(struct pci_host *host, struct machine *m,
 	}
 	vp->m = m;
 	vp->memfd = memfd;
+	vp->intx_fd = vp->resample_fd = -1;
 	snprintf(vp->name, sizeof(vp->name), "%s", name);
 	for (unsigned i = 0; i < VHOST_USER_FRONTEND_MAX_QUEUES; i++)
 		vp->q[i].kick_fd = vp->q[i].idle_call_fd = -1;
@@ -527,6 +614,8 @@ int virtio_pci_vhost_user_create(struct pci_host *host, struct machine *m,
 				    32 + 16 * slot);
 	if (err == 0)
 		err = pci_host_add_device(host, &vp->pci, slot);
+	if (err == 0)
+		err = vp_intx_init(vp);
 	if (err < 0)
 		goto fail;
 	log_info("%s: virtio-pci 1af4:%04x at 00:%02x.0, vhost-user back-end with "
@@ -599,6 +688,12 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	if (vp->bar_addr != 0)
 		vp_doorbells(vp, vp->bar_addr, false);
 	pci_msix_fini(&vp->msix);
+	if (vp->intx_fd >= 0)
+		vp->m->ops->irqfd_del(vp->m->vm, (unsigned)vp->intx_gsi, vp->intx_fd);
+	if (vp->intx_fd >= 0)
+		close(vp->intx_fd);
+	if (vp->resample_fd >= 0)
+		close(vp->resample_fd);
 	vhost_user_frontend_fini(&vp->vu);
 	for (unsigned i = 0; i < VHOST_USER_FRONTEND_MAX_QUEUES; i++) {
 		if (vp->q[i].kick_fd >= 0)

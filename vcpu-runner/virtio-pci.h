@@ -11,9 +11,12 @@
  * back-end (GET_CONFIG).
  *
  * Functions return 0 or a negative errno.
- * Not supported yet: INTx (a queue without an MSI-X vector gets no
- * interrupts), the PCI configuration access capability, packed rings,
- * enabling a queue after DRIVER_OK.
+ * While the driver leaves MSI-X off, the queues interrupt on INTA (ISR
+ * status, a level line through a resampled irqfd): the caller's event
+ * loop watches virtio_pci_intx_fds and calls virtio_pci_intx_event.
+ * Not supported yet: the config-change interrupt (ISR bit 1), the PCI
+ * configuration access capability, packed rings, enabling a queue after
+ * DRIVER_OK.
  */
 #ifndef MICA_VIRTIO_PCI_H
 #define MICA_VIRTIO_PCI_H
@@ -50,6 +53,10 @@ bool virtio_pci_local_config(struct virtio_pci *vp, const void *cfg, size_t len,
 			     uint64_t features);
 unsigned virtio_pci_num_queues(const struct virtio_pci *vp);
 uint64_t virtio_pci_device_features(const struct virtio_pci *vp);
+/* INTx: the fds to watch for reading (up to max; returns how many, 0
+ * without INTx), and what to do when one is readable. */
+unsigned virtio_pci_intx_fds(const struct virtio_pci *vp, int *fds, unsigned max);
+void virtio_pci_intx_event(struct virtio_pci *vp, int fd);
 /* The connection's socket, to watch for the back-end going away. */
 int virtio_pci_socket(const struct virtio_pci *vp);
 /* Stop the back-end's rings, drop the connection, free.  The caller

@@ -35,7 +35,8 @@ static void usage(FILE *out)
 "  --net user[,hostfwd=tcp::2222-:22] | tap[,ifname=X][,bridge=Y] |\n"
 "        macvtap,parent=IF; each [,mac=M][,mtu=N], tap/macvtap [,queues=1..3]\n"
 "                             (repeatable)\n"
-"  --console stdio|none|file:PATH\n"
+"  --console stdio|none|file:PATH   (stdio: stdin is the serial input;\n"
+"                       on a terminal Ctrl-A x stops the VM, Ctrl-A h: help)\n"
 "  --seccomp-log        log seccomp violations instead of killing (debug)\n");
 }
 

@@ -184,6 +184,9 @@ int vm_send_setup(struct vm_proc *p)
 		break;
 	case MICA__ROLE__ROLE_LEGACY:
 		setup_add(&s, vm->console_fd, MICA__FD_KIND__FD_CONSOLE, 0, false, false);
+		setup_add(&s, vm->console_in_fd, MICA__FD_KIND__FD_CONSOLE_IN, 0, true, false);
+		setup_add(&s, vm->legacy_state_fd, MICA__FD_KIND__FD_LEGACY_STATE, 0, false,
+			  false);
 		for (unsigned irq = 0; irq < VM_ISA_IRQS; irq++)
 			setup_add(&s, vm->irq_fds[irq], MICA__FD_KIND__FD_IRQ_LINE, irq, false,
 				  false);

@@ -167,6 +167,20 @@ static int create_irq_lines(struct vm *vm)
 	return 0;
 }
 
+/* A page mica-legacy keeps its device state in (UART registers, CMOS,
+ * i8042): we hold it across its restarts, it is never read here. */
+static int create_legacy_state(struct vm *vm)
+{
+	vm->legacy_state_fd = memfd_create("mica-legacy-state",
+					   MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (vm->legacy_state_fd < 0 || ftruncate(vm->legacy_state_fd, VM_LEGACY_STATE_SIZE) < 0 ||
+	    fcntl(vm->legacy_state_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		log_warn("legacy state memfd");
+		return -errno;
+	}
+	return 0;
+}
+
 static int open_resources(struct vm *vm)
 {
 	struct vm_config *cfg = vm->cfg;
@@ -204,6 +218,15 @@ static int open_resources(struct vm *vm)
 		log_warn("console");
 		return -errno;
 	}
+	err = console_open(vm);
+	if (err < 0) {
+		errno = -err;
+		log_warn("console input");
+		return err;
+	}
+	err = create_legacy_state(vm);
+	if (err < 0)
+		return err;
 
 	/* KVM when asked, or when it opens under "auto"; the runner measures
 	 * whether it is fast enough once it can run vCPUs. */
@@ -237,6 +260,7 @@ static void close_resources(struct vm *vm)
 	close_fd(&vm->kernel_fd);
 	close_fd(&vm->initrd_fd);
 	close_fd(&vm->console_fd);
+	close_fd(&vm->legacy_state_fd);
 	for (size_t i = 0; i < CONFIG_MAX_DISKS; i++)
 		close_fd(&vm->disk_fds[i]);
 	for (size_t i = 0; i < VM_ISA_IRQS; i++)
@@ -648,7 +672,7 @@ int vm_run(struct vm_config *cfg)
 		return 1;
 	vm->cfg = cfg;
 	vm->listen_fd = vm->ram_fd = vm->kvm_fd = vm->kernel_fd = -1;
-	vm->initrd_fd = vm->console_fd = -1;
+	vm->initrd_fd = vm->console_fd = vm->console_in_fd = vm->legacy_state_fd = -1;
 	for (size_t i = 0; i < CONFIG_MAX_DISKS; i++)
 		vm->disk_fds[i] = -1;
 	for (size_t i = 0; i < VM_ISA_IRQS; i++)
@@ -675,6 +699,7 @@ int vm_run(struct vm_config *cfg)
 		goto out;
 
 	build_process_table(vm);
+	console_start(vm);
 	for (int stage = 0; stage < STAGE_COUNT && !vm->stopping; stage++)
 		for (size_t i = 0; i < vm->nprocs && !vm->stopping; i++)
 			if (vm->procs[i].stage == (enum vm_stage)stage)
@@ -685,6 +710,7 @@ int vm_run(struct vm_config *cfg)
 	status = vm->exit_status;
 	log_info("VM '%s' stopped", cfg->name);
 out:
+	console_close(vm);
 	control_close(vm);
 	close_resources(vm);
 	evloop_free(vm->loop);

@@ -15,6 +15,7 @@
 #define VM_MAX_CHANNELS (1 + 2 * CONFIG_MAX_DISKS + 2 * CONFIG_MAX_NETS)
 #define VM_DIR_MAX      2048
 #define VM_ISA_IRQS     16
+#define VM_LEGACY_STATE_SIZE 4096
 
 /* ISA lines mica-legacy drives: keyboard controller, COM1, RTC. */
 #define VM_LEGACY_IRQS  { 1, 4, 8 }
@@ -69,6 +70,8 @@ struct vm {
 	char accel[8];                /* resolved: kvm or tcg */
 	int listen_fd;
 	int ram_fd, kvm_fd, kernel_fd, initrd_fd, console_fd;
+	int console_in_fd;            /* read end of the console input pipe */
+	int legacy_state_fd;          /* memfd: mica-legacy's device state */
 	int disk_fds[CONFIG_MAX_DISKS];
 	int irq_fds[VM_ISA_IRQS];     /* eventfds of the legacy ISA lines */
 	bool unprivileged;            /* launched by a non-root user */
@@ -102,6 +105,12 @@ int vm_send(struct vm_proc *p, ipc_envelope *env, const int *fds, size_t nfds);
 /* Where control sockets live: /run/mica for root, else
  * $XDG_RUNTIME_DIR/mica (or /tmp/mica-UID); $MICA_RUNDIR overrides. */
 int vm_rundir(char *buf, size_t len, bool create);
+
+/* console.c: stdin -> COM1 through mica-legacy (stdio console only). */
+int console_open(struct vm *vm);
+int console_start(struct vm *vm);
+void console_close(struct vm *vm);
+void console_restore(void);
 
 /* control.c */
 int control_listen(struct vm *vm);

@@ -48,6 +48,13 @@ void puts(const char *s);
 void put_hex(uint32_t v, int digits);
 void put_dec(uint32_t v);
 void guest_exit(int status) __attribute__((noreturn));
+/* Whether the bzImage command line (boot_params' cmd_line_ptr) holds word. */
+int cmdline_has(const void *boot_params, const char *word);
+#ifdef __x86_64__
+/* Identity-map [4 GiB, end) (end up to 8 GiB) next to the boot page
+ * tables' first 4 GiB.  0, or -1 when end is too far. */
+int map_above_4g(uint64_t end);
+#endif
 
 int guest_main(const void *start_info);
 

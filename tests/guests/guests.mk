@@ -43,7 +43,7 @@ GUEST64_CFLAGS := -m64 -mno-red-zone -mgeneral-regs-only -mcmodel=small \
 	-Werror -Wno-unused-parameter -Itests/guests
 GUEST64_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
 	-Wl,--no-warn-rwx-segments -Wl,-T,tests/guests/guest64.ld
-GUEST64_NAMES := irq bench triple cpuid echo ticker virtio-blk virtio-net
+GUEST64_NAMES := irq bench triple cpuid echo ticker virtio-blk virtio-net legacy-state highmem
 GUEST64_IMAGES := $(patsubst %,$(GUEST_DIR)/%.bz,$(GUEST64_NAMES))
 
 $(GUEST_DIR)/%.payload.elf: tests/guests/%.c tests/guests/start64.S \

@@ -50,3 +50,43 @@ void guest_exit(int status)
 	for (;;)
 		__asm__ volatile("cli; hlt");
 }
+
+int cmdline_has(const void *boot_params, const char *word)
+{
+	const char *cmdline = (const char *)(uintptr_t)
+		*(const uint32_t *)((const uint8_t *)boot_params + 0x228);
+
+	for (; cmdline != 0 && *cmdline; cmdline++) {
+		unsigned i = 0;
+
+		while (word[i] && cmdline[i] == word[i])
+			i++;
+		if (word[i] == 0)
+			return 1;
+	}
+	return 0;
+}
+
+#ifdef __x86_64__
+/* The boot page tables map the first 4 GiB; map [4 GiB, end) 1:1 too
+ * (2 MiB pages, up to 8 GiB).  Returns 0, or -1 if end is beyond that. */
+static uint64_t high_pd[4][512] __attribute__((aligned(4096)));
+
+int map_above_4g(uint64_t end)
+{
+	uint64_t cr3, *pml4, *pdpt;
+
+	if (end > (8ULL << 30))
+		return -1;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	pml4 = (uint64_t *)(uintptr_t)(cr3 & ~0xfffULL);
+	pdpt = (uint64_t *)(uintptr_t)(pml4[0] & 0x000ffffffffff000ULL);
+	for (unsigned g = 0; g < 4; g++) {
+		for (unsigned i = 0; i < 512; i++)
+			high_pd[g][i] = ((4ULL + g) << 30 | (uint64_t)i << 21) | 0x83;
+		pdpt[4 + g] = (uintptr_t)high_pd[g] | 0x3;
+	}
+	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
+	return 0;
+}
+#endif

@@ -10,7 +10,13 @@
  *
  * With "loop" on the command line it then writes and reads back the same
  * sectors ROUNDS more times, printing "round N" every 50, so a test can
- * kill and restart the back-end under it. */
+ * kill and restart the back-end under it.
+ *
+ * With "intx" it leaves MSI-X off and takes the queue's interrupts on
+ * INTA instead (vdev_intx).
+ *
+ * With "high" the data buffers lie at 5 GiB (RAM above the PCI hole, the
+ * second region of the back-end's memory table). */
 #include "virtio.h"
 
 #define VIRTIO_BLK_ID	0x1042
@@ -32,8 +38,11 @@ struct blk_req {
 };
 
 static struct vqueue vq;
-static uint8_t wbuf[BLK_COUNT * 512] __attribute__((aligned(4096)));
-static uint8_t rbuf[BLK_COUNT * 512] __attribute__((aligned(4096)));
+#define BUF_SIZE	(BLK_COUNT * 512)
+#define HIGH_BUFS	(5ULL << 30)	/* "high": data buffers at 5 GiB */
+static uint8_t low_wbuf[BUF_SIZE] __attribute__((aligned(4096)));
+static uint8_t low_rbuf[BUF_SIZE] __attribute__((aligned(4096)));
+static uint8_t *wbuf = low_wbuf, *rbuf = low_rbuf;
 static struct blk_req req;
 static volatile uint8_t req_status;
 static struct vdev blk = { .name = "virtio-blk" };
@@ -87,13 +96,13 @@ static void fill_pattern(void)
 static int loop_rounds(void)
 {
 	for (unsigned r = 1; r <= ROUNDS; r++) {
-		for (unsigned i = 0; i < sizeof(rbuf); i++)
+		for (unsigned i = 0; i < BUF_SIZE; i++)
 			rbuf[i] = 0;
-		if (blk_request(VIRTIO_BLK_T_OUT, BLK_SECTOR, wbuf, sizeof(wbuf)) != 0)
+		if (blk_request(VIRTIO_BLK_T_OUT, BLK_SECTOR, wbuf, BUF_SIZE) != 0)
 			return fail("write failed in the loop");
-		if (blk_request(VIRTIO_BLK_T_IN, BLK_SECTOR, rbuf, sizeof(rbuf)) != 0)
+		if (blk_request(VIRTIO_BLK_T_IN, BLK_SECTOR, rbuf, BUF_SIZE) != 0)
 			return fail("read failed in the loop");
-		for (unsigned i = 0; i < sizeof(rbuf); i++)
+		for (unsigned i = 0; i < BUF_SIZE; i++)
 			if (rbuf[i] != wbuf[i])
 				return fail("read back differs in the loop");
 		if (r % 50 == 0) {
@@ -107,11 +116,20 @@ static int loop_rounds(void)
 int guest_main(const void *start_info)
 {
 	uint32_t features = 1u << VIRTIO_BLK_F_FLUSH, cap_lo, cap_hi;
-	int st;
+	int intx, st;
 
 	uart_init();
 	vdev_interrupts_init(VEC_QUEUE);
-	if (vdev_find(&blk, VIRTIO_BLK_ID) || vdev_msix(&blk, 1, VEC_QUEUE) ||
+	intx = cmdline_has(start_info, "intx");
+	if (cmdline_has(start_info, "high")) {
+		if (map_above_4g(HIGH_BUFS + 2 * BUF_SIZE) < 0)
+			return fail("cannot map the buffers at 5 GiB");
+		wbuf = (uint8_t *)(uintptr_t)HIGH_BUFS;
+		rbuf = wbuf + BUF_SIZE;
+		puts("virtio-blk: data buffers at 5 GiB\n");
+	}
+	if (vdev_find(&blk, VIRTIO_BLK_ID) ||
+	    (intx ? vdev_intx(&blk, VEC_QUEUE) : vdev_msix(&blk, 1, VEC_QUEUE)) ||
 	    vdev_negotiate(&blk, &features))
 		return 1;
 	cap_lo = mmio_read32(blk.device);
@@ -119,10 +137,10 @@ int guest_main(const void *start_info)
 	puts("virtio-blk: capacity "); put_dec(cap_lo); puts(" sectors\n");
 	if (cap_hi == 0 && cap_lo < BLK_SECTOR + BLK_COUNT)
 		return fail("disk too small");
-	if (vdev_queue(&blk, 0, &vq, QSIZE, 1) || vdev_driver_ok(&blk))
+	if (vdev_queue(&blk, 0, &vq, QSIZE, intx ? 0xffff : 1) || vdev_driver_ok(&blk))
 		return 1;
 	fill_pattern();
-	st = blk_request(VIRTIO_BLK_T_OUT, BLK_SECTOR, wbuf, sizeof(wbuf));
+	st = blk_request(VIRTIO_BLK_T_OUT, BLK_SECTOR, wbuf, BUF_SIZE);
 	if (st != 0)
 		return fail("write failed");
 	puts("virtio-blk: wrote 16 sectors\n");
@@ -131,17 +149,24 @@ int guest_main(const void *start_info)
 			return fail("flush failed");
 		puts("virtio-blk: flushed\n");
 	}
-	st = blk_request(VIRTIO_BLK_T_IN, BLK_SECTOR, rbuf, sizeof(rbuf));
+	st = blk_request(VIRTIO_BLK_T_IN, BLK_SECTOR, rbuf, BUF_SIZE);
 	if (st != 0)
 		return fail("read failed");
-	for (unsigned i = 0; i < sizeof(rbuf); i++)
+	for (unsigned i = 0; i < BUF_SIZE; i++)
 		if (rbuf[i] != wbuf[i])
 			return fail("read back differs");
 	puts("virtio-blk: read back 16 sectors, pattern verified\n");
-	puts("virtio-blk: "); put_dec(vdev_irqs); puts(" MSI-X interrupts\n");
+	puts("virtio-blk: "); put_dec(vdev_irqs);
+	puts(intx ? " INTx interrupts, " : " MSI-X interrupts\n");
+	if (intx) {
+		put_dec(vdev_isr_empty);
+		puts(" with ISR clear\n");
+		if (rd8(blk.isr) != 0)
+			return fail("ISR not cleared by reading it");
+	}
 	if (vdev_irqs == 0 || vdev_unexpected)
 		return fail("interrupts");
-	if (vdev_has_word(start_info, "loop") && loop_rounds())
+	if (cmdline_has(start_info, "loop") && loop_rounds())
 		return 1;
 	wr8(blk.common + CC_STATUS, 0);		/* reset: the back-end stops */
 	puts("virtio-blk: ok\n");

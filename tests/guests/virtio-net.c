@@ -488,14 +488,14 @@ static int user_mode(const void *boot_params)
 		return 1;
 	puts("virtio-net: ARP reply: "); put_ip(s.server_ip); puts(" is at ");
 	put_mac(s.gw_mac); putc('\n');
-	if (vdev_has_word(boot_params, "nat")) {
+	if (cmdline_has(boot_params, "nat")) {
 		nat_send(s.server_ip, s.gw_mac);
 		if (wait_for(WANT_NAT_REPLY, &s))
 			return 1;
 		puts("virtio-net: UDP through the NAT to "); put_ip(s.server_ip);
 		puts(":7777 answered by the host's server\n");
 	}
-	if (vdev_has_word(boot_params, "hostfwd")) {
+	if (cmdline_has(boot_params, "hostfwd")) {
 		puts("virtio-net: waiting for a forwarded connection\n");
 		if (wait_for(WANT_SYN, &s))
 			return 1;
@@ -509,7 +509,7 @@ int guest_main(const void *boot_params)
 {
 	uint32_t features = 1u << VIRTIO_NET_F_MAC | 1u << VIRTIO_NET_F_STATUS |
 			    1u << VIRTIO_NET_F_MTU;
-	int mq = vdev_has_word(boot_params, "mq");
+	int mq = cmdline_has(boot_params, "mq");
 	struct seen s = { .port = 0 };
 	uint16_t status;
 
@@ -556,7 +556,7 @@ int guest_main(const void *boot_params)
 	for (unsigned p = 0; p < pairs; p++)
 		for (uint16_t i = 0; i < QSIZE; i++)
 			rx_post(p, i);
-	if (vdev_has_word(boot_params, "user")) {
+	if (cmdline_has(boot_params, "user")) {
 		if (user_mode(boot_params))
 			return 1;
 	} else {

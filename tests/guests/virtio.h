@@ -63,7 +63,7 @@ struct vqueue {
 struct vdev {
 	const char *name;		/* "virtio-net" for messages */
 	unsigned slot;
-	uintptr_t common, notify, device;
+	uintptr_t common, notify, device, isr;
 	uint32_t notify_mult;
 };
 
@@ -75,6 +75,8 @@ struct idt_gate {
 } __attribute__((packed));
 static struct idt_gate idt[256] __attribute__((aligned(8)));
 static volatile uint32_t vdev_irqs, vdev_unexpected;
+static struct vdev *vdev_intx_dev;	/* INTx mode: the handler reads its ISR */
+static volatile uint32_t vdev_isr_empty;	/* INTx interrupts with ISR bit 0 clear */
 
 void vdev_on_irq(void);
 void vdev_on_unexpected(void);
@@ -95,6 +97,8 @@ __asm__(".text\n" VDEV_ISR(vdev_isr_queue, vdev_on_irq)
 void vdev_on_irq(void)
 {
 	vdev_irqs++;
+	if (vdev_intx_dev != 0 && !(*(volatile uint8_t *)vdev_intx_dev->isr & 1))
+		vdev_isr_empty++;			/* reading ISR clears it */
 	mmio_write32(LAPIC + LAPIC_EOI, 0);
 }
 
@@ -185,10 +189,12 @@ static int vdev_find(struct vdev *d, uint16_t device_id)
 		else if (type == 2) {
 			d->notify = bar + off;
 			d->notify_mult = vdev_cfg_read(d, cap + 16);
-		} else if (type == 4)
+		} else if (type == 3)
+			d->isr = bar + off;
+		else if (type == 4)
 			d->device = bar + off;
 	}
-	if (!d->common || !d->notify || !d->device)
+	if (!d->common || !d->notify || !d->device || !d->isr)
 		return vdev_fail(d, "virtio capabilities missing");
 	return 0;
 }
@@ -215,6 +221,30 @@ static int vdev_msix(struct vdev *d, unsigned n, unsigned vec)
 		mmio_write32(table + 16 * e + 12, 0);
 	}
 	vdev_cfg_write(d, cap, vdev_cfg_read(d, cap) | 0x80000000u);
+	return 0;
+}
+
+/* INTA -> vec instead of MSI-X: the GSI from the interrupt line register
+ * (what the firmware would have told the driver), routed in the IOAPIC
+ * level-triggered and active low as the DSDT's _PRT says; the handler
+ * reads (and so clears) the ISR status.  Queues then take vector 0xffff. */
+#define IOAPIC		0xfec00000u
+#define IOAPIC_LEVEL	(1u << 15)
+#define IOAPIC_LOW	(1u << 13)
+
+static __attribute__((unused)) int vdev_intx(struct vdev *d, unsigned vec)
+{
+	uint32_t r = vdev_cfg_read(d, 0x3c);
+	unsigned line = r & 0xff, pin = (r >> 8) & 0xff;
+
+	if (pin != 1 || line < 16 || line > 23)
+		return vdev_fail(d, "no INTA routed to an IOAPIC GSI");
+	puts(d->name); puts(": INTA on GSI "); put_dec(line); putc('\n');
+	mmio_write32(IOAPIC, 0x10 + 2 * line + 1);
+	mmio_write32(IOAPIC + 0x10, 0);			/* APIC id 0 */
+	mmio_write32(IOAPIC, 0x10 + 2 * line);
+	mmio_write32(IOAPIC + 0x10, vec | IOAPIC_LEVEL | IOAPIC_LOW);
+	vdev_intx_dev = d;
 	return 0;
 }
 
@@ -285,23 +315,6 @@ static void vq_push(struct vqueue *q, uint16_t head)
 	q->avail.idx++;
 	__asm__ volatile("mfence" ::: "memory");
 	wr16(q->notify, 0);
-}
-
-/* Does the boot command line contain word? */
-static int vdev_has_word(const void *boot_params, const char *word)
-{
-	const char *cmdline = (const char *)(uintptr_t)
-		*(const uint32_t *)((const uint8_t *)boot_params + 0x228);
-
-	for (; cmdline != 0 && *cmdline; cmdline++) {
-		unsigned i = 0;
-
-		while (word[i] && cmdline[i] == word[i])
-			i++;
-		if (word[i] == 0)
-			return 1;
-	}
-	return 0;
 }
 
 #endif
