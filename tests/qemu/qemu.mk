@@ -7,3 +7,7 @@
 #                   qemu-storage-daemon, median timings: ~6 min
 INTEGRATION_SUITES += tests/qemu/blk-frontend.sh tests/qemu/guest-shell.sh
 SLOW_SUITES += tests/qemu/blk-compare.sh
+# net-*.sh: QEMU with -netdev vhost-user on a standalone mica-net, each in
+# a network namespace of its own (tests/qemu/net-lib.sh).
+#  net-user.sh      --user: DHCP, NAT to the namespace's loopback, hostfwd: ~15 s
+INTEGRATION_SUITES += tests/qemu/net-user.sh

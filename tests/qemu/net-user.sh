@@ -1,0 +1,44 @@
+#!/bin/bash
+# QEMU (TCG) as the front-end of `mica-net --user` (user-mode NAT, slirp),
+# in a network namespace of its own:
+#  - the guest gets its address from slirp's DHCP (10.0.2.15, router 10.0.2.2);
+#  - it pings the gateway;
+#  - a TCP stream both ways with a server on the namespace's loopback,
+#    reached through the NAT at 10.0.2.2, MD5 checked on both sides;
+#  - a host port forward (--hostfwd tcp::PORT-:PORT) reaches a server in
+#    the guest.
+# Closing line: "N passed, N failed, N skipped".
+source "$(dirname "$0")/../lib/testlib.sh"
+source "$(dirname "$0")/net-lib.sh"
+T_SUITE=qemu-net-user
+netq_setup user || { finish; exit; }
+
+if ! netq_net_start --user --hostfwd tcp::5555-:7777; then
+	bad "mica-net --user did not create its socket"
+	finish; exit
+fi
+if netq_boot; then pass "guest boots with the vhost-user NIC"; else bad "guest boots"; netq_finish; exit; fi
+if netq_dhcp; then
+	pass "DHCP from slirp: $GUEST_IP router $GUEST_ROUTER"
+	check "slirp's lease is 10.0.2.15 via 10.0.2.2" test "$GUEST_IP/$GUEST_ROUTER" = "10.0.2.15/10.0.2.2"
+else
+	bad "DHCP from slirp"
+	netq_finish; exit
+fi
+if gsh 60 "ping -c 2 -W 5 10.0.2.2 >/dev/null"; then pass "the guest pings the gateway"; else bad "ping 10.0.2.2"; fi
+if netq_guest_sends 10.0.2.2 6001 1024; then
+	pass "guest -> namespace loopback through the NAT: 1 MiB, MD5 equal"
+else
+	bad "guest -> namespace loopback through the NAT"
+fi
+if netq_guest_receives 10.0.2.2 6002 1024; then
+	pass "namespace loopback -> guest through the NAT: 1 MiB, MD5 equal"
+else
+	bad "namespace loopback -> guest through the NAT"
+fi
+if netq_guest_serves 7777 512 127.0.0.1:5555; then
+	pass "hostfwd tcp::5555-:7777 reaches a server in the guest: 512 KiB, MD5 equal"
+else
+	bad "hostfwd tcp::5555-:7777"
+fi
+netq_finish
