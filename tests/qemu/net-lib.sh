@@ -4,13 +4,15 @@
 # guest's shell is driven over the serial console (console.sh).
 #
 # Source it after tests/lib/testlib.sh and set T_SUITE, then:
-#   netq_setup TAG          re-exec in a new network namespace (lo up), check
+#   netq_setup TAG          re-exec in new network and mount namespaces (lo
+#                           up, /sys of our own), check
 #                           QEMU and the guest image, make $T; 1 when the
 #                           suite cannot run here (a skip was printed)
 #   netq_net_start ARGS...  start mica-net on $T/net.sock (log $T/net.log)
 #   netq_net_kill           SIGKILL it (as a crash would)
 #   netq_boot               QEMU with the NIC (MAC $GUEST_MAC) up to the shell
 #   netq_dhcp               udhcpc in the guest: sets GUEST_IP, GUEST_ROUTER
+#   netq_udhcpd IF FIRST ROUTER   busybox udhcpd on IF here, leases from FIRST
 #   gsh SECONDS CMD         run CMD in the guest (console_run)
 #   netq_guest_sends ADDR PORT KIB      the guest sends KiB random bytes to
 #                           a listener here; both sides' MD5 must agree
@@ -40,8 +42,10 @@ netq_setup() {
 			skip "needs root (a network namespace of its own)"
 			finish; exit
 		fi
-		exec env MICA_NETQ_IN_NETNS=1 unshare --net bash "$0"
+		exec env MICA_NETQ_IN_NETNS=1 unshare --net --mount bash "$0"
 	fi
+	# Our own /sys shows our namespace's links (mica-net reads it).
+	mount -t sysfs sysfs /sys
 	ip link set lo up
 	if ! command -v "$QEMU" >/dev/null; then
 		skip "needs $QEMU (qemu-system-x86)"
@@ -117,6 +121,20 @@ netq_dhcp() {
 	GUEST_IP=$(echo "$line" | sed -n 's/.* ip=\([0-9.]*\).*/\1/p')
 	GUEST_ROUTER=$(echo "$line" | sed -n 's/.* router=\([0-9.]*\).*/\1/p')
 	[ -n "$GUEST_IP" ]
+}
+
+netq_udhcpd() {
+	cat >"$T/udhcpd.conf" <<-EOF
+	interface $1
+	start $2
+	end ${2%.*}.$((${2##*.} + 9))
+	lease_file $T/udhcpd.leases
+	pidfile $T/udhcpd.pid
+	option subnet 255.255.255.0
+	option router $3
+	EOF
+	: >"$T/udhcpd.leases"
+	busybox udhcpd -f "$T/udhcpd.conf" >"$T/udhcpd.peer.log" 2>&1 &
 }
 
 # The guest's random file of KIB KiB, and its MD5.

@@ -10,4 +10,6 @@ SLOW_SUITES += tests/qemu/blk-compare.sh
 # net-*.sh: QEMU with -netdev vhost-user on a standalone mica-net, each in
 # a network namespace of its own (tests/qemu/net-lib.sh).
 #  net-user.sh      --user: DHCP, NAT to the namespace's loopback, hostfwd: ~15 s
-INTEGRATION_SUITES += tests/qemu/net-user.sh
+#  net-tap.sh       --tap on a bridge: DHCP, features, ping, TCP, kill -9 and
+#                   reconnect: ~20 s
+INTEGRATION_SUITES += tests/qemu/net-user.sh tests/qemu/net-tap.sh
