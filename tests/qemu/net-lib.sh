@@ -10,9 +10,15 @@
 #                           suite cannot run here (a skip was printed)
 #   netq_net_start ARGS...  start mica-net on $T/net.sock (log $T/net.log)
 #   netq_net_kill           SIGKILL it (as a crash would)
-#   netq_boot               QEMU with the NIC (MAC $GUEST_MAC) up to the shell
+#   netq_boot               QEMU with the NIC (MAC $GUEST_MAC) up to the shell;
+#                           the NIC's netdev is mica-net's socket unless
+#                           NETQ_NETDEV (QEMU arguments, netdev id n) says
 #   netq_dhcp               udhcpc in the guest: sets GUEST_IP, GUEST_ROUTER
 #   netq_udhcpd IF FIRST ROUTER   busybox udhcpd on IF here, leases from FIRST
+#   netq_carrier 0|1        wait (up to 30 s) until the guest's eth0 carrier is
+#                           that; fails if it does not get there
+#   netq_reconnected N      mica-net's log shows N front-end connections and
+#                           the guest's link is up (QEMU reconnected)
 #   gsh SECONDS CMD         run CMD in the guest (console_run)
 #   netq_guest_sends ADDR PORT KIB      the guest sends KiB random bytes to
 #                           a listener here; both sides' MD5 must agree
@@ -35,6 +41,9 @@ GUEST_MEM=256M
 NETQ_DEVICE_OPTS=${NETQ_DEVICE_OPTS:-vectors=0}
 NETQ_XFER_LIMIT=${MICA_NETQ_XFER_LIMIT:-120}  # seconds per transfer
 NET_PID= QEMU_PID= T=
+# How QEMU gets the NIC's back-end: mica-net's socket unless a suite says
+# otherwise (set after netq_setup: $T is in it).
+NETQ_NETDEV=()
 
 netq_setup() {
 	if [ -z "$MICA_NETQ_IN_NETNS" ]; then
@@ -97,12 +106,13 @@ netq_net_kill() {
 }
 
 netq_boot() {
+	[ ${#NETQ_NETDEV[@]} = 0 ] && NETQ_NETDEV=(-chardev "socket,id=c,path=$T/net.sock,reconnect=1"
+						  -netdev vhost-user,id=n,chardev=c)
 	console_open "$T"
 	"$QEMU" -accel tcg -machine pc,memory-backend=mem -m $GUEST_MEM \
 		-object memory-backend-memfd,id=mem,size=$GUEST_MEM,share=on -smp 1 \
 		-nodefaults -display none -monitor none -serial "pipe:$T/console" \
-		-chardev "socket,id=c,path=$T/net.sock,reconnect=1" \
-		-netdev vhost-user,id=n,chardev=c \
+		"${NETQ_NETDEV[@]}" \
 		-device "virtio-net-pci,netdev=n,mac=$GUEST_MAC,$NETQ_DEVICE_OPTS" \
 		-kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" \
 		-append "console=ttyS0 panic=-1" -no-reboot >"$T/qemu.log" 2>&1 &
@@ -113,6 +123,14 @@ netq_boot() {
 }
 
 gsh() { console_run "$@"; }
+
+netq_carrier() {
+	gsh 60 "for i in \$(seq 300); do [ \"\$(cat /sys/class/net/eth0/carrier)\" = $1 ] && break; sleep 0.1; done; cat /sys/class/net/eth0/carrier" |
+		grep -qx "$1"
+}
+
+netq_connections() { [ "$(grep -c "front-end connected" "$T/net.log")" -ge "$1" ]; }
+netq_reconnected() { wait_for 60 netq_connections "$1" && netq_carrier 1; }
 
 netq_dhcp() {
 	local line

@@ -68,15 +68,13 @@ else
 fi
 netq_net_kill
 pass "mica-net killed (SIGKILL) during a transfer"
-if gsh 60 'for i in $(seq 100); do [ "$(cat /sys/class/net/eth0/carrier)" = 0 ] && break; sleep 0.1; done; cat /sys/class/net/eth0/carrier' | grep -qx 0; then
+if netq_carrier 0; then
 	pass "the guest sees the link go down"
 else
 	bad "the guest sees the link go down"
 fi
 if netq_net_start --tap mtap0; then pass "mica-net restarted"; else bad "mica-net restarted"; fi
-connected() { [ "$(grep -c "front-end connected" "$T/net.log")" -ge 2 ]; }
-if wait_for 60 connected &&
-   gsh 60 'for i in $(seq 300); do [ "$(cat /sys/class/net/eth0/carrier)" = 1 ] && break; sleep 0.1; done; cat /sys/class/net/eth0/carrier' | grep -qx 1; then
+if netq_reconnected 2; then
 	pass "QEMU reconnects, the link comes back"
 else
 	bad "QEMU reconnects, the link comes back"

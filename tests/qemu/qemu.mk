@@ -12,4 +12,7 @@ SLOW_SUITES += tests/qemu/blk-compare.sh
 #  net-user.sh      --user: DHCP, NAT to the namespace's loopback, hostfwd: ~15 s
 #  net-tap.sh       --tap on a bridge: DHCP, features, ping, TCP, kill -9 and
 #                   reconnect: ~20 s
-INTEGRATION_SUITES += tests/qemu/net-user.sh tests/qemu/net-tap.sh
+#  net-macvtap.sh   --macvtap on a veth, then --tap-fd: ~25 s
+#  net-vhost-net.sh skips without /dev/vhost-net (here)
+INTEGRATION_SUITES += tests/qemu/net-user.sh tests/qemu/net-tap.sh \
+	tests/qemu/net-macvtap.sh tests/qemu/net-vhost-net.sh
