@@ -19,6 +19,7 @@
 #                           that; fails if it does not get there
 #   netq_reconnected N      mica-net's log shows N front-end connections and
 #                           the guest's link is up (QEMU reconnected)
+#   netq_start ARGS...      netq_net_start ARGS, then netq_boot; pass/fail lines
 #   gsh SECONDS CMD         run CMD in the guest (console_run)
 #   netq_guest_sends ADDR PORT KIB      the guest sends KiB random bytes to
 #                           a listener here; both sides' MD5 must agree
@@ -120,6 +121,18 @@ netq_boot() {
 	# Up to the shell, unless QEMU dies first.
 	wait_for 180 sh -c "grep -q 'mica# ' '$T/console.log' || ! kill -0 $QEMU_PID 2>/dev/null" &&
 		kill -0 "$QEMU_PID" 2>/dev/null && console_shell 30
+}
+
+netq_start() {
+	if ! netq_net_start "$@"; then
+		bad "mica-net $* did not create its socket"
+		return 1
+	fi
+	if ! netq_boot; then
+		bad "guest boots with the vhost-user NIC (mica-net $*)"
+		return 1
+	fi
+	pass "guest boots with the vhost-user NIC (mica-net $*)"
 }
 
 gsh() { console_run "$@"; }

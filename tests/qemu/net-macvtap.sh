@@ -28,11 +28,7 @@ if ! wait_for 10 test -c "/dev/tap$idx"; then
 	finish; exit
 fi
 netq_udhcpd vb 10.0.4.100 10.0.4.1
-if ! netq_net_start --macvtap mvt0; then
-	bad "mica-net --macvtap did not create its socket"
-	finish; exit
-fi
-if netq_boot; then pass "guest boots with the vhost-user NIC"; else bad "guest boots"; netq_finish; exit; fi
+netq_start --macvtap mvt0 || { netq_finish; exit; }
 check "mica-net set the macvtap up" grep -q UP <(ip link show mvt0)
 if netq_dhcp; then
 	pass "DHCP through the macvtap: $GUEST_IP"

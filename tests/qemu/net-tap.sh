@@ -23,11 +23,7 @@ ip link add br0 type bridge && ip addr add 10.0.3.1/24 dev br0 && ip link set br
 	finish; exit
 }
 netq_udhcpd br0 10.0.3.100 10.0.3.1
-if ! netq_net_start --tap mtap0; then
-	bad "mica-net --tap did not create its socket"
-	finish; exit
-fi
-if netq_boot; then pass "guest boots with the vhost-user NIC"; else bad "guest boots"; netq_finish; exit; fi
+netq_start --tap mtap0 || { netq_finish; exit; }
 if netq_dhcp; then
 	pass "DHCP from udhcpd on the bridge: $GUEST_IP router $GUEST_ROUTER"
 else
