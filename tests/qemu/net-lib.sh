@@ -4,7 +4,7 @@
 # guest's shell is driven over the serial console (console.sh).
 #
 # Source it after tests/lib/testlib.sh and set T_SUITE, then:
-#   netq_setup TAG          re-exec in new network and mount namespaces (lo
+#   netq_setup TAG [ARGS]   re-exec (with ARGS) in new network and mount namespaces (lo
 #                           up, /sys of our own), check
 #                           QEMU and the guest image, make $T; 1 when the
 #                           suite cannot run here (a skip was printed)
@@ -47,12 +47,14 @@ NET_PID= QEMU_PID= T=
 NETQ_NETDEV=()
 
 netq_setup() {
+	local tag=$1
+	shift
 	if [ -z "$MICA_NETQ_IN_NETNS" ]; then
 		if [ "$(id -u)" != 0 ]; then
 			skip "needs root (a network namespace of its own)"
 			finish; exit
 		fi
-		exec env MICA_NETQ_IN_NETNS=1 unshare --net --mount bash "$0"
+		exec env MICA_NETQ_IN_NETNS=1 unshare --net --mount bash "$0" "$@"
 	fi
 	# Our own /sys shows our namespace's links (mica-net reads it).
 	mount -t sysfs sysfs /sys
@@ -65,7 +67,7 @@ netq_setup() {
 		fail "building the test guest (tests/guest-image/build.sh)"
 		return 1
 	fi
-	T=$(mktemp -d "/tmp/mica-qemu-$1.XXXXXX")
+	T=$(mktemp -d "/tmp/mica-qemu-$tag.XXXXXX")
 	mkfifo "$T/hold"
 	trap netq_cleanup EXIT
 }
