@@ -619,6 +619,115 @@ static void test_malformed_chains(void)
 	stop_backend();
 }
 
+/* Transmit requests a guest can get wrong, one of each, then a good one:
+ * every request completes (the guest gets its buffers back), only the good
+ * frame reaches the TAP, the queue keeps working.  (The fuzzer's backend
+ * accepts anything: this checks what the TAP would have been given.) */
+static void test_malformed_tx_requests(void)
+{
+	static uint8_t big[70000];
+	struct bad { struct virtio_net_hdr_v1 h; size_t len; const char *what; } bad[] = {
+		{ { 0 }, 0, "header only" },
+		{ { 0 }, 10, "shorter than an Ethernet header" },
+		{ { .flags = 0x80 }, 100, "unknown header flag" },
+		{ { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 90, .csum_offset = 16 }, 100,
+		  "checksum field past the frame" },
+		{ { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+		    .csum_start = 34, .csum_offset = 16 }, 100, "TSO with gso_size 0" },
+		{ { .gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1400 }, 100,
+		  "TSO without NEEDS_CSUM" },
+		{ { .gso_type = VIRTIO_NET_HDR_GSO_ECN }, 100, "ECN without segmentation" },
+		{ { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_UDP,
+		    .gso_size = 1400, .csum_start = 34, .csum_offset = 6 }, 100,
+		  "UFO, not negotiated" },
+		{ { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV6,
+		    .gso_size = 1400, .csum_start = 54, .csum_offset = 16 }, 100,
+		  "TSO6, not negotiated" },
+		{ { 0 }, sizeof(big), "longer than any TAP frame" },
+	};
+	const unsigned nbad = sizeof(bad) / sizeof(bad[0]);
+	uint8_t f[300], got[300];
+	int s;
+
+	NEED_NETNS();
+	CU_ASSERT_FATAL(start_net(tap_args, 1, false, false, NET_FEATURES) == 0);
+	s = packet_socket(TAP, false);
+	CU_ASSERT_FATAL(s >= 0);
+	for (unsigned i = 0; i < nbad; i++) {
+		const uint8_t *frame = bad[i].len > sizeof(f) ? big : f;
+
+		frame_test(f, sizeof(f), frames_guest_mac, 900 + i);
+		memcpy(big, f, sizeof(f));
+		if (bad[i].len == 0) {
+			uint64_t gpa = chunk(1, HDR);
+			struct vqdrv_buf b = { gpa, HDR, false };
+
+			memset(vuf_gpa(&fe, gpa), 0, HDR);
+			CU_ASSERT(offer(1, &b, 1, gpa) >= 0);
+		} else {
+			tx_frame(1, &bad[i].h, frame, bad[i].len);
+		}
+	}
+	{       /* a request with device-writable buffers only */
+		uint64_t gpa = chunk(1, 512);
+		struct vqdrv_buf b = { gpa, 512, true };
+
+		CU_ASSERT(offer(1, &b, 1, gpa) >= 0);
+	}
+	frame_test(f, sizeof(f), frames_guest_mac, 999);
+	tx_frame(1, NULL, f, sizeof(f));
+	vuf_kick(&fe, 1);
+	CU_ASSERT_EQUAL(wait_tx_done(1, nbad + 2), 0);
+	CU_ASSERT_EQUAL_FATAL(packet_recv(s, ETH_TEST_TYPE, 0, got, sizeof(got), 2000),
+			      (ssize_t)sizeof(got));
+	CU_ASSERT_EQUAL(frame_test_seq(got), 999);
+	CU_ASSERT_EQUAL(packet_recv(s, ETH_TEST_TYPE, 0, got, sizeof(got), 200), -ETIMEDOUT);
+	CU_ASSERT(!error_now(1));
+	CU_ASSERT(backend_alive());
+	close(s);
+	stop_backend();
+}
+
+/* Receive buffers a guest can get wrong: one too short for the header,
+ * one the device may only read.  The queue reports NEEDS_RESET (its error
+ * eventfd) when a frame meets the buffer; after a reset the device works. */
+static void test_malformed_rx_buffers(void)
+{
+	const struct vqdrv_buf wrong[2][1] = { { { 0, 8, true } }, { { 0, 2048, false } } };
+	uint8_t f[200];
+	uint32_t used;
+	int s;
+
+	NEED_NETNS();
+	for (unsigned k = 0; k < 2; k++) {
+		struct vqdrv_buf b = wrong[k][0];
+
+		CU_ASSERT_FATAL(start_net(tap_args, 1, false, false, NET_FEATURES) == 0);
+		s = packet_socket(TAP, false);
+		CU_ASSERT_FATAL(s >= 0);
+		b.gpa = chunk(0, 2048);
+		CU_ASSERT(offer(0, &b, 1, b.gpa) >= 0);
+		vuf_kick(&fe, 0);
+		frame_test(f, sizeof(f), frames_guest_mac, 40 + k);
+		CU_ASSERT_EQUAL(packet_send(s, f, sizeof(f)), 0);
+		for (int i = 0; i < 100 && !error_now(0); i++)
+			usleep(20 * 1000);
+		CU_ASSERT(error_now(0));
+		CU_ASSERT_FATAL(backend_alive());
+		/* The guest resets the device and posts proper buffers. */
+		vuf_close(&fe);
+		CU_ASSERT_FATAL(vuf_connect(&fe, sock, 2000) == 0);
+		CU_ASSERT_FATAL(vuf_start(&fe, MEM_SIZE, 2, QSIZE, false, NET_FEATURES) == 0);
+		memset(next_id, 0, sizeof(next_id));
+		post_rx(0, 8, 2048);
+		CU_ASSERT_EQUAL(packet_send(s, f, sizeof(f)), 0);
+		CU_ASSERT_FATAL(rx_used(0, &used, 2000) != NULL);
+		CU_ASSERT_EQUAL(used, HDR + sizeof(f));
+		close(s);
+		stop_backend();
+	}
+}
+
 /* --macvtap NAME: mica-net opens the link's /dev/tapN; frames go out
  * through the parent (a veth, seen at its peer) and broadcasts on the
  * parent's segment come in.  A link that is not a macvtap is refused. */
@@ -840,6 +949,8 @@ int main(void)
 		CUTEST(test_rx_waits_for_buffers),
 		CUTEST(test_mq_and_ctrl),
 		CUTEST(test_malformed_chains),
+		CUTEST(test_malformed_tx_requests),
+		CUTEST(test_malformed_rx_buffers),
 		CUTEST(test_macvtap),
 		CUTEST(test_user_dhcp),
 		CUTEST(test_user_udp_nat),
