@@ -10,7 +10,8 @@
 #                           suite cannot run here (a skip was printed)
 #   netq_net_start ARGS...  start mica-net on $T/net.sock (log $T/net.log)
 #   netq_net_kill           SIGKILL it (as a crash would)
-#   netq_boot               QEMU with the NIC (MAC $GUEST_MAC) up to the shell;
+#   netq_boot               QEMU with the NIC (MAC $GUEST_MAC, NETQ_SMP vCPUs)
+#                           up to the shell;
 #                           the NIC's netdev is mica-net's socket unless
 #                           NETQ_NETDEV (QEMU arguments, netdev id n) says
 #   netq_dhcp               udhcpc in the guest: sets GUEST_IP, GUEST_ROUTER
@@ -113,7 +114,7 @@ netq_boot() {
 						  -netdev vhost-user,id=n,chardev=c)
 	console_open "$T"
 	"$QEMU" -accel tcg -machine pc,memory-backend=mem -m $GUEST_MEM \
-		-object memory-backend-memfd,id=mem,size=$GUEST_MEM,share=on -smp 1 \
+		-object memory-backend-memfd,id=mem,size=$GUEST_MEM,share=on -smp "${NETQ_SMP:-1}" \
 		-nodefaults -display none -monitor none -serial "pipe:$T/console" \
 		"${NETQ_NETDEV[@]}" \
 		-device "virtio-net-pci,netdev=n,mac=$GUEST_MAC,$NETQ_DEVICE_OPTS" \
