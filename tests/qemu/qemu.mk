@@ -13,7 +13,10 @@ SLOW_SUITES += tests/qemu/blk-compare.sh
 #  net-tap.sh       --tap on a bridge: DHCP, features, ping, TCP, kill -9 and
 #                   reconnect: ~20 s
 #  net-macvtap.sh   --macvtap on a veth, then --tap-fd: ~25 s
-#  net-mq.sh        --tap --queues 2, 2 vCPUs, four streams each way: ~25 s
 #  net-vhost-net.sh skips without /dev/vhost-net (here)
+#  net-mq.sh        (slow) --tap --queues 2, 2 vCPUs, four streams each way: ~25 s
+#  net-variants.sh  (slow) five boots: mrg_rxbuf=off, packed ring, no event
+#                   index/indirect, MTU, a reset by the guest: ~50 s
 INTEGRATION_SUITES += tests/qemu/net-user.sh tests/qemu/net-tap.sh \
-	tests/qemu/net-macvtap.sh tests/qemu/net-mq.sh tests/qemu/net-vhost-net.sh
+	tests/qemu/net-macvtap.sh tests/qemu/net-vhost-net.sh
+SLOW_SUITES += tests/qemu/net-mq.sh tests/qemu/net-variants.sh
