@@ -16,6 +16,10 @@
 #                           NETQ_NETDEV (QEMU arguments, netdev id n) says
 #   netq_dhcp               udhcpc in the guest: sets GUEST_IP, GUEST_ROUTER
 #   netq_udhcpd IF FIRST ROUTER   busybox udhcpd on IF here, leases from FIRST
+#   netq_bridge_tap NET TAP [TUNTAP-OPTS]   bridge br0 at NET.1/24 and a
+#                           persistent TAP on it (a supervisor's: it keeps
+#                           its port across mica-net restarts), udhcpd
+#                           leasing from NET.100; a fail line on failure
 #   netq_carrier 0|1        wait (up to 30 s) until the guest's eth0 carrier is
 #                           that; fails if it does not get there
 #   netq_reconnected N      mica-net's log shows N front-end connections and
@@ -169,6 +173,18 @@ netq_udhcpd() {
 	EOF
 	: >"$T/udhcpd.leases"
 	busybox udhcpd -f "$T/udhcpd.conf" >"$T/udhcpd.peer.log" 2>&1 &
+}
+
+netq_bridge_tap() {
+	local net=$1 tap=$2
+	shift 2
+	if ! { ip link add br0 type bridge && ip addr add "$net.1/24" dev br0 &&
+	       ip link set br0 up && ip tuntap add dev "$tap" mode tap "$@" &&
+	       ip link set "$tap" master br0; }; then
+		bad "bridge and TAP $tap in the namespace"
+		return 1
+	fi
+	netq_udhcpd br0 "$net.100" "$net.1"
 }
 
 # The guest's random file of KIB KiB, and its MD5.

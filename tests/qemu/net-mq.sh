@@ -14,12 +14,7 @@ source "$(dirname "$0")/net-lib.sh"
 T_SUITE=qemu-net-mq
 netq_setup mq || { finish; exit; }
 
-ip link add br0 type bridge && ip addr add 10.0.6.1/24 dev br0 && ip link set br0 up &&
-	ip tuntap add dev mqtap0 mode tap multi_queue && ip link set mqtap0 master br0 || {
-	bad "bridge and multi-queue TAP in the namespace"
-	finish; exit
-}
-netq_udhcpd br0 10.0.6.100 10.0.6.1
+netq_bridge_tap 10.0.6 mqtap0 multi_queue || { finish; exit; }
 NETQ_SMP=2
 NETQ_DEVICE_OPTS="$NETQ_DEVICE_OPTS,mq=on"
 NETQ_NETDEV=(-chardev "socket,id=c,path=$T/net.sock,reconnect=1"

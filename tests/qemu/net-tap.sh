@@ -15,14 +15,7 @@ source "$(dirname "$0")/net-lib.sh"
 T_SUITE=qemu-net-tap
 netq_setup tap || { finish; exit; }
 
-# A persistent TAP made here (a supervisor's), so that it keeps its bridge
-# port across mica-net restarts.
-ip link add br0 type bridge && ip addr add 10.0.3.1/24 dev br0 && ip link set br0 up &&
-	ip tuntap add dev mtap0 mode tap && ip link set mtap0 master br0 || {
-	bad "bridge and TAP in the namespace"
-	finish; exit
-}
-netq_udhcpd br0 10.0.3.100 10.0.3.1
+netq_bridge_tap 10.0.3 mtap0 || { finish; exit; }
 netq_start --tap mtap0 || { netq_finish; exit; }
 if netq_dhcp; then
 	pass "DHCP from udhcpd on the bridge: $GUEST_IP router $GUEST_ROUTER"

@@ -18,12 +18,7 @@ source "$(dirname "$0")/net-lib.sh"
 T_SUITE=qemu-net-variants
 netq_setup variants || { finish; exit; }
 
-ip link add br0 type bridge && ip addr add 10.0.7.1/24 dev br0 && ip link set br0 up &&
-	ip tuntap add dev vtap0 mode tap && ip link set vtap0 master br0 || {
-	bad "bridge and TAP in the namespace"
-	finish; exit
-}
-netq_udhcpd br0 10.0.7.100 10.0.7.1
+netq_bridge_tap 10.0.7 vtap0 || { finish; exit; }
 base_opts=$NETQ_DEVICE_OPTS
 port=6300
 

@@ -19,13 +19,7 @@ if [ ! -c /dev/vhost-net ]; then
 fi
 netq_setup vhost-net || { finish; exit; }
 
-ip link add br0 type bridge && ip addr add 10.0.5.1/24 dev br0 && ip link set br0 up &&
-	ip tuntap add dev vtap0 mode tap vnet_hdr && ip link set vtap0 master br0 &&
-	ip link set vtap0 up || {
-	bad "bridge and TAP in the namespace"
-	finish; exit
-}
-netq_udhcpd br0 10.0.5.100 10.0.5.1
+netq_bridge_tap 10.0.5 vtap0 vnet_hdr && ip link set vtap0 up || { finish; exit; }
 NETQ_NETDEV=(-netdev tap,id=n,ifname=vtap0,script=no,downscript=no,vhost=on,vhostforce=on)
 if netq_boot; then pass "guest boots with QEMU's vhost-net on the TAP"; else bad "guest boots"; netq_finish; exit; fi
 if netq_dhcp && gsh 60 "ping -c 3 -W 5 10.0.5.1 >/dev/null"; then
