@@ -45,7 +45,7 @@ run_dir() {
 	if [ "$dir" = g2h ]; then
 		busybox nc -l -p "$port" <>"$T/hold" | wc -c >"$T/count" &
 		lpid=$!
-		sleep 0.2
+		netq_listening "$port"
 		t0=$(now)
 		gsh 300 "dd if=/dev/zero bs=65536 count=$((MIB * 16)) 2>/dev/null | nc $addr $port" >/dev/null
 		wait "$lpid"
@@ -53,7 +53,7 @@ run_dir() {
 	else
 		dd if=/dev/zero bs=65536 count=$((MIB * 16)) 2>/dev/null | busybox nc -l -p "$port" &
 		lpid=$!
-		sleep 0.2
+		netq_listening "$port"
 		t0=$(now)
 		got=$(gsh 300 "mkfifo /tmp/hold 2>/dev/null; nc $addr $port <>/tmp/hold | wc -c")
 		kill "$lpid" 2>/dev/null

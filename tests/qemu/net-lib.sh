@@ -31,6 +31,7 @@
 #   netq_guest_receives ADDR PORT KIB   a server here sends, the guest reads
 #   netq_guest_serves PORT KIB ADDR:PORT  a server in the guest (its own
 #                           PORT), reached here at ADDR:PORT
+#   netq_listening PORT...  wait until servers here listen on the PORTs
 #   netq_finish             stop QEMU and mica-net, print the closing line
 # A failed check prints the tails of the guest console and the logs.
 source "$ROOT/tests/guest-image/console.sh"
@@ -187,6 +188,14 @@ netq_bridge_tap() {
 	netq_udhcpd br0 "$net.100" "$net.1"
 }
 
+# netq_listening PORT...: wait (up to 10 s) until TCP PORTs listen here.
+netq_listening() {
+	local port
+	for port in "$@"; do
+		wait_for 10 sh -c "ss -Hltn 'sport = :$port' | grep -q ." || return 1
+	done
+}
+
 # The guest's random file of KIB KiB, and its MD5.
 guest_file() {
 	gsh 60 "head -c $(($1 * 1024)) /dev/urandom >/tmp/tx && md5sum </tmp/tx | cut -d' ' -f1"
@@ -198,7 +207,7 @@ netq_guest_sends() {
 	timeout "$NETQ_XFER_LIMIT" busybox nc -l -p "$port" <>"$T/hold" >"$T/rx.$port" \
 		2>"$T/rx.$port.peer.log" &
 	lpid=$!
-	sleep 0.2
+	netq_listening "$port"
 	gsh "$NETQ_XFER_LIMIT" "timeout $NETQ_XFER_LIMIT nc $addr $port </tmp/tx" >/dev/null
 	wait "$lpid"
 	got=$(md5sum <"$T/rx.$port" | cut -d' ' -f1)
@@ -213,7 +222,7 @@ netq_guest_receives() {
 	timeout "$NETQ_XFER_LIMIT" busybox nc -l -p "$port" <"$T/tx.$port" \
 		2>"$T/tx.$port.peer.log" &
 	lpid=$!
-	sleep 0.2
+	netq_listening "$port"
 	got=$(gsh "$NETQ_XFER_LIMIT" "mkfifo /tmp/hold 2>/dev/null; timeout $NETQ_XFER_LIMIT nc $addr $port <>/tmp/hold | md5sum | cut -d' ' -f1")
 	wait "$lpid"
 	[ "$got" = "$want" ] || { echo "  sent $kib KiB md5 $want; the guest got md5 '$got'"; return 1; }
@@ -222,8 +231,7 @@ netq_guest_receives() {
 netq_guest_serves() {
 	local port=$1 kib=$2 addr=${3%:*} hport=${3#*:} want got
 	want=$(guest_file "$kib") || return 1
-	gsh 30 "(timeout $NETQ_XFER_LIMIT nc -l -p $port </tmp/tx >/dev/null 2>&1 &)" >/dev/null
-	sleep 1
+	gsh 30 "(timeout $NETQ_XFER_LIMIT nc -l -p $port </tmp/tx >/dev/null 2>&1 &); for i in \$(seq 100); do netstat -ltn | grep -q ':$port ' && break; sleep 0.1; done" >/dev/null
 	got=$(timeout "$NETQ_XFER_LIMIT" busybox nc "$addr" "$hport" <>"$T/hold" | md5sum | cut -d' ' -f1)
 	[ "$got" = "$want" ] || { echo "  the guest served md5 $want; received md5 $got"; return 1; }
 }

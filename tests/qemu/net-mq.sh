@@ -39,7 +39,7 @@ parallel() {
 		fi
 		pids+=($!)
 	done
-	sleep 0.3
+	netq_listening 6200 6201 6202 6203
 	if [ "$dir" = send ]; then
 		gsh "$NETQ_XFER_LIMIT" "for i in 0 1 2 3; do timeout $NETQ_XFER_LIMIT nc 10.0.6.1 \$((6200 + i)) </tmp/p\$i & done; wait" >/dev/null
 		wait "${pids[@]}"

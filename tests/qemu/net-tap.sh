@@ -62,7 +62,7 @@ check "GSO frames from the TAP reach the guest in mergeable buffers (mean frame 
 # ---- kill -9 during a transfer ----
 # An endless stream from the guest, under way when mica-net dies.
 timeout 120 busybox nc -l -p 6003 <>"$T/hold" >"$T/stream" 2>/dev/null &
-sleep 0.2
+netq_listening 6003
 gsh 10 "(timeout 120 nc 10.0.3.1 6003 </dev/zero >/dev/null 2>&1 &)" >/dev/null
 streaming() { [ "$(stat -c %s "$T/stream")" -gt 1000000 ]; }
 if wait_for 30 streaming; then
