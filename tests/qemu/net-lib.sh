@@ -39,12 +39,14 @@ GUEST=${MICA_GUEST:-$ROOT/build/guest}
 QEMU=${QEMU:-qemu-system-x86_64}
 GUEST_MAC=52:54:00:12:34:56
 GUEST_MEM=256M
-# Debian 12's QEMU 7.2 dies (SIGSEGV in vhost_net_start, unmasking the
-# MSI-X vectors, before it sends SET_FEATURES) when a vhost-user
-# virtio-net-pci has a control queue and MSI-X (the same with ctrl_vq=off
-# and MSI-X works, but then the guest refuses CTRL_RX & co. without more
-# switches): the suites give the NIC no MSI-X vectors (INTx; the back-end
-# sees no difference, its call eventfds are the same).
+# Debian 12's QEMU 7.2 under TCG dies (SIGSEGV in vhost_net_start, in
+# msix_set_vector_notifiers, before it sends SET_FEATURES) when a
+# vhost-user virtio-net-pci has MSI-X: vhost_net_start switches guest
+# notifier masking off for vhost-user, so unmasking a vector takes QEMU's
+# KVM irqfd path, and there is no KVM.  (ctrl_vq=off only seems to help:
+# the guest then refuses the NIC, CTRL_RX without CTRL_VQ, and never starts
+# it.)  So the NIC gets no MSI-X vectors (INTx); the back-end sees no
+# difference, its call eventfds are the same.
 NETQ_DEVICE_OPTS=${NETQ_DEVICE_OPTS:-vectors=0}
 NETQ_XFER_LIMIT=${MICA_NETQ_XFER_LIMIT:-120}  # seconds per transfer
 NET_PID= QEMU_PID= T=
