@@ -4,16 +4,16 @@
 # guest's shell is driven over the serial console (console.sh).
 #
 # Source it after tests/lib/testlib.sh and set T_SUITE, then:
-#   netq_setup TAG [ARGS]   re-exec (with ARGS) in new network and mount namespaces (lo
-#                           up, /sys of our own), check
-#                           QEMU and the guest image, make $T; 1 when the
-#                           suite cannot run here (a skip was printed)
+#   netq_setup TAG [ARGS]   re-exec (with ARGS) in new network and mount
+#                           namespaces (lo up, a /sys of our own), check QEMU
+#                           and the guest image, make $T; 1 when the suite
+#                           cannot run here (a skip or fail line was printed)
 #   netq_net_start ARGS...  start mica-net on $T/net.sock (log $T/net.log)
 #   netq_net_kill           SIGKILL it (as a crash would)
 #   netq_boot               QEMU with the NIC (MAC $GUEST_MAC, NETQ_SMP vCPUs)
-#                           up to the shell;
-#                           the NIC's netdev is mica-net's socket unless
-#                           NETQ_NETDEV (QEMU arguments, netdev id n) says
+#                           up to the shell; the NIC's netdev is mica-net's
+#                           socket unless NETQ_NETDEV (QEMU arguments,
+#                           netdev id n) says otherwise
 #   netq_dhcp               udhcpc in the guest: sets GUEST_IP, GUEST_ROUTER
 #   netq_udhcpd IF FIRST ROUTER   busybox udhcpd on IF here, leases from FIRST
 #   netq_bridge_tap NET TAP [TUNTAP-OPTS]   bridge br0 at NET.1/24 and a
