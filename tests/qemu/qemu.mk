@@ -9,7 +9,8 @@ INTEGRATION_SUITES += tests/qemu/blk-frontend.sh tests/qemu/guest-shell.sh
 SLOW_SUITES += tests/qemu/blk-compare.sh
 # net-*.sh: QEMU with -netdev vhost-user on a standalone mica-net, each in
 # a network namespace of its own (tests/qemu/net-lib.sh).
-#  net-user.sh      --user: DHCP, NAT to the namespace's loopback, hostfwd: ~15 s
+#  net-user.sh      --user: DHCP, NAT to the namespace's loopback, hostfwd,
+#                   kill -9 and reconnect: ~15 s
 #  net-tap.sh       --tap on a bridge: DHCP, features, ping, TCP, kill -9 and
 #                   reconnect: ~20 s
 #  net-macvtap.sh   --macvtap on a veth, then --tap-fd: ~25 s
