@@ -3,9 +3,12 @@
  * move with their virtio-net header, so offloads pass through both ways. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "netbe.h"
+#include "netd/plumb.h"
 
 struct tap_be {
 	struct netbe be;
@@ -98,4 +101,42 @@ int netbe_tap_new(struct netbe **out, const int *fds, unsigned npairs)
 	t->be = (struct netbe){ .ops = &tap_ops, .npairs = npairs, .priv = t };
 	*out = &t->be;
 	return 0;
+}
+
+int netbe_macvtap_open(const char *name, unsigned npairs, int *fds)
+{
+	struct plumb *p;
+	int err, ifindex;
+	char kind[16] = "";
+
+	err = plumb_open(&p, "mica-net", -1);
+	if (err < 0) {
+		log_warnx("--macvtap %s: netlink: %s", name, strerror(-err));
+		return err;
+	}
+	ifindex = plumb_link_index(p, name);
+	if (ifindex < 0) {
+		err = ifindex;
+		log_warnx("--macvtap %s: no such link (%s)", name, strerror(-err));
+		goto out;
+	}
+	if (plumb_link_kind(p, ifindex, kind, sizeof(kind)) < 0 || strcmp(kind, "macvtap") != 0) {
+		err = -ENOTTY;
+		log_warnx("--macvtap %s: a %s link, not a macvtap", name, kind[0] ? kind : "plain");
+		goto out;
+	}
+	err = plumb_macvtap_open(p, ifindex, npairs, -1, fds);
+	if (err < 0) {
+		log_warnx("--macvtap %s: /dev/tap%d: %s", name, ifindex, strerror(-err));
+		goto out;
+	}
+	err = plumb_link_set_up(p, ifindex, true);
+	if (err < 0) {
+		log_warnx("--macvtap %s: link up: %s", name, strerror(-err));
+		for (unsigned i = 0; i < npairs; i++)
+			close(fds[i]);
+	}
+out:
+	plumb_close(p);
+	return err;
 }

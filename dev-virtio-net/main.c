@@ -314,6 +314,7 @@ static void usage(FILE *out)
 "backends:\n"
 "  --tap NAME            TAP NAME (created if missing, removed at exit if so)\n"
 "  --tap-fd N[,N...]     TAP queue fds already open, one per queue pair\n"
+"  --macvtap NAME        the macvtap link NAME (its /dev/tapN)\n"
 "  --user                user-mode NAT (slirp): 10.0.2.0/24, DHCP, DNS at 10.0.2.3\n"
 "options:\n"
 "  --queues N            queue pairs (default 1, at most %d; tap only)\n"
@@ -326,7 +327,7 @@ static void usage(FILE *out)
 }
 
 struct net_args {
-	const char *socket_path, *tap_name, *tap_fds;
+	const char *socket_path, *tap_name, *tap_fds, *macvtap;
 	bool user, sandbox;
 	unsigned pairs, mtu;
 	uint8_t mac[6];
@@ -340,6 +341,7 @@ static int parse_args(int argc, char **argv, struct net_args *a, int *listen_fd)
 		{ "fd", required_argument, NULL, 'f' },
 		{ "tap", required_argument, NULL, 't' },
 		{ "tap-fd", required_argument, NULL, 'T' },
+		{ "macvtap", required_argument, NULL, 'v' },
 		{ "user", no_argument, NULL, 'u' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "mac", required_argument, NULL, 'm' },
@@ -367,6 +369,7 @@ static int parse_args(int argc, char **argv, struct net_args *a, int *listen_fd)
 			break;
 		case 't': a->tap_name = optarg; break;
 		case 'T': a->tap_fds = optarg; break;
+		case 'v': a->macvtap = optarg; break;
 		case 'u': a->user = true; break;
 		case 'q':
 			a->pairs = strtoul(optarg, &end, 10);
@@ -406,7 +409,7 @@ static int parse_args(int argc, char **argv, struct net_args *a, int *listen_fd)
 		}
 	}
 	if (optind != argc || (a->socket_path == NULL) == (*listen_fd < 0) ||
-	    (a->tap_name != NULL) + (a->tap_fds != NULL) + a->user != 1) {
+	    (a->tap_name != NULL) + (a->tap_fds != NULL) + (a->macvtap != NULL) + a->user != 1) {
 		usage(stderr);
 		return 2;
 	}
@@ -447,6 +450,10 @@ static int standalone_main(int argc, char **argv)
 		}
 		a.pairs = nfds;
 		err = netbe_tap_new(&be, fds, nfds);
+	} else if (a.macvtap != NULL) {
+		err = netbe_macvtap_open(a.macvtap, a.pairs, fds);
+		if (err == 0)
+			err = netbe_tap_new(&be, fds, a.pairs);
 	} else if (a.tap_name != NULL) {
 		err = open_tap(a.tap_name, a.pairs, a.mtu, fds);
 		if (err == 0)
@@ -472,7 +479,8 @@ static int standalone_main(int argc, char **argv)
 		return 1;
 	}
 	log_info("serving %s%s (%u queue pair%s) on %s",
-		 a.user ? "user-mode NAT" : "TAP ", a.user ? "" : a.tap_name ? a.tap_name : "fds",
+		 a.user ? "user-mode NAT" : a.macvtap ? "macvtap " : "TAP ",
+		 a.user ? "" : a.tap_name ? a.tap_name : a.macvtap ? a.macvtap : "fds",
 		 a.pairs, a.pairs > 1 ? "s" : "",
 		 a.socket_path != NULL ? a.socket_path : "the given fd");
 	err = evloop_run(sp->loop);

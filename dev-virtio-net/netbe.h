@@ -52,6 +52,10 @@ struct netbe {
  * 12-byte header, non-blocking (backend_tap.c).  Takes the fds. */
 int netbe_tap_new(struct netbe **out, const int *fds, unsigned npairs);
 
+/* Open npairs queues of the macvtap link called name (its /dev/tapN,
+ * which devtmpfs makes) and set the link up; before the sandbox. */
+int netbe_macvtap_open(const char *name, unsigned npairs, int *fds);
+
 /* user: user-mode NAT over libslirp (backend_user.c), one pair. */
 struct netbe_user_opts {
 	bool restrict_;               /* restrict=on: no way out but forwards */

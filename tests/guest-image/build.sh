@@ -117,7 +117,7 @@ for m in $WANT_MODULES; do place "$m"; done
 # ---- initramfs tree ----
 ROOT=$OUT/initramfs
 rm -rf "$ROOT"
-mkdir -p "$ROOT"/{bin,dev,proc,sys,mnt,tmp,tests,lib/modules}
+mkdir -p "$ROOT"/{bin,dev,etc/udhcpc,proc,sys,mnt,tmp,tests,lib/modules}
 cp "$busybox" "$ROOT/bin/busybox"
 ln -s busybox "$ROOT/bin/sh"
 : >"$ROOT/lib/modules/load-order"
@@ -133,6 +133,9 @@ for entry in "${ORDER[@]}"; do
 	echo "$name" >>"$ROOT/lib/modules/load-order"
 done
 install -m 755 "$here/init" "$ROOT/init"
+# udhcpc's default hook (where Debian's busybox looks): the network tests
+# get their address by DHCP.
+install -m 755 "$here/udhcpc.script" "$ROOT/etc/udhcpc/default.script"
 for t in "$here"/tests/*; do
 	install -m 755 "$t" "$ROOT/tests/"
 done

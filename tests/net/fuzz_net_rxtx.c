@@ -1,7 +1,7 @@
 /* libFuzzer harness over mica-net's descriptor and frame handling: the
  * input is guest memory (rings, descriptors, headers, control commands)
  * plus frames a fake backend hands over, and a byte of choices (split or
- * packed, negotiated features, a backend that is full).  The transmit,
+ * packed, a backend that is full) and two of negotiated features.  The transmit,
  * receive and control handlers run over it as a kick would run them. */
 #include <errno.h>
 #include <stdbool.h>
@@ -25,9 +25,24 @@ static bool be_full;
 static uint64_t fake_offloads(struct netbe *be)
 {
 	return (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
-	       (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_UFO) |
-	       (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
+	       (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |
+	       (1ULL << VIRTIO_NET_F_HOST_UFO) | (1ULL << VIRTIO_NET_F_HOST_ECN) |
+	       (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
+	       (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO) |
+	       (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
 }
+
+/* The features data[1..2] switch on, one input bit each: every offload
+ * the transmit checks and the control queue look at, indirect tables,
+ * and VERSION_1 (without it and MRG_RXBUF: the legacy 10-byte header). */
+static const uint8_t fuzz_feature_bits[16] = {
+	VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS,
+	VIRTIO_NET_F_MTU, VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_TSO6,
+	VIRTIO_NET_F_GUEST_ECN, VIRTIO_NET_F_GUEST_UFO, VIRTIO_NET_F_HOST_TSO4,
+	VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_HOST_ECN, VIRTIO_NET_F_HOST_UFO,
+	VIRTIO_NET_F_CTRL_MAC_ADDR, VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_NET_F_STATUS,
+	VIRTIO_F_VERSION_1,
+};
 
 static int fake_send(struct netbe *be, unsigned pair, const struct tap_tx *f, unsigned n)
 {
@@ -132,10 +147,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	choice = data[0];
 	be_full = choice & 0x08;
-	dev.vu.features = dev.vu_ops.features & (((uint64_t)data[1] << 32 | data[2] << 5) |
-						 (1ULL << VIRTIO_F_VERSION_1) |
-						 (1ULL << VIRTIO_NET_F_CTRL_VQ) |
-						 (1ULL << VIRTIO_NET_F_CTRL_RX));
+	dev.vu.features = (1ULL << VIRTIO_NET_F_CTRL_VQ) | (1ULL << VIRTIO_NET_F_CTRL_RX);
+	for (unsigned b = 0; b < 16; b++) {
+		if ((data[1] | data[2] << 8) & (1u << b))
+			dev.vu.features |= 1ULL << fuzz_feature_bits[b];
+	}
+	dev.vu.features &= dev.vu_ops.features;
 	if (choice & 0x10)
 		dev.vu.features |= 1ULL << VIRTIO_NET_F_MRG_RXBUF;
 	if (choice & 0x20)
