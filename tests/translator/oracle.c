@@ -1,6 +1,7 @@
 /* Differential oracle harness.  See oracle.h. */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@ struct native_result {
 	uint8_t data[ORACLE_DATA_SIZE];
 };
 
+_Static_assert(offsetof(struct oracle_state, xmm) == 144, "oracle_enter");
+_Static_assert(offsetof(struct oracle_state, mxcsr) == 404, "oracle_enter");
+
 static struct native_result *shared;	/* MAP_SHARED with the child */
 static uint8_t *code_page, *data_page;
 static struct tr_cpu cpu;
@@ -27,6 +31,7 @@ void oracle_enter(const struct oracle_state *st);
 __asm__(".text\n"
 	".globl oracle_enter\n"
 	"oracle_enter:\n"
+	"  ldmxcsr 404(%rdi)\n"
 	"  movdqu 144(%rdi), %xmm0\n"
 	"  movdqu 160(%rdi), %xmm1\n"
 	"  movdqu 176(%rdi), %xmm2\n"
@@ -80,6 +85,7 @@ static void child_handler(int sig, siginfo_t *si, void *uc_void)
 	shared->st.signal = sig == SIGTRAP ? 0 : sig;
 	memcpy(shared->st.xmm, uc->uc_mcontext.fpregs->_xmm,
 	       sizeof(shared->st.xmm));
+	shared->st.mxcsr = uc->uc_mcontext.fpregs->mxcsr;
 	memcpy(shared->data, data_page, ORACLE_DATA_SIZE);
 	_exit(0);
 }
@@ -172,6 +178,7 @@ static void run_translated(const struct oracle_state *in, uint64_t seed,
 	tr_flush_all();
 	memcpy(cpu.env.regs, in->r, sizeof(in->r));
 	memcpy(cpu.env.xmm, in->xmm, sizeof(in->xmm));
+	cpu.env.mxcsr = in->mxcsr;
 	cpu.env.rip = ORACLE_CODE_ADDR;
 	x86_cpu_set_rflags(&cpu.env, in->rflags);
 	reason = tr_cpu_exec(&cpu);
@@ -179,6 +186,7 @@ static void run_translated(const struct oracle_state *in, uint64_t seed,
 	memcpy(out->xmm, cpu.env.xmm, sizeof(out->xmm));
 	out->rip = cpu.env.rip;
 	out->rflags = x86_cpu_get_rflags(&cpu.env);
+	out->mxcsr = (uint32_t)cpu.env.mxcsr;
 	out->signal = exit_to_signal(reason);
 }
 
@@ -195,6 +203,10 @@ static void report(const char *label, const uint8_t *code, size_t len,
 	printf("  flags in %#llx native %#llx translated %#llx (mask %#llx)\n",
 	       (unsigned long long)in->rflags, (unsigned long long)n->rflags,
 	       (unsigned long long)t->rflags, (unsigned long long)fmask);
+	for (int i = 0; i < 16 && getenv("MICA_ORACLE_VERBOSE"); i++)
+		printf("  xmm%d in %016llx%016llx\n", i,
+		       (unsigned long long)in->xmm[i][1],
+		       (unsigned long long)in->xmm[i][0]);
 	for (int i = 0; i < 16; i++)
 		if (n->r[i] != t->r[i])
 			printf("  r%d in %#llx native %#llx translated %#llx\n",
@@ -239,6 +251,11 @@ bool oracle_compare(const char *label, const uint8_t *code, size_t len,
 			       (unsigned long long)t.xmm[i][0]);
 			ok = false;
 		}
+	if (t.mxcsr != shared->st.mxcsr) {
+		printf("  mxcsr in %#x native %#x translated %#x\n", in->mxcsr,
+		       shared->st.mxcsr, t.mxcsr);
+		ok = false;
+	}
 	if (memcmp(shared->data, data_page, ORACLE_DATA_SIZE) != 0) {
 		printf("oracle: memory differs\n");
 		ok = false;

@@ -20,12 +20,14 @@ struct oracle_state {
 	uint64_t rflags;
 	uint64_t xmm[16][2];	/* offset 144, loaded by oracle_enter */
 	int signal;		/* 0, or the signal that stopped the code */
+	uint32_t mxcsr;		/* offset 404, loaded by oracle_enter */
 };
 
 /* Set up fixed mappings; returns false if impossible. */
 bool oracle_init(void);
 /* Run CODE (LEN bytes, an int3 is appended) from IN both ways.  Flags in
- * UNDEF_FLAGS are not compared.  Returns true if both agree; on
+ * UNDEF_FLAGS are not compared; MXCSR (rounding control in, exception
+ * flags out) is.  Returns true if both agree; on
  * disagreement prints a report with LABEL to stdout. */
 bool oracle_compare(const char *label, const uint8_t *code, size_t len,
 		    const struct oracle_state *in, uint64_t undef_flags,

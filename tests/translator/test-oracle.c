@@ -17,7 +17,7 @@
 #define ALL (CF | PF | AF | ZF | SF | OF)
 
 struct gen {
-	uint8_t b[15];
+	uint8_t b[32];	/* one instruction, or a few setting it up */
 	unsigned len;
 	uint64_t reads, writes, undef;
 	const char *name;
@@ -509,11 +509,154 @@ static void gen_sse(struct gen *g)
 		g->writes = ALL;
 }
 
+
+/* SSE3, SSSE3, SSE4.1, SSE4.2: map (0x0f, 0x38, 0x3a), opcode, kind,
+ * required CPUID feature. */
+enum ext_kind { E_XX, E_XX_IMM, E_MEM_ONLY, E_EXTRACT, E_INSERT, E_PTEST,
+		E_PCMPSTR, E_CRC32, E_ROUND };
+enum ext_feature { F_SSE3, F_SSSE3, F_SSE41, F_SSE42 };
+
+static const struct { uint8_t pfx, map, op, kind, feature; } ext_ops[] = {
+	{ 0xf2, 0x0f, 0xd0, E_XX, F_SSE3 }, { 0x66, 0x0f, 0xd0, E_XX, F_SSE3 },
+	{ 0xf2, 0x0f, 0x7c, E_XX, F_SSE3 }, { 0x66, 0x0f, 0x7c, E_XX, F_SSE3 },
+	{ 0xf2, 0x0f, 0x7d, E_XX, F_SSE3 }, { 0x66, 0x0f, 0x7d, E_XX, F_SSE3 },
+	{ 0xf2, 0x0f, 0x12, E_XX, F_SSE3 }, { 0xf3, 0x0f, 0x12, E_XX, F_SSE3 },
+	{ 0xf3, 0x0f, 0x16, E_XX, F_SSE3 },
+	{ 0xf2, 0x0f, 0xf0, E_MEM_ONLY, F_SSE3 },
+	{ 0x66, 0x38, 0x00, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x01, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x02, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x03, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x04, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x05, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x06, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x07, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x08, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x09, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x0a, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x0b, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x1c, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x1d, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x1e, E_XX, F_SSSE3 },
+	{ 0x66, 0x3a, 0x0f, E_XX_IMM, F_SSSE3 },
+	{ 0x66, 0x38, 0x10, E_XX, F_SSE41 }, { 0x66, 0x38, 0x14, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x15, E_XX, F_SSE41 }, { 0x66, 0x38, 0x17, E_PTEST, F_SSE41 },
+	{ 0x66, 0x38, 0x20, E_XX, F_SSE41 }, { 0x66, 0x38, 0x21, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x22, E_XX, F_SSE41 }, { 0x66, 0x38, 0x23, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x24, E_XX, F_SSE41 }, { 0x66, 0x38, 0x25, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x30, E_XX, F_SSE41 }, { 0x66, 0x38, 0x31, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x32, E_XX, F_SSE41 }, { 0x66, 0x38, 0x33, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x34, E_XX, F_SSE41 }, { 0x66, 0x38, 0x35, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x28, E_XX, F_SSE41 }, { 0x66, 0x38, 0x29, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x2a, E_MEM_ONLY, F_SSE41 },
+	{ 0x66, 0x38, 0x2b, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x38, E_XX, F_SSE41 }, { 0x66, 0x38, 0x39, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x3a, E_XX, F_SSE41 }, { 0x66, 0x38, 0x3b, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x3c, E_XX, F_SSE41 }, { 0x66, 0x38, 0x3d, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x3e, E_XX, F_SSE41 }, { 0x66, 0x38, 0x3f, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x40, E_XX, F_SSE41 }, { 0x66, 0x38, 0x41, E_XX, F_SSE41 },
+	{ 0x66, 0x3a, 0x08, E_ROUND, F_SSE41 }, { 0x66, 0x3a, 0x09, E_ROUND, F_SSE41 },
+	{ 0x66, 0x3a, 0x0a, E_ROUND, F_SSE41 }, { 0x66, 0x3a, 0x0b, E_ROUND, F_SSE41 },
+	{ 0x66, 0x3a, 0x0c, E_XX_IMM, F_SSE41 }, { 0x66, 0x3a, 0x0d, E_XX_IMM, F_SSE41 },
+	{ 0x66, 0x3a, 0x0e, E_XX_IMM, F_SSE41 },
+	{ 0x66, 0x3a, 0x14, E_EXTRACT, F_SSE41 }, { 0x66, 0x3a, 0x15, E_EXTRACT, F_SSE41 },
+	{ 0x66, 0x3a, 0x16, E_EXTRACT, F_SSE41 }, { 0x66, 0x3a, 0x17, E_EXTRACT, F_SSE41 },
+	{ 0x66, 0x3a, 0x20, E_INSERT, F_SSE41 }, { 0x66, 0x3a, 0x21, E_XX_IMM, F_SSE41 },
+	{ 0x66, 0x3a, 0x22, E_INSERT, F_SSE41 },
+	{ 0x66, 0x3a, 0x40, E_XX_IMM, F_SSE41 }, { 0x66, 0x3a, 0x41, E_XX_IMM, F_SSE41 },
+	{ 0x66, 0x3a, 0x42, E_XX_IMM, F_SSE41 },
+	{ 0x66, 0x38, 0x37, E_XX, F_SSE42 },
+	{ 0x66, 0x3a, 0x60, E_PCMPSTR, F_SSE42 }, { 0x66, 0x3a, 0x61, E_PCMPSTR, F_SSE42 },
+	{ 0x66, 0x3a, 0x62, E_PCMPSTR, F_SSE42 }, { 0x66, 0x3a, 0x63, E_PCMPSTR, F_SSE42 },
+	{ 0xf2, 0x38, 0xf0, E_CRC32, F_SSE42 }, { 0xf2, 0x38, 0xf1, E_CRC32, F_SSE42 },
+};
+
+static bool host_has[4];
+
+static void detect_host_features(void)
+{
+	__builtin_cpu_init();
+	host_has[F_SSE3] = __builtin_cpu_supports("sse3");
+	host_has[F_SSSE3] = __builtin_cpu_supports("ssse3");
+	host_has[F_SSE41] = __builtin_cpu_supports("sse4.1");
+	host_has[F_SSE42] = __builtin_cpu_supports("sse4.2");
+}
+
+static void put_imm8(struct gen *g, int v)
+{
+	put(g, 0xb8);				/* mov eax, imm32 */
+	for (int i = 0; i < 4; i++)
+		put(g, (uint8_t)((uint32_t)v >> (8 * i)));
+}
+
+static void gen_ext(struct gen *g)
+{
+	unsigned n = sizeof(ext_ops) / sizeof(ext_ops[0]), k;
+	unsigned reg = rnd_below(16), rm = rnd_below(16), kind;
+	bool mem = rnd_below(3) == 0, w = false;
+	uint8_t rex = 0;
+
+	do {
+		k = rnd_below(n);
+	} while (!host_has[ext_ops[k].feature]);
+	kind = ext_ops[k].kind;
+	g->name = "sse3-4.2";
+	if (kind == E_MEM_ONLY)
+		mem = true;
+	if (kind == E_EXTRACT || kind == E_INSERT || kind == E_CRC32) {
+		w = rnd_below(2);
+		if (!mem)
+			rm = rnd_reg(false);
+	}
+	if (kind == E_CRC32) {
+		reg = rnd_reg(false);
+		if (ext_ops[k].op == 0xf1 && rnd_below(3) == 0)
+			put(g, 0x66);		/* crc32 r32, r/m16 */
+	}
+	if (kind == E_PCMPSTR && (ext_ops[k].op & 2) == 0 && rnd_below(2)) {
+		/* Explicit lengths: mostly short, sometimes negative. */
+		put_imm8(g, (int)rnd_below(41) - 20);
+		put(g, 0xba);			/* mov edx, imm32 */
+		int v = (int)rnd_below(41) - 20;
+
+		for (int i = 0; i < 4; i++)
+			put(g, (uint8_t)((uint32_t)v >> (8 * i)));
+	}
+	put(g, ext_ops[k].pfx);
+	if (w || (kind == E_PCMPSTR && rnd_below(4) == 0))
+		rex |= 0x48;
+	if (reg >= 8)
+		rex |= 0x44;
+	if (!mem && rm >= 8)
+		rex |= 0x41;
+	if (kind == E_CRC32 && ext_ops[k].op == 0xf0 && !mem && !rex &&
+	    (rm & 7) >= 4)
+		rex = 0x40;		/* spl..dil, not ah..bh */
+	if (rex)
+		put(g, rex | 0x40);
+	put(g, 0x0f);
+	if (ext_ops[k].map != 0x0f)
+		put(g, ext_ops[k].map);
+	put(g, ext_ops[k].op);
+	if (mem) {
+		put(g, (uint8_t)(0x43 | (reg & 7) << 3));
+		put(g, (uint8_t)(rnd_below(8) * 16));
+	} else {
+		put(g, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+	}
+	switch (kind) {
+	case E_ROUND:
+		put(g, (uint8_t)rnd_below(16));
+		break;
+	case E_XX_IMM: case E_EXTRACT: case E_INSERT: case E_PCMPSTR:
+		put(g, (uint8_t)rnd_below(256));
+		break;
+	default:
+		break;
+	}
+	if (kind == E_PTEST || kind == E_PCMPSTR)
+		g->writes = ALL;
+}
+
 static void gen_one(struct gen *g)
 {
 	memset(g, 0, sizeof(*g));
-	switch (rnd_below(8)) {
+	switch (rnd_below(9)) {
 	case 7: gen_sse(g); break;
+	case 8: gen_ext(g); break;
 	case 0: case 1: gen_alu(g); break;
 	case 2: gen_shift(g); break;
 	case 3: gen_group3(g); break;
@@ -540,6 +683,15 @@ static void rnd_state(struct oracle_state *st)
 		st->xmm[i][1] = rnd_below(2) ? fp[rnd_below(8)] : rnd();
 	}
 	st->rflags = 2 | (rnd() & ALL);
+	/* All exceptions masked; random rounding control, sometimes DAZ
+	 * and FTZ, sometimes flags already raised. */
+	st->mxcsr = 0x1f80;
+	if (rnd_below(2))
+		st->mxcsr |= (uint32_t)rnd_below(4) << 13;
+	if (rnd_below(4) == 0)
+		st->mxcsr |= 0x8040;
+	if (rnd_below(4) == 0)
+		st->mxcsr |= (uint32_t)rnd_below(64);
 }
 
 static unsigned run_random(unsigned cases, unsigned max_len, uint64_t seed)
@@ -676,13 +828,99 @@ static void test_oracle_targeted(void)
 	CU_ASSERT_EQUAL(failures, 0);
 }
 
+/* PCMPxSTRx over strings from a small alphabet (so that elements match
+ * and terminate) with every imm8, explicit lengths around the limits. */
+static void test_oracle_sse42_strings(void)
+{
+	static const uint8_t alphabet[] = { 0, 'a', 'b', 'c', 'z', 0x80, 0xff,
+					    0x7f };
+	unsigned failures = 0;
+
+	if (!host_has[F_SSE42]) {
+		printf("  skipped: host has no SSE4.2\n");
+		return;
+	}
+	rng_state = 777;
+	for (unsigned c = 0; c < 4096 && failures < 10; c++) {
+		struct oracle_state in;
+		uint8_t code[32];
+		unsigned len = 0, op = 0x60 + (c & 3), imm = (c >> 2) & 0xff;
+		uint8_t *x;
+		int la = (int)rnd_below(40) - 20, lb = (int)rnd_below(40) - 20;
+
+		rnd_state(&in);
+		for (unsigned r = 1; r <= 2; r++) {
+			x = (uint8_t *)in.xmm[r];
+			for (unsigned i = 0; i < 16; i++)
+				x[i] = alphabet[rnd_below(rnd_below(4) ? 5 : 8)];
+		}
+		code[len++] = 0xb8;			/* mov eax, la */
+		memcpy(code + len, &la, 4);
+		len += 4;
+		code[len++] = 0xba;			/* mov edx, lb */
+		memcpy(code + len, &lb, 4);
+		len += 4;
+		code[len++] = 0x66;
+		if (c & 0x400)
+			code[len++] = 0x48;		/* 64-bit lengths */
+		code[len++] = 0x0f;
+		code[len++] = 0x3a;
+		code[len++] = (uint8_t)op;
+		code[len++] = 0xca;			/* xmm1, xmm2 */
+		code[len++] = (uint8_t)imm;
+		if (!oracle_compare("pcmpstr", code, len, &in, 0, c))
+			failures++;
+	}
+	CU_ASSERT_EQUAL(failures, 0);
+}
+
+/* SSSE3 on MMX registers: movq mm0, rax; movq mm1, rcx; op mm0, mm1;
+ * movq rax, mm0; emms. */
+static void test_oracle_ssse3_mmx(void)
+{
+	static const uint8_t ops[] = { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05,
+				       0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+				       0x1c, 0x1d, 0x1e, 0x0f };
+	unsigned failures = 0;
+
+	if (!host_has[F_SSSE3]) {
+		printf("  skipped: host has no SSSE3\n");
+		return;
+	}
+	rng_state = 31337;
+	for (unsigned c = 0; c < 64 * sizeof(ops); c++) {
+		uint8_t op = ops[c % sizeof(ops)];
+		uint8_t code[32] = { 0x48, 0x0f, 0x6e, 0xc0, 0x48, 0x0f, 0x6e,
+				     0xc9, 0x0f, op == 0x0f ? 0x3a : 0x38, op,
+				     0xc1 };
+		unsigned len = 12;
+		struct oracle_state in;
+
+		if (op == 0x0f)
+			code[len++] = (uint8_t)rnd_below(20);
+		memcpy(code + len, "\x48\x0f\x7e\xc0\x0f\x77", 6);
+		len += 6;
+		rnd_state(&in);
+		if (!oracle_compare("ssse3 mmx", code, len, &in, 0, c))
+			failures++;
+	}
+	CU_ASSERT_EQUAL(failures, 0);
+}
+
 static void test_oracle_setup(void)
 {
 	CU_ASSERT_FATAL(oracle_init());
+	detect_host_features();
+	if (!host_has[F_SSE3] || !host_has[F_SSSE3] || !host_has[F_SSE41] ||
+	    !host_has[F_SSE42])
+		printf("  host lacks some of SSE3/SSSE3/SSE4.1/SSE4.2: their "
+		       "instructions are not compared\n");
 }
 
 CUTEST_MAIN("translator-oracle",
 	    CUTEST(test_oracle_setup),
 	    CUTEST(test_oracle_targeted),
+	    CUTEST(test_oracle_sse42_strings),
+	    CUTEST(test_oracle_ssse3_mmx),
 	    CUTEST(test_oracle_single_instructions),
 	    CUTEST(test_oracle_sequences));
