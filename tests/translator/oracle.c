@@ -257,7 +257,21 @@ bool oracle_compare(const char *label, const uint8_t *code, size_t len,
 		ok = false;
 	}
 	if (memcmp(shared->data, data_page, ORACLE_DATA_SIZE) != 0) {
+		unsigned shown = 0;
+
 		printf("oracle: memory differs\n");
+		for (size_t i = 0; i < ORACLE_DATA_SIZE && shown < 6; i += 8) {
+			uint64_t a, b;
+
+			memcpy(&a, shared->data + i, 8);
+			memcpy(&b, data_page + i, 8);
+			if (a != b && ++shown)
+				printf("  [%#llx] native %016llx translated "
+				       "%016llx\n", (unsigned long long)
+				       (ORACLE_DATA_ADDR + i),
+				       (unsigned long long)a,
+				       (unsigned long long)b);
+		}
 		ok = false;
 	}
 	if (!ok)

@@ -907,6 +907,77 @@ static void test_oracle_ssse3_mmx(void)
 	CU_ASSERT_EQUAL(failures, 0);
 }
 
+/* x87 under every precision and rounding control (exceptions masked):
+ * arithmetic, conversions on store, fistp, status word and fnstenv
+ * (its instruction/operand pointer fields cleared, and C1 in the status
+ * word: the round-up indicator is not modelled). */
+static void test_oracle_x87_control(void)
+{
+	static const uint16_t cws[] = { 0x037f, 0x007f, 0x027f, 0x077f, 0x0b7f,
+					0x0f7f, 0x047f, 0x0c7f, 0x087f };
+	static const uint8_t tail[] = {
+		0xd9, 0x2b,			/* fldcw [rbx] */
+		0xdd, 0x43, 0x08,		/* fld qword [rbx+8] */
+		0xdc, 0x73, 0x10,		/* fdiv qword [rbx+16] */
+		0xdd, 0x43, 0x18,		/* fld qword [rbx+24] */
+		0xde, 0xc1,			/* faddp */
+		0xdb, 0x7b, 0x20,		/* fstp tbyte [rbx+32] */
+		0xdd, 0x43, 0x08,		/* fld qword [rbx+8] */
+		0xd9, 0xfa,			/* fsqrt */
+		0xdd, 0x5b, 0x30,		/* fstp qword [rbx+48] */
+		0xdd, 0x43, 0x10,		/* fld qword [rbx+16] */
+		0xdb, 0x5b, 0x38,		/* fistp dword [rbx+56] */
+		0xdd, 0x43, 0x18,		/* fld qword [rbx+24] */
+		0xd9, 0x5b, 0x3c,		/* fstp dword [rbx+60] */
+		0xdf, 0xe0,			/* fnstsw ax */
+		0x25, 0xff, 0xfd, 0xff, 0xff,	/* and eax, ~C1 */
+		0xd9, 0x73, 0x40,		/* fnstenv [rbx+64] */
+		0x66, 0x81, 0x63, 0x44, 0xff, 0xfd,	/* and [rbx+68], ~C1 */
+		0x48, 0xc7, 0x43, 0x4c, 0, 0, 0, 0,	/* pointers := 0 */
+		0x48, 0xc7, 0x43, 0x54, 0, 0, 0, 0,
+		0xdb, 0xe3,			/* fninit */
+	};
+	unsigned failures = 0;
+
+	rng_state = 8086;
+	for (unsigned c = 0; c < 40 * sizeof(cws) / sizeof(cws[0]); c++) {
+		uint16_t cw = cws[c % (sizeof(cws) / sizeof(cws[0]))];
+		uint8_t code[128] = { 0x66, 0xc7, 0x03, (uint8_t)cw,
+				      (uint8_t)(cw >> 8) };
+		struct oracle_state in;
+
+		memcpy(code + 5, tail, sizeof(tail));
+		rnd_state(&in);
+		if (!oracle_compare("x87 control", code, 5 + sizeof(tail), &in,
+				    0, c))
+			failures++;
+	}
+	CU_ASSERT_EQUAL(failures, 0);
+}
+
+/* CMPXCHG16B with and without LOCK, both outcomes. */
+static void test_oracle_cmpxchg16b(void)
+{
+	static const uint8_t code[] = {
+		0x48, 0x8b, 0x43, 0x20,		/* mov rax, [rbx+32] */
+		0x48, 0x8b, 0x53, 0x28,		/* mov rdx, [rbx+40] */
+		0xf0, 0x48, 0x0f, 0xc7, 0x4b, 0x20,	/* lock cmpxchg16b [rbx+32] */
+		0x0f, 0x94, 0xc1,		/* sete cl */
+		0x48, 0x0f, 0xc7, 0x4b, 0x20,	/* cmpxchg16b [rbx+32]: fails */
+		0x0f, 0x94, 0xc5,		/* sete ch */
+	};
+	struct oracle_state in;
+	unsigned failures = 0;
+
+	rng_state = 16;
+	for (unsigned c = 0; c < 20; c++) {
+		rnd_state(&in);
+		if (!oracle_compare("cmpxchg16b", code, sizeof(code), &in, 0, c))
+			failures++;
+	}
+	CU_ASSERT_EQUAL(failures, 0);
+}
+
 static void test_oracle_setup(void)
 {
 	CU_ASSERT_FATAL(oracle_init());
@@ -922,5 +993,7 @@ CUTEST_MAIN("translator-oracle",
 	    CUTEST(test_oracle_targeted),
 	    CUTEST(test_oracle_sse42_strings),
 	    CUTEST(test_oracle_ssse3_mmx),
+	    CUTEST(test_oracle_x87_control),
+	    CUTEST(test_oracle_cmpxchg16b),
 	    CUTEST(test_oracle_single_instructions),
 	    CUTEST(test_oracle_sequences));

@@ -90,13 +90,21 @@ static long double round_cw(const struct x86_cpu *env, long double v)
 	}
 }
 
-static int64_t to_int(long double v, unsigned bits)
+/* FIST(T)P: V rounded by the control word (or truncated); out of range
+ * or NaN is invalid (integer indefinite), a fraction is inexact. */
+static int64_t to_int(struct x86_cpu *env, long double v, bool truncate,
+		      unsigned bits)
 {
 	long double lim = ldexpl(1.0L, (int)bits - 1);
+	long double r = truncate ? truncl(v) : round_cw(env, v);
 
-	if (!(v >= -lim && v < lim))
+	if (!(r >= -lim && r < lim)) {
+		env->fsw |= 0x01;	/* IE */
 		return (int64_t)(-1ull << (bits - 1));	/* integer indefinite */
-	return (int64_t)v;
+	}
+	if (r != v)
+		env->fsw |= 0x20;	/* PE */
+	return (int64_t)r;
 }
 
 static long double mem_operand(const struct x86_cpu *env, unsigned opc,
@@ -160,7 +168,7 @@ static void store_value(struct x86_cpu *env, unsigned opc, unsigned r)
 			return;
 		}
 		if (r == 1) {
-			env->fp_tmp[0] = (uint64_t)to_int(truncl(v), 64);
+			env->fp_tmp[0] = (uint64_t)to_int(env, v, true, 64);
 			break;
 		}
 		d = (double)v;
@@ -171,15 +179,15 @@ static void store_value(struct x86_cpu *env, unsigned opc, unsigned r)
 			memcpy(env->fp_tmp, &v, 10);
 			break;
 		}
-		i = to_int(r == 1 ? truncl(v) : round_cw(env, v), 32);
+		i = to_int(env, v, r == 1, 32);
 		env->fp_tmp[0] = (uint32_t)i;
 		break;
 	default: /* df */
 		if (r == 7) {
-			env->fp_tmp[0] = (uint64_t)to_int(round_cw(env, v), 64);
+			env->fp_tmp[0] = (uint64_t)to_int(env, v, false, 64);
 			break;
 		}
-		i = to_int(r == 1 ? truncl(v) : round_cw(env, v), 16);
+		i = to_int(env, v, r == 1, 16);
 		env->fp_tmp[0] = (uint16_t)i;
 		break;
 	}
@@ -274,7 +282,9 @@ static void exec_d9_reg(struct x86_cpu *env, unsigned modrm)
 	case 0xf7: env->fp_top = (env->fp_top + 1) & 7; break;
 	case 0xf8: *s0 = fmodl(*s0, *s1); set_cc(env, 0); break;
 	case 0xf9: *s1 = *s1 * log2l(*s0 + 1.0L); fpop(env); break;
-	case 0xfa: *s0 = sqrtl(*s0); break;
+	case 0xfa:	/* the host instruction: libm sqrtl raises IE via SSE */
+		__asm__ volatile("fsqrt" : "+t"(*s0));
+		break;
 	case 0xfb:
 		t = *s0;
 		*s0 = sinl(t);
