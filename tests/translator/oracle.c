@@ -190,6 +190,16 @@ static void run_translated(const struct oracle_state *in, uint64_t seed,
 	out->signal = exit_to_signal(reason);
 }
 
+int oracle_run_translated(const uint8_t *code, size_t len,
+			  const struct oracle_state *in,
+			  struct oracle_state *out)
+{
+	memset(code_page, 0xcc, 4096);
+	memcpy(code_page, code, len);
+	run_translated(in, 0, out);
+	return out->signal;
+}
+
 static void report(const char *label, const uint8_t *code, size_t len,
 		   const struct oracle_state *in, const struct oracle_state *n,
 		   const struct oracle_state *t, uint64_t fmask)

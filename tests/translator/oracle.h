@@ -33,4 +33,11 @@ bool oracle_compare(const char *label, const uint8_t *code, size_t len,
 		    const struct oracle_state *in, uint64_t undef_flags,
 		    uint64_t data_seed);
 
+/* Run CODE translated only (for instructions whose native result
+ * differs by design, such as CPUID, or would disturb the harness);
+ * returns the exit signal (0 at the trailing int3). */
+int oracle_run_translated(const uint8_t *code, size_t len,
+			  const struct oracle_state *in,
+			  struct oracle_state *out);
+
 #endif

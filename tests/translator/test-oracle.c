@@ -978,6 +978,107 @@ static void test_oracle_cmpxchg16b(void)
 	CU_ASSERT_EQUAL(failures, 0);
 }
 
+static void cpuid_translated(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	static const uint8_t code[] = { 0x0f, 0xa2 };
+	struct oracle_state in, out;
+
+	memset(&in, 0, sizeof(in));
+	in.r[0] = leaf;
+	in.r[1] = sub;
+	in.r[3] = ORACLE_MEM_BASE;
+	in.r[4] = ORACLE_STACK;
+	in.rflags = 2;
+	in.mxcsr = 0x1f80;
+	CU_ASSERT_EQUAL(oracle_run_translated(code, sizeof(code), &in, &out), 0);
+	r[0] = (uint32_t)out.r[0];
+	r[1] = (uint32_t)out.r[3];
+	r[2] = (uint32_t)out.r[1];
+	r[3] = (uint32_t)out.r[2];
+}
+
+/* CPUID advertises exactly the implemented extensions (each of which the
+ * oracle compares against this host), sane cache leaves, a brand. */
+static void test_cpuid_leaves(void)
+{
+	uint32_t r[4], ecx1 = 1u << 0 | 1u << 9 | 1u << 13 | 1u << 19 |
+			      1u << 20 | 1u << 23;
+	char brand[49] = "";
+	unsigned level_seen = 0;
+
+	cpuid_translated(0, 0, r);
+	CU_ASSERT_EQUAL(r[0], 7);
+	CU_ASSERT(memcmp(&r[1], "Genu", 4) == 0);
+	cpuid_translated(1, 0, r);
+	CU_ASSERT_EQUAL(r[2], ecx1);	/* no AVX, XSAVE, MOVBE, AES... */
+	CU_ASSERT_EQUAL(r[3], 0x07808111u);
+	CU_ASSERT_EQUAL(r[2] & ~(host_has[F_SSE3] | host_has[F_SSSE3] << 9 |
+				 host_has[F_SSE41] << 19 |
+				 host_has[F_SSE42] << 20 | 1u << 13 |
+				 1u << 23), 0);
+	for (uint32_t sub = 0; sub < 8; sub++) {
+		uint32_t type, level, ways, line, sets;
+
+		cpuid_translated(4, sub, r);
+		type = r[0] & 31;
+		if (type == 0)
+			break;
+		level = (r[0] >> 5) & 7;
+		ways = (r[1] >> 22) + 1;
+		line = (r[1] & 0xfff) + 1;
+		sets = r[2] + 1;
+		CU_ASSERT(type <= 3 && level >= 1 && level <= 3);
+		CU_ASSERT_EQUAL(line, 64);
+		CU_ASSERT(ways * line * sets >= 32768);
+		level_seen |= 1u << level;
+	}
+	CU_ASSERT_EQUAL(level_seen, 0xe);
+	cpuid_translated(2, 0, r);
+	CU_ASSERT_EQUAL(r[0] & 0xff, 1);
+	cpuid_translated(7, 0, r);
+	CU_ASSERT_EQUAL(r[1], 1);	/* FSGSBASE only: no BMI, AVX2, ERMS */
+	CU_ASSERT_EQUAL(r[2] | r[3], 0);
+	cpuid_translated(0x80000000, 0, r);
+	CU_ASSERT_EQUAL(r[0], 0x80000008);
+	cpuid_translated(0x80000001, 0, r);
+	CU_ASSERT_EQUAL(r[2], 0x21);	/* LAHF, LZCNT */
+	for (uint32_t l = 0; l < 3; l++) {
+		cpuid_translated(0x80000002 + l, 0, r);
+		memcpy(brand + 16 * l, r, 16);
+	}
+	CU_ASSERT(strncmp(brand, "Mica", 4) == 0);
+	cpuid_translated(0x80000006, 0, r);
+	CU_ASSERT_EQUAL(r[2] & 0xff, 64);
+}
+
+/* RDTSCP, RDFSBASE/WRFSBASE (translated only: natively they would move
+ * the harness's own TLS). */
+static void test_rdtscp_fsgsbase(void)
+{
+	static const uint8_t code[] = {
+		0x0f, 0x01, 0xf9,		/* rdtscp */
+		0x49, 0x89, 0xc0,		/* mov r8, rax */
+		0xf3, 0x49, 0x0f, 0xae, 0xd1,	/* wrfsbase r9 */
+		0xf3, 0x49, 0x0f, 0xae, 0xc2,	/* rdfsbase r10 */
+		0xf3, 0x41, 0x0f, 0xae, 0xdb,	/* wrgsbase r11d */
+		0xf3, 0x49, 0x0f, 0xae, 0xcc,	/* rdgsbase r12 */
+	};
+	struct oracle_state in, out;
+
+	memset(&in, 0, sizeof(in));
+	in.r[3] = ORACLE_MEM_BASE;
+	in.r[4] = ORACLE_STACK;
+	in.r[9] = 0x123456789000ull;
+	in.r[11] = 0xffffffff87654321ull;
+	in.rflags = 2;
+	in.mxcsr = 0x1f80;
+	CU_ASSERT_EQUAL(oracle_run_translated(code, sizeof(code), &in, &out), 0);
+	CU_ASSERT(out.r[8] != 0 && out.r[8] <= 0xffffffffu);
+	CU_ASSERT(out.r[2] <= 0xffffffffu);
+	CU_ASSERT_EQUAL(out.r[10], 0x123456789000ull);
+	CU_ASSERT_EQUAL(out.r[12], 0x87654321ull);
+}
+
 static void test_oracle_setup(void)
 {
 	CU_ASSERT_FATAL(oracle_init());
@@ -995,5 +1096,7 @@ CUTEST_MAIN("translator-oracle",
 	    CUTEST(test_oracle_ssse3_mmx),
 	    CUTEST(test_oracle_x87_control),
 	    CUTEST(test_oracle_cmpxchg16b),
+	    CUTEST(test_cpuid_leaves),
+	    CUTEST(test_rdtscp_fsgsbase),
 	    CUTEST(test_oracle_single_instructions),
 	    CUTEST(test_oracle_sequences));
