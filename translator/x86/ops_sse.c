@@ -184,7 +184,9 @@ static ir_temp call_sse(struct fe *f, uint64_t key, ir_temp d, ir_temp s)
 {
 	ir_temp args[3] = { fe_const(f, (int64_t)key), d, s };
 
-	return ir_call(f->blk, (const void *)x86_helper_sse,
+	return ir_call(f->blk, x86_sse_uses_mxcsr(key) ?
+		       (const void *)x86_helper_sse :
+		       (const void *)x86_helper_sse_plain,
 		       IR_HELPER_VECTOR, 3, args);
 }
 

@@ -46,6 +46,12 @@ X86_SSE_ASM_OP(x86_fmul_d, "mulsd", double)
 uint64_t x86_helper_sse(struct x86_cpu *env, uint64_t key, uint64_t d,
 			uint64_t s);
 
+/* The same for ops that x86_sse_uses_mxcsr() says are independent of
+ * MXCSR (integer, moves, shuffles): no MXCSR switch. */
+uint64_t x86_helper_sse_plain(struct x86_cpu *env, uint64_t key, uint64_t d,
+			      uint64_t s);
+bool x86_sse_uses_mxcsr(uint64_t key);
+
 /* PCMPESTRI/ESTRM/ISTRI/ISTRM: KEY as above plus the first operand's
  * xmm index in bits 32..35; S the second operand's xmm index; RAX/RDX
  * the explicit lengths.  Mask forms write xmm0.  Returns the EFLAGS

@@ -495,7 +495,7 @@ static void mmx_op(union x86_xmm *d, const union x86_xmm *s, unsigned op,
 	*d = r;
 }
 
-__attribute__((noinline)) static uint64_t helper_mmx(struct x86_cpu *env, uint64_t key, uint64_t d,
+static uint64_t helper_mmx(struct x86_cpu *env, uint64_t key, uint64_t d,
 			   uint64_t s)
 {
 	unsigned op = key & 0xff, imm = (key >> 16) & 0xff;
@@ -549,7 +549,7 @@ __attribute__((noinline)) static uint64_t helper_mmx(struct x86_cpu *env, uint64
 }
 
 /* 0F38 / 0F3A maps: SSSE3, SSE4.1, SSE4.2 (66 prefix). */
-__attribute__((noinline)) static uint64_t helper_ext(struct x86_cpu *env, uint64_t key, uint64_t d,
+static uint64_t helper_ext(struct x86_cpu *env, uint64_t key, uint64_t d,
 			   uint64_t s)
 {
 	unsigned op = key & 0xff, imm = (key >> 16) & 0xff;
@@ -570,7 +570,7 @@ __attribute__((noinline)) static uint64_t helper_ext(struct x86_cpu *env, uint64
 	return 0;
 }
 
-__attribute__((noinline)) static uint64_t helper_0f(struct x86_cpu *env, uint64_t key, uint64_t d,
+static uint64_t helper_0f(struct x86_cpu *env, uint64_t key, uint64_t d,
 			  uint64_t s)
 {
 	unsigned op = key & 0xff, pfx = (key >> 8) & 3;
@@ -630,8 +630,7 @@ __attribute__((noinline)) static uint64_t helper_0f(struct x86_cpu *env, uint64_
 	}
 }
 
-/* Ops whose result or flags depend on MXCSR. */
-static bool uses_mxcsr(uint64_t key)
+bool x86_sse_uses_mxcsr(uint64_t key)
 {
 	unsigned op = key & 0xff;
 
@@ -650,28 +649,40 @@ static bool uses_mxcsr(uint64_t key)
 	}
 }
 
+/* Not inlined into x86_helper_sse: nothing moves across its MXCSR
+ * switches. */
+__attribute__((noinline)) uint64_t x86_helper_sse_plain(struct x86_cpu *env,
+							uint64_t key,
+							uint64_t d,
+							uint64_t s)
+{
+	if (key & SSE_KEY_MMX)
+		return helper_mmx(env, key, d, s);
+	if (SSE_KEY_GET_MAP(key) < X86_MAP_0F38)	/* 0F map */
+		return helper_0f(env, key, d, s);
+	return helper_ext(env, key, d, s);
+}
+
 uint64_t x86_helper_sse(struct x86_cpu *env, uint64_t key, uint64_t d,
 			uint64_t s)
 {
-	uint64_t (*fn)(struct x86_cpu *, uint64_t, uint64_t, uint64_t);
-	uint32_t host;
+	uint32_t host, want;
 	uint64_t r;
 
-	if (key & SSE_KEY_MMX)
-		fn = helper_mmx;
-	else if (SSE_KEY_GET_MAP(key) < X86_MAP_0F38)	/* 0F map */
-		fn = helper_0f;
-	else
-		fn = helper_ext;
-	if (!uses_mxcsr(key))
-		return fn(env, key, d, s);
-	/* Guest rounding control, DAZ and FTZ; flags start clear and all
-	 * exceptions are masked in the host. */
+	/* Guest rounding control, DAZ and FTZ with all exceptions masked.
+	 * LDMXCSR is slow: the host MXCSR is only reloaded when its control
+	 * bits differ or it holds flags the guest has not raised (the
+	 * translator never reads its own floating-point flags), so new
+	 * flags are exactly those the operation raised that the guest lacks.
+	 * The host's control bits are restored if they were changed. */
 	host = _mm_getcsr();
-	_mm_setcsr(((uint32_t)env->mxcsr & 0xffc0u) | 0x1f80u);
-	r = fn(env, key, d, s);		/* not inlined: nothing moves across */
+	want = ((uint32_t)env->mxcsr & 0xffc0u) | 0x1f80u;
+	if ((host & 0xffc0u) != want || (host & 0x3fu & ~(uint32_t)env->mxcsr))
+		_mm_setcsr(want);
+	r = x86_helper_sse_plain(env, key, d, s);
 	env->mxcsr |= _mm_getcsr() & 0x3fu;
-	_mm_setcsr(host);
+	if ((host & 0xffc0u) != want)
+		_mm_setcsr(host);
 	return r;
 }
 
