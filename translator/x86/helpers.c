@@ -349,7 +349,7 @@ uint64_t x86_helper_rdtscp(struct x86_cpu *env)
 }
 
 /* CPUID describes exactly what the translator implements: x87, MMX,
- * SSE..SSE4.2, POPCNT, LZCNT, CMPXCHG8B/16B, LAHF/SAHF, RDTSC(P),
+ * SSE..SSE4.2, POPCNT, LZCNT, CMPXCHG8B/16B, LAHF/SAHF, RDTSC(P), CLFLUSH,
  * FSGSBASE; no AVX, XSAVE, BMI, MOVBE, PCLMULQDQ, AES. */
 uint32_t x86_cpuid_features_edx(void)
 {
@@ -357,6 +357,7 @@ uint32_t x86_cpuid_features_edx(void)
 	       1u << 4 |	/* TSC */
 	       1u << 8 |	/* CMPXCHG8B */
 	       1u << 15 |	/* CMOV */
+	       1u << 19 |	/* CLFLUSH */
 	       1u << 23 |	/* MMX */
 	       1u << 24 |	/* FXSAVE/FXRSTOR */
 	       1u << 25 |	/* SSE */

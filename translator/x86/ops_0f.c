@@ -221,6 +221,13 @@ static bool translate_0f_system(struct fe *f)
 		 * a host mfence once guest threads run concurrently. */
 		if (in->mod == 3 && (in->reg & 7) >= 5)
 			return true;
+		if (in->mod != 3 && (in->reg & 7) == 7 &&
+		    in->simd_prefix == X86_PFX_NONE) {
+			/* clflush: nothing to flush, but it faults like a
+			 * load on an unmapped address. */
+			ir_load(b, fe_ea(f), 1);
+			return true;
+		}
 		if (in->mod == 3 && in->simd_prefix == X86_PFX_F3 &&
 		    (in->reg & 7) <= 3) {	/* rd/wr fs/gs base */
 			unsigned off = in->reg & 1 ? X86_ENV_OFF(gs_base) :
@@ -361,6 +368,12 @@ bool x86_translate_0f(struct fe *f)
 		if (!in->rep)
 			return false;
 		translate_bitscan(f);
+		return true;
+	case 0xc3:	/* movnti m32/m64, r: an ordinary store here */
+		if (in->mod == 3 || in->simd_prefix != X86_PFX_NONE)
+			return false;
+		fe_write_rm(f, in->rex_w ? 8 : 4, IR_NO_TEMP,
+			    fe_read_reg(f, in->rex_w ? 8 : 4));
 		return true;
 	default:
 		if (x86_translate_sse(f))
