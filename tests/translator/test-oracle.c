@@ -916,6 +916,59 @@ static void test_oracle_ssse3_mmx(void)
  * arithmetic, conversions on store, fistp, status word and fnstenv
  * (its instruction/operand pointer fields cleared, and C1 in the status
  * word: the round-up indicator is not modelled). */
+/* MMX <-> SSE: conversions (random MXCSR), movq2dq/movdq2q, maskmovq/
+ * maskmovdqu; mm values travel through general registers. */
+static void test_oracle_mmx_sse_mixed(void)
+{
+	static const struct { const char *name; uint8_t code[24];
+			      unsigned len; } t[] = {
+		/* movq mm0, rax; cvtpi2ps xmm1, mm0; cvtpi2pd xmm2, mm0 */
+		{ "cvtpi2ps/pd", { 0x48, 0x0f, 0x6e, 0xc0, 0x0f, 0x2a, 0xc8,
+				   0x66, 0x0f, 0x2a, 0xd0 }, 11 },
+		/* cvtpi2ps xmm3, [rbx+16] */
+		{ "cvtpi2ps m64", { 0x0f, 0x2a, 0x5b, 0x10 }, 4 },
+		/* cvtps2pi mm0, xmm1; movq rax, mm0; cvttps2pi mm1, xmm2;
+		 * movq rcx, mm1 */
+		{ "cvt(t)ps2pi", { 0x0f, 0x2d, 0xc1, 0x48, 0x0f, 0x7e, 0xc0,
+				   0x0f, 0x2c, 0xca, 0x48, 0x0f, 0x7e, 0xc9 },
+		  14 },
+		/* cvtpd2pi mm0, xmm5; movq rax, mm0; cvttpd2pi mm1, [rbx+32];
+		 * movq rcx, mm1 */
+		{ "cvt(t)pd2pi", { 0x66, 0x0f, 0x2d, 0xc5, 0x48, 0x0f, 0x7e,
+				   0xc0, 0x66, 0x0f, 0x2c, 0x4b, 0x20, 0x48,
+				   0x0f, 0x7e, 0xc9 }, 17 },
+		/* movq mm2, rdx; movq2dq xmm4, mm2; movdq2q mm3, xmm6;
+		 * movq rsi, mm3 */
+		{ "movq2dq/movdq2q", { 0x48, 0x0f, 0x6e, 0xd2, 0xf3, 0x0f, 0xd6,
+				       0xe2, 0xf2, 0x0f, 0xd6, 0xde, 0x48, 0x0f,
+				       0x7e, 0xde }, 16 },
+		/* lea rdi, [rbx+40]; maskmovdqu xmm0, xmm1 */
+		{ "maskmovdqu", { 0x48, 0x8d, 0x7b, 0x28, 0x66, 0x0f, 0xf7,
+				  0xc1 }, 8 },
+		/* movq mm0, rax; movq mm1, rcx; lea rdi, [rbx+8];
+		 * maskmovq mm0, mm1 */
+		{ "maskmovq", { 0x48, 0x0f, 0x6e, 0xc0, 0x48, 0x0f, 0x6e, 0xc9,
+				0x48, 0x8d, 0x7b, 0x08, 0x0f, 0xf7, 0xc1 }, 15 },
+	};
+	unsigned failures = 0;
+
+	rng_state = 2025;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		for (unsigned rep = 0; rep < 40; rep++) {
+			uint8_t code[32];
+			struct oracle_state in;
+
+			memcpy(code, t[i].code, t[i].len);
+			memcpy(code + t[i].len, "\x0f\x77", 2);	/* emms */
+			rnd_state(&in);
+			if (!oracle_compare(t[i].name, code, t[i].len + 2, &in,
+					    0, rep))
+				failures++;
+		}
+	}
+	CU_ASSERT_EQUAL(failures, 0);
+}
+
 static void test_oracle_x87_control(void)
 {
 	static const uint16_t cws[] = { 0x037f, 0x007f, 0x027f, 0x077f, 0x0b7f,
@@ -1099,6 +1152,7 @@ CUTEST_MAIN("translator-oracle",
 	    CUTEST(test_oracle_targeted),
 	    CUTEST(test_oracle_sse42_strings),
 	    CUTEST(test_oracle_ssse3_mmx),
+	    CUTEST(test_oracle_mmx_sse_mixed),
 	    CUTEST(test_oracle_x87_control),
 	    CUTEST(test_oracle_cmpxchg16b),
 	    CUTEST(test_cpuid_leaves),

@@ -341,6 +341,59 @@ static void translate_extract(struct fe *f, uint64_t key)
 		ir_store(f->blk, fe_ea(f), r, size);
 }
 
+/* Ops mixing MMX and xmm registers; false if OP is not one. */
+static bool translate_mixed(struct fe *f, uint64_t key)
+{
+	const struct x86_insn *in = f->insn;
+	struct ir_block *b = f->blk;
+	unsigned pfx = in->simd_prefix, d, s;
+	uint8_t op = in->opcode;
+	ir_temp args[2];
+
+	key |= SSE_KEY_MIXED;
+	switch (op) {
+	case 0x2a:	/* cvtpi2ps/pd xmm, mm/m64 */
+		if (pfx != X86_PFX_NONE && pfx != X86_PFX_66)
+			return false;
+		d = in->reg;
+		s = in->mod == 3 ? (in->rm & 7u) : load_src(f, 8);
+		break;
+	case 0x2c: case 0x2d:	/* cvt(t)ps2pi / cvt(t)pd2pi mm, xmm/m */
+		if (pfx != X86_PFX_NONE && pfx != X86_PFX_66)
+			return false;
+		d = in->reg & 7u;
+		s = in->mod == 3 ? in->rm :
+		    load_src(f, pfx == X86_PFX_66 ? 16 : 8);
+		break;
+	case 0xd6:	/* movq2dq / movdq2q */
+		if ((pfx != X86_PFX_F3 && pfx != X86_PFX_F2) || in->mod != 3)
+			return false;
+		d = pfx == X86_PFX_F3 ? in->reg : in->reg & 7u;
+		s = pfx == X86_PFX_F3 ? in->rm & 7u : in->rm;
+		break;
+	case 0xf7:	/* maskmovq / maskmovdqu to [rdi] */
+		if ((pfx != X86_PFX_NONE && pfx != X86_PFX_66) || in->mod != 3)
+			return false;
+		args[0] = fe_const(f, (int64_t)(key | (uint64_t)in->reg << 32 |
+						(uint64_t)in->rm << 36));
+		args[1] = fe_get_gpr(f, X86_RDI, in->addrsize);
+		if (in->seg == X86_SEG_FS || in->seg == X86_SEG_GS)
+			args[1] = ir_add(b, args[1], ir_get(b, in->seg ==
+					 X86_SEG_FS ? X86_ENV_OFF(fs_base) :
+					 X86_ENV_OFF(gs_base)));
+		ir_set(b, X86_ENV_OFF(rip), fe_const(f, (int64_t)in->pc));
+		ir_call(b, (const void *)x86_helper_maskmov,
+			IR_HELPER_READS_ENV | IR_HELPER_WRITES_ENV |
+			IR_HELPER_MEMORY, 2, args);
+		return true;
+	default:
+		return false;
+	}
+	call_sse(f, key, fe_const(f, d), fe_const(f, s));
+	fe_forget_cc(f);
+	return true;
+}
+
 /* Maps 0F38 and 0F3A: SSSE3 (also on MMX registers), SSE4.1, SSE4.2. */
 static bool translate_ext(struct fe *f)
 {
@@ -432,6 +485,12 @@ bool x86_translate_sse(struct fe *f)
 		key |= MEM_SRC_BIT;
 	if (pfx == X86_PFX_NONE && !in->opsize_prefix && is_mmx_op(op))
 		return translate_mmx(f, key);
+	if (((op == 0x2a || op == 0x2c || op == 0x2d) &&
+	     (pfx == X86_PFX_NONE || pfx == X86_PFX_66)) || op == 0xd6 ||
+	    op == 0xf7) {
+		if (op != 0xd6 || pfx != X86_PFX_66)
+			return translate_mixed(f, key);
+	}
 	switch (cls) {
 	case SSE_OP:
 		s = load_src(f, src_mem_size(op, pfx, in->rex_w));

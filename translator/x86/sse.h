@@ -13,6 +13,8 @@
 /* MMX register i: the low 64 bits of x87 physical register i. */
 #define X86_MM_OFF(i) (X86_ENV_OFF(fpr) + 16u * (i))
 #define SSE_KEY_MMX (1ull << 24)
+/* An op mixing MMX and xmm registers (cvtpi2ps, movq2dq...). */
+#define SSE_KEY_MIXED (1ull << 27)
 /* Opcode map (enum x86_map) of the instruction. */
 #define SSE_KEY_MAP(m) ((uint64_t)(m) << 25)
 #define SSE_KEY_GET_MAP(key) (((key) >> 25) & 3)
@@ -58,6 +60,9 @@ bool x86_sse_uses_mxcsr(uint64_t key);
  * bits, and for index forms the index in bits 32..39. */
 uint64_t x86_helper_pcmpstr(struct x86_cpu *env, uint64_t key, uint64_t s,
 			    uint64_t rax, uint64_t rdx);
+/* MASKMOVQ / MASKMOVDQU (KEY as above, registers in ModRM.reg/rm bits
+ * 32..35 / 36..39): selected bytes to guest memory at ADDR. */
+uint64_t x86_helper_maskmov(struct x86_cpu *env, uint64_t key, uint64_t addr);
 /* CRC32 (Castagnoli) of the low SIZE bytes of V, continuing CRC. */
 uint64_t x86_helper_crc32(uint64_t crc, uint64_t v, uint64_t size);
 uint64_t x86_helper_ldmxcsr(struct x86_cpu *env, uint64_t v);

@@ -11,6 +11,7 @@
 #include <emmintrin.h>
 
 #include "translator/x86/decode.h"
+#include "translator/x86/helpers.h"
 #include "translator/x86/sse.h"
 
 #define MEM_SRC(key) (((key) >> 11) & 1)
@@ -548,6 +549,80 @@ static uint64_t helper_mmx(struct x86_cpu *env, uint64_t key, uint64_t d,
 	return 0;
 }
 
+static union x86_xmm *mm_reg(struct x86_cpu *env, unsigned i)
+{
+	env->fp_top = 0;	/* any MMX register access: MMX mode */
+	env->fp_empty = 0;
+	return (union x86_xmm *)(void *)&env->fpr[i & 7];
+}
+
+static void mm_write(struct x86_cpu *env, unsigned i, uint64_t v)
+{
+	union x86_xmm *m = mm_reg(env, i);
+
+	m->q[0] = v;
+	m->w[4] = 0xffff;
+}
+
+/* cvtpi2ps/pd, cvt(t)ps2pi, cvt(t)pd2pi, movq2dq, movdq2q.  S == 16:
+ * the memory operand staged in xmm[16]. */
+static uint64_t helper_mixed(struct x86_cpu *env, uint64_t key, uint64_t d,
+			     uint64_t s)
+{
+	unsigned op = key & 0xff, pfx = (key >> 8) & 3;
+	union x86_xmm *xd = &env->xmm[d & 15], v;
+	const union x86_xmm *xs = &env->xmm[s <= 16 ? s : 16];
+
+	memset(&v, 0, sizeof(v));
+	switch (op) {
+	case 0x2a:	/* mm/m64 -> xmm */
+		v.q[0] = s == 16 ? env->xmm[16].q[0] : mm_reg(env, s)->q[0];
+		if (pfx == X86_PFX_66) {
+			st_pd(xd, _mm_cvtepi32_pd(ld_si(&v)));
+		} else {
+			st_ps(&v, _mm_cvtepi32_ps(ld_si(&v)));
+			xd->q[0] = v.q[0];
+		}
+		return 0;
+	case 0x2c: case 0x2d:	/* xmm/m -> mm */
+		if (pfx == X86_PFX_66) {
+			v = *xs;
+			st_si(&v, op == 0x2c ? _mm_cvttpd_epi32(ld_pd(&v)) :
+					       _mm_cvtpd_epi32(ld_pd(&v)));
+		} else {
+			v.q[0] = xs->q[0];
+			st_si(&v, op == 0x2c ? _mm_cvttps_epi32(ld_ps(&v)) :
+					       _mm_cvtps_epi32(ld_ps(&v)));
+		}
+		mm_write(env, d, v.q[0]);
+		return 0;
+	default:	/* d6: F3 movq2dq xmm, mm; F2 movdq2q mm, xmm */
+		if (pfx == X86_PFX_F3) {
+			xd->q[0] = mm_reg(env, s)->q[0];
+			xd->q[1] = 0;
+		} else {
+			mm_write(env, d, xs->q[0]);
+		}
+		return 0;
+	}
+}
+
+uint64_t x86_helper_maskmov(struct x86_cpu *env, uint64_t key, uint64_t addr)
+{
+	bool xmm = ((key >> 8) & 3) == X86_PFX_66;
+	unsigned reg = (key >> 32) & 15, rm = (key >> 36) & 15;
+	union x86_xmm v = xmm ? env->xmm[reg] : *mm_reg(env, reg);
+	union x86_xmm m = xmm ? env->xmm[rm] : *mm_reg(env, rm);
+	uint8_t *p = x86_g2h(addr);
+
+	x86_helper_in_guest_memory = 1;
+	for (unsigned i = 0; i < (xmm ? 16u : 8u); i++)
+		if (m.b[i] & 0x80)
+			p[i] = v.b[i];
+	x86_helper_in_guest_memory = 0;
+	return 0;
+}
+
 /* 0F38 / 0F3A maps: SSSE3, SSE4.1, SSE4.2 (66 prefix). */
 static uint64_t helper_ext(struct x86_cpu *env, uint64_t key, uint64_t d,
 			   uint64_t s)
@@ -658,6 +733,8 @@ __attribute__((noinline)) uint64_t x86_helper_sse_plain(struct x86_cpu *env,
 {
 	if (key & SSE_KEY_MMX)
 		return helper_mmx(env, key, d, s);
+	if (key & SSE_KEY_MIXED)
+		return helper_mixed(env, key, d, s);
 	if (SSE_KEY_GET_MAP(key) < X86_MAP_0F38)	/* 0F map */
 		return helper_0f(env, key, d, s);
 	return helper_ext(env, key, d, s);
