@@ -651,9 +651,23 @@ static void gen_ext(struct gen *g)
 		g->writes = ALL;
 }
 
+/* stmxcsr [rbx+d]: the flags raised so far in the sequence. */
+static void gen_stmxcsr(struct gen *g)
+{
+	g->name = "stmxcsr";
+	put(g, 0x0f);
+	put(g, 0xae);
+	put(g, 0x5b);
+	put(g, (uint8_t)(rnd_below(16) * 4));
+}
+
 static void gen_one(struct gen *g)
 {
 	memset(g, 0, sizeof(*g));
+	if (rnd_below(40) == 0) {
+		gen_stmxcsr(g);
+		return;
+	}
 	switch (rnd_below(9)) {
 	case 7: gen_sse(g); break;
 	case 8: gen_ext(g); break;
@@ -1013,6 +1027,35 @@ static void test_oracle_x87_control(void)
 	CU_ASSERT_EQUAL(failures, 0);
 }
 
+/* LDMXCSR with every rounding control, DAZ/FTZ and cleared flags, then
+ * arithmetic and STMXCSR in the same block. */
+static void test_oracle_ldmxcsr(void)
+{
+	static const uint32_t csrs[] = { 0x1f80, 0x3f80, 0x5f80, 0x7f80, 0x9fc0,
+					 0x1fbf, 0xffc0 };
+	unsigned failures = 0;
+
+	rng_state = 1789;
+	for (unsigned c = 0; c < 30 * sizeof(csrs) / sizeof(csrs[0]); c++) {
+		uint32_t v = csrs[c % (sizeof(csrs) / sizeof(csrs[0]))];
+		uint8_t code[] = {
+			0xc7, 0x43, 0x30, (uint8_t)v, (uint8_t)(v >> 8), 0, 0,
+			0x0f, 0xae, 0x53, 0x30,		/* ldmxcsr [rbx+48] */
+			0xf2, 0x0f, 0x5e, 0xc1,		/* divsd xmm0, xmm1 */
+			0x0f, 0xae, 0x5b, 0x34,		/* stmxcsr [rbx+52] */
+			0x0f, 0x59, 0xd3,		/* mulps xmm2, xmm3 */
+			0xf3, 0x48, 0x0f, 0x2d, 0xc4,	/* cvtss2si rax, xmm4 */
+			0x0f, 0xae, 0x5b, 0x38,		/* stmxcsr [rbx+56] */
+		};
+		struct oracle_state in;
+
+		rnd_state(&in);
+		if (!oracle_compare("ldmxcsr", code, sizeof(code), &in, 0, c))
+			failures++;
+	}
+	CU_ASSERT_EQUAL(failures, 0);
+}
+
 /* CMPXCHG16B with and without LOCK, both outcomes. */
 static void test_oracle_cmpxchg16b(void)
 {
@@ -1155,6 +1198,7 @@ CUTEST_MAIN("translator-oracle",
 	    CUTEST(test_oracle_mmx_sse_mixed),
 	    CUTEST(test_oracle_x87_control),
 	    CUTEST(test_oracle_cmpxchg16b),
+	    CUTEST(test_oracle_ldmxcsr),
 	    CUTEST(test_cpuid_leaves),
 	    CUTEST(test_rdtscp_fsgsbase),
 	    CUTEST(test_oracle_single_instructions),
