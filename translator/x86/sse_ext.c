@@ -555,11 +555,18 @@ static int64_t str_elem(const union x86_xmm *x, unsigned imm, unsigned i)
 	}
 }
 
-static unsigned implicit_len(const union x86_xmm *x, unsigned imm,
-			     unsigned n)
+/* Elements of X as integers (signed or unsigned per imm8[1]). */
+static void str_elems(const union x86_xmm *x, unsigned imm, unsigned n,
+		      int32_t *e)
 {
 	for (unsigned i = 0; i < n; i++)
-		if (str_elem(x, imm, i) == 0)
+		e[i] = (int32_t)str_elem(x, imm, i);
+}
+
+static unsigned implicit_len(const int32_t *e, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (e[i] == 0)
 			return i;
 	return n;
 }
@@ -572,8 +579,10 @@ static unsigned explicit_len(uint64_t v, bool w, unsigned n)
 	return a > n ? n : (unsigned)a;
 }
 
-static unsigned aggregate(const union x86_xmm *a, const union x86_xmm *b,
-			  unsigned imm, unsigned n, unsigned la, unsigned lb)
+/* IntRes1 of the aggregation in imm8[3:2] over needle A (length LA) and
+ * haystack B (length LB), with the SDM's rules for invalid elements. */
+static unsigned aggregate(const int32_t *a, const int32_t *b, unsigned imm,
+			  unsigned n, unsigned la, unsigned lb)
 {
 	unsigned res = 0, i, j, k;
 
@@ -583,33 +592,22 @@ static unsigned aggregate(const union x86_xmm *a, const union x86_xmm *b,
 		switch ((imm >> 2) & 3) {
 		case 0:		/* equal any */
 			for (i = 0; i < la && j < lb && !bit; i++)
-				bit = str_elem(a, imm, i) == str_elem(b, imm, j);
+				bit = a[i] == b[j];
 			break;
 		case 1:		/* ranges */
-			for (i = 0; i + 1 < la && j < lb && !bit; i += 2) {
-				int64_t x = str_elem(b, imm, j);
-
-				bit = str_elem(a, imm, i) <= x &&
-				      x <= str_elem(a, imm, i + 1);
-			}
+			for (i = 0; i + 1 < la && j < lb && !bit; i += 2)
+				bit = a[i] <= b[j] && b[j] <= a[i + 1];
 			break;
 		case 2:		/* equal each */
 			if (j >= la && j >= lb)
 				bit = true;
 			else if (j < la && j < lb)
-				bit = str_elem(a, imm, j) == str_elem(b, imm, j);
+				bit = a[j] == b[j];
 			break;
 		default:	/* equal ordered */
 			bit = true;
-			for (k = 0; k < n - j && bit; k++) {
-				if (k >= la)
-					break;
-				if (j + k >= lb)
-					bit = false;
-				else
-					bit = str_elem(a, imm, k) ==
-					      str_elem(b, imm, j + k);
-			}
+			for (k = 0; k < n - j && k < la && bit; k++)
+				bit = j + k < lb && a[k] == b[j + k];
 			break;
 		}
 		res |= (unsigned)bit << j;
@@ -627,12 +625,17 @@ uint64_t x86_sse42_pcmpstr(struct x86_cpu *env, unsigned op, unsigned imm,
 {
 	const union x86_xmm *a = &env->xmm[d & 15];
 	const union x86_xmm *b = &env->xmm[s <= 16 ? s : 16];
-	unsigned n = imm & 1 ? 8 : 16, mask = (1u << n) - 1;
+	unsigned n = imm & 1 ? 8 : 16, mask = (1u << n) - 1, la, lb, r1, r2;
 	bool expl = op == 0x60 || op == 0x61;
-	unsigned la = expl ? explicit_len(rax, w, n) : implicit_len(a, imm, n);
-	unsigned lb = expl ? explicit_len(rdx, w, n) : implicit_len(b, imm, n);
-	unsigned r1 = aggregate(a, b, imm, n, la, lb), r2;
+	int32_t ea[16], eb[16];
 	uint64_t flags = 0, index;
+	union x86_xmm m;
+
+	str_elems(a, imm, n, ea);
+	str_elems(b, imm, n, eb);
+	la = expl ? explicit_len(rax, w, n) : implicit_len(ea, n);
+	lb = expl ? explicit_len(rdx, w, n) : implicit_len(eb, n);
+	r1 = aggregate(ea, eb, imm, n, la, lb);
 
 	switch ((imm >> 4) & 3) {
 	case 1: r2 = ~r1 & mask; break;
@@ -656,8 +659,6 @@ uint64_t x86_sse42_pcmpstr(struct x86_cpu *env, unsigned op, unsigned imm,
 			index = (unsigned)__builtin_ctz(r2);
 		return flags | index << 32;
 	}
-	union x86_xmm m;
-
 	memset(&m, 0, sizeof(m));
 	if (!(imm & 0x40))
 		m.w[0] = (uint16_t)r2;
