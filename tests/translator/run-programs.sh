@@ -164,6 +164,21 @@ if [ -x "$LDSO" ] && "$LDSO" --help 2>/dev/null | grep -q "x86-64-v2 (supported"
 else
 	skipped "x86-64-v2 hwcaps" "host ld.so or CPU without x86-64-v2"
 fi
+# A library built twice, the copy in glibc-hwcaps/x86-64-v2 must win.
+if command -v gcc >/dev/null && "$LDSO" --help 2>/dev/null | grep -q "x86-64-v2 (supported"; then
+	mkdir -p "$tmp/lib/glibc-hwcaps/x86-64-v2"
+	echo 'const char *probe(void) { return "baseline"; }' >"$tmp/probe.c"
+	gcc -shared -fPIC -o "$tmp/lib/libprobe.so" "$tmp/probe.c"
+	echo 'const char *probe(void) { return "x86-64-v2"; }' >"$tmp/probe.c"
+	gcc -shared -fPIC -o "$tmp/lib/glibc-hwcaps/x86-64-v2/libprobe.so" "$tmp/probe.c"
+	printf '#include <stdio.h>\nconst char *probe(void);\nint main(void) { puts(probe()); return 0; }\n' >"$tmp/useprobe.c"
+	gcc -o "$tmp/useprobe" "$tmp/useprobe.c" -L"$tmp/lib" -lprobe
+	if [ "$(LD_LIBRARY_PATH=$tmp/lib timeout 60 "$MICA" "$tmp/useprobe")" = x86-64-v2 ]; then
+		ok "glibc-hwcaps/x86-64-v2 library preferred"
+	else
+		bad "glibc-hwcaps/x86-64-v2 library preferred"
+	fi
+fi
 if command -v gcc >/dev/null && grep -qw sse4_2 /proc/cpuinfo; then
 	gcc -O2 -o "$tmp/sse42-dyn" tests/translator/progs/sse42.c
 	"$tmp/sse42-dyn" >"$tmp/native.out"
