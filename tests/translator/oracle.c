@@ -25,12 +25,16 @@ static struct native_result *shared;	/* MAP_SHARED with the child */
 static uint8_t *code_page, *data_page;
 static struct tr_cpu cpu;
 
-/* Child side: load every register from *rdi and jump to the code. */
+/* Child side: load every register from *rdi and jump to the code.  The
+ * x87/MMX state starts as after FNINIT with all registers zero (the
+ * translated side starts the same way). */
 uint64_t oracle_target;
+uint8_t oracle_fx_init[512] __attribute__((aligned(16)));
 void oracle_enter(const struct oracle_state *st);
 __asm__(".text\n"
 	".globl oracle_enter\n"
 	"oracle_enter:\n"
+	"  fxrstor oracle_fx_init(%rip)\n"
 	"  ldmxcsr 404(%rdi)\n"
 	"  movdqu 144(%rdi), %xmm0\n"
 	"  movdqu 160(%rdi), %xmm1\n"
@@ -121,6 +125,10 @@ bool oracle_init(void)
 		return false;
 	tr_cpu_init(&cpu);
 	oracle_target = ORACLE_CODE_ADDR;
+	oracle_fx_init[0] = 0x7f;		/* FCW 0x37f */
+	oracle_fx_init[1] = 0x03;
+	oracle_fx_init[24] = 0x80;		/* MXCSR 0x1f80 */
+	oracle_fx_init[25] = 0x1f;
 	return true;
 }
 
@@ -179,6 +187,11 @@ static void run_translated(const struct oracle_state *in, uint64_t seed,
 	memcpy(cpu.env.regs, in->r, sizeof(in->r));
 	memcpy(cpu.env.xmm, in->xmm, sizeof(in->xmm));
 	cpu.env.mxcsr = in->mxcsr;
+	memset(cpu.env.fpr, 0, sizeof(cpu.env.fpr));
+	cpu.env.fp_top = 0;
+	cpu.env.fp_empty = 0xff;
+	cpu.env.fcw = 0x37f;
+	cpu.env.fsw = 0;
 	cpu.env.rip = ORACLE_CODE_ADDR;
 	x86_cpu_set_rflags(&cpu.env, in->rflags);
 	reason = tr_cpu_exec(&cpu);

@@ -589,7 +589,7 @@ uint64_t x86_helper_fxsave(struct x86_cpu *env, uint64_t addr)
 	p[4] = (uint8_t)~env->fp_empty;
 	m = (uint32_t)env->mxcsr;
 	memcpy(p + 24, &m, 4);
-	m = 0xffbf;
+	m = 0xffff;	/* MXCSR_MASK: DAZ supported */
 	memcpy(p + 28, &m, 4);
 	for (unsigned i = 0; i < 8; i++)
 		memcpy(p + 32 + 16 * i, st(env, i), 10);
