@@ -69,9 +69,7 @@ static unsigned src_mem_size(uint8_t op, unsigned pfx, bool w)
 		return scalar_s ? 4 : 8;
 	case 0x2e: case 0x2f:
 		return pfx == X86_PFX_66 ? 8 : 4;
-	case 0x12:
-		return pfx == X86_PFX_F3 ? 16 : 8;
-	case 0x16:
+	case 0x12: case 0x16:	/* F3: movsldup/movshdup read 16 bytes */
 		return pfx == X86_PFX_F3 ? 16 : 8;
 	case 0x7e:
 		return 8;	/* F3: movq xmm, m64 */

@@ -612,7 +612,7 @@ uint64_t x86_helper_fxrstor(struct x86_cpu *env, uint64_t addr)
 	env->fsw = w & ~(7u << 11);
 	env->fp_empty = (uint8_t)~p[4];
 	memcpy(&m, p + 24, 4);
-	env->mxcsr = m;
+	env->mxcsr = m & 0xffff;	/* reserved bits: #GP not modelled */
 	for (unsigned i = 0; i < 8; i++) {
 		long double v = 0;
 
