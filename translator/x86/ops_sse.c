@@ -59,7 +59,7 @@ static unsigned src_mem_size(uint8_t op, unsigned pfx, bool w)
 
 	switch (op) {
 	case 0x10: case 0x51: case 0x58: case 0x59: case 0x5c: case 0x5d:
-	case 0x5e: case 0x5f: case 0xc2:
+	case 0x5e: case 0x5f: case 0xc2: case 0x52: case 0x53:
 		return scalar_s ? 4 : scalar_d ? 8 : 16;
 	case 0x5a:
 		return scalar_s ? 4 : scalar_d ? 8 : pfx == X86_PFX_NONE ? 8 : 16;
@@ -134,6 +134,9 @@ static enum sse_class classify(uint8_t op, unsigned pfx)
 		return SSE_OP;
 	case 0x12:	/* F2: movddup, F3: movsldup */
 		return SSE_OP;
+	case 0x52: case 0x53:	/* rsqrtps/ss, rcpps/ss */
+		return pfx == X86_PFX_NONE || pfx == X86_PFX_F3 ? SSE_OP :
+								   SSE_NONE;
 	case 0x16:	/* F3: movshdup */
 		return pfx != X86_PFX_F2 ? SSE_OP : SSE_NONE;
 	case 0xf0:	/* lddqu */

@@ -682,6 +682,15 @@ static uint64_t helper_0f(struct x86_cpu *env, uint64_t key, uint64_t d,
 	case 0x5a: case 0x5b: case 0xe6:
 		convert(xd, xs, op, pfx);
 		return 0;
+	case 0x52: case 0x53:	/* approximations: the host's, bit for bit */
+		if (pfx == X86_PFX_NONE)
+			st_ps(xd, op == 0x52 ? _mm_rsqrt_ps(ld_ps(xs)) :
+					       _mm_rcp_ps(ld_ps(xs)));
+		else
+			st_ps(xd, _mm_move_ss(ld_ps(xd), op == 0x52 ?
+					      _mm_rsqrt_ss(ld_ps(xs)) :
+					      _mm_rcp_ss(ld_ps(xs))));
+		return 0;
 	case 0x70: case 0xc6:
 		shuffle(xd, xs, op, pfx, imm);
 		return 0;
