@@ -215,6 +215,36 @@ static void sse_store(struct fe *f, uint64_t key, unsigned pfx)
 	}
 }
 
+/* Encodings of the 0F map the CPU rejects (#UD) although the opcode
+ * and prefix are otherwise handled here. */
+static bool encoding_valid(uint8_t op, unsigned pfx, unsigned mod,
+			   unsigned digit)
+{
+	bool none_66 = pfx == X86_PFX_NONE || pfx == X86_PFX_66;
+
+	switch (op) {
+	case 0x12: case 0x16:	/* movlpd/movhpd: memory only */
+		return pfx != X86_PFX_66 || mod != 3;
+	case 0x13: case 0x17: case 0x2b:
+		return none_66 && mod != 3;
+	case 0x28: case 0x29:
+		return none_66;
+	case 0x5b:
+		return pfx != X86_PFX_F2;
+	case 0xe6:
+		return pfx != X86_PFX_NONE;
+	case 0xe7:
+		return mod != 3;
+	case 0x71: case 0x72:
+		return digit == 2 || digit == 4 || digit == 6;
+	case 0x73:
+		return digit == 2 || digit == 6 ||
+		       (pfx == X86_PFX_66 && (digit == 3 || digit == 7));
+	default:
+		return true;
+	}
+}
+
 static bool is_mmx_op(uint8_t op)
 {
 	return (op >= 0x60 && op <= 0x6b) || (op >= 0x74 && op <= 0x76) ||
@@ -223,7 +253,7 @@ static bool is_mmx_op(uint8_t op)
 	       (op >= 0xf1 && op <= 0xf6) || (op >= 0xf8 && op <= 0xfe) ||
 	       op == 0x6e || op == 0x6f || op == 0x7e || op == 0x7f ||
 	       op == 0x70 || (op >= 0x71 && op <= 0x73) || op == 0x77 ||
-	       op == 0xd7 || op == 0xe7;
+	       op == 0xd7 || op == 0xe7 || op == 0xc4 || op == 0xc5;
 }
 
 /* MMX (no prefix): registers are x87 physical registers; memory
@@ -258,11 +288,15 @@ static bool translate_mmx(struct fe *f, uint64_t key)
 		}
 		ir_store(b, fe_ea(f), ir_get(b, X86_MM_OFF(in->reg & 7)), 8);
 		return true;
-	case 0xd7:
+	case 0xd7: case 0xc5:	/* pmovmskb, pextrw r32, mm, imm */
 		if (in->mod != 3)
 			return false;
 		r = call_sse(f, key, fe_const(f, 0), fe_const(f, in->rm & 7));
 		fe_write_reg(f, 4, r);
+		return true;
+	case 0xc4:	/* pinsrw mm, r32/m16, imm */
+		v = fe_read_rm(f, in->mod == 3 ? 4 : 2, NULL);
+		call_sse(f, key, fe_const(f, in->reg & 7), v);
 		return true;
 	case 0x71: case 0x72: case 0x73:
 		if (in->mod != 3)
@@ -478,6 +512,8 @@ bool x86_translate_sse(struct fe *f)
 		return false;
 	if (op == 0xf0 && in->mod == 3)
 		return false;		/* lddqu: memory only */
+	if (!encoding_valid(op, pfx, in->mod, in->reg & 7))
+		return false;
 	if (op == 0xd0 || op == 0x7c || op == 0x7d || op == 0xf0 ||
 	    ((op == 0x12 || op == 0x16) && (pfx == X86_PFX_F2 ||
 					    pfx == X86_PFX_F3)))

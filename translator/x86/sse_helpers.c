@@ -530,6 +530,11 @@ static uint64_t helper_mmx(struct x86_cpu *env, uint64_t key, uint64_t d,
 		for (unsigned i = 0; i < 8; i++)
 			m |= (uint64_t)(bsrc.b[i] >> 7) << i;
 		return m;
+	case 0xc5:
+		return bsrc.w[imm & 3];
+	case 0xc4:	/* S is the value */
+		a.w[imm & 3] = (uint16_t)s;
+		break;
 	case 0x71: case 0x72: case 0x73:
 		shift_lanes(&a, op == 0x71 ? 2 : op == 0x72 ? 4 : 8, sub, imm);
 		a.q[1] = 0;
