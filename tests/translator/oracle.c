@@ -22,6 +22,8 @@ _Static_assert(offsetof(struct oracle_state, xmm) == 144, "oracle_enter");
 _Static_assert(offsetof(struct oracle_state, mxcsr) == 404, "oracle_enter");
 
 static struct native_result *shared;	/* MAP_SHARED with the child */
+static int last_native_signal, last_translated_signal;
+bool oracle_quiet;
 static uint8_t *code_page, *data_page;
 static struct tr_cpu cpu;
 
@@ -264,7 +266,8 @@ bool oracle_compare(const char *label, const uint8_t *code, size_t len,
 			ok = false;
 	for (int i = 0; i < 16; i++)
 		if (memcmp(t.xmm[i], shared->st.xmm[i], 16) != 0) {
-			printf("  xmm%d in %016llx%016llx native %016llx%016llx "
+			if (!oracle_quiet)
+				printf("  xmm%d in %016llx%016llx native %016llx%016llx "
 			       "translated %016llx%016llx\n", i,
 			       (unsigned long long)in->xmm[i][1],
 			       (unsigned long long)in->xmm[i][0],
@@ -275,15 +278,18 @@ bool oracle_compare(const char *label, const uint8_t *code, size_t len,
 			ok = false;
 		}
 	if (t.mxcsr != shared->st.mxcsr) {
-		printf("  mxcsr in %#x native %#x translated %#x\n", in->mxcsr,
+		if (!oracle_quiet)
+			printf("  mxcsr in %#x native %#x translated %#x\n", in->mxcsr,
 		       shared->st.mxcsr, t.mxcsr);
 		ok = false;
 	}
 	if (memcmp(shared->data, data_page, ORACLE_DATA_SIZE) != 0) {
 		unsigned shown = 0;
 
-		printf("oracle: memory differs\n");
-		for (size_t i = 0; i < ORACLE_DATA_SIZE && shown < 6; i += 8) {
+		if (!oracle_quiet)
+			printf("oracle: memory differs\n");
+		for (size_t i = 0; i < ORACLE_DATA_SIZE && shown < 6 &&
+		     !oracle_quiet; i += 8) {
 			uint64_t a, b;
 
 			memcpy(&a, shared->data + i, 8);
@@ -297,7 +303,15 @@ bool oracle_compare(const char *label, const uint8_t *code, size_t len,
 		}
 		ok = false;
 	}
-	if (!ok)
+	last_native_signal = shared->st.signal;
+	last_translated_signal = t.signal;
+	if (!ok && !oracle_quiet)
 		report(label, code, len, in, &shared->st, &t, fmask);
 	return ok;
+}
+
+void oracle_last_signals(int *native, int *translated)
+{
+	*native = last_native_signal;
+	*translated = last_translated_signal;
 }

@@ -33,6 +33,11 @@ bool oracle_compare(const char *label, const uint8_t *code, size_t len,
 		    const struct oracle_state *in, uint64_t undef_flags,
 		    uint64_t data_seed);
 
+/* After oracle_compare: the signals that ended the native and the
+ * translated run.  With oracle_quiet set, mismatches are not printed. */
+void oracle_last_signals(int *native, int *translated);
+extern bool oracle_quiet;
+
 /* Run CODE translated only (for instructions whose native result
  * differs by design, such as CPUID, or would disturb the harness);
  * returns the exit signal (0 at the trailing int3). */
