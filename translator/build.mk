@@ -6,6 +6,7 @@ TRANSLATOR_SRCS := translator/ir.c translator/tb.c translator/codebuf.c \
 	translator/x86/ops_int.c translator/x86/ops_0f.c \
 	translator/x86/flags.c translator/x86/helpers.c \
 	translator/x86/ops_sse.c translator/x86/sse_helpers.c \
+	translator/x86/sse_ext.c \
 	translator/x86/x87.c translator/x86/atomic.c \
 	translator/host/x86_64_asm.c translator/host/x86_64_emit.c
 TRANSLATOR_USER_SRCS := translator/user/main.c translator/user/elf.c \

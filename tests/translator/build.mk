@@ -14,7 +14,7 @@ $(TEST_TR_DECODE): $(call objs,tests/translator/test-decode.c ipc/log.c) $(BUILD
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CUNIT) -lm
 
-$(TEST_TR_ORACLE): $(call objs,tests/translator/test-oracle.c tests/translator/oracle.c ipc/log.c) $(BUILD)/lib/libmica-translator.a
+$(TEST_TR_ORACLE): $(call objs,tests/translator/test-oracle.c tests/translator/oracle-isa-tests.c tests/translator/oracle.c ipc/log.c) $(BUILD)/lib/libmica-translator.a
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CUNIT) -lm

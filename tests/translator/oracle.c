@@ -1,6 +1,7 @@
 /* Differential oracle harness.  See oracle.h. */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +18,26 @@ struct native_result {
 	uint8_t data[ORACLE_DATA_SIZE];
 };
 
+_Static_assert(offsetof(struct oracle_state, xmm) == 144, "oracle_enter");
+_Static_assert(offsetof(struct oracle_state, mxcsr) == 404, "oracle_enter");
+
 static struct native_result *shared;	/* MAP_SHARED with the child */
+static int last_native_signal, last_translated_signal;
+bool oracle_quiet;
 static uint8_t *code_page, *data_page;
 static struct tr_cpu cpu;
 
-/* Child side: load every register from *rdi and jump to the code. */
+/* Child side: load every register from *rdi and jump to the code.  The
+ * x87/MMX state starts as after FNINIT with all registers zero (the
+ * translated side starts the same way). */
 uint64_t oracle_target;
+uint8_t oracle_fx_init[512] __attribute__((aligned(16)));
 void oracle_enter(const struct oracle_state *st);
 __asm__(".text\n"
 	".globl oracle_enter\n"
 	"oracle_enter:\n"
+	"  fxrstor oracle_fx_init(%rip)\n"
+	"  ldmxcsr 404(%rdi)\n"
 	"  movdqu 144(%rdi), %xmm0\n"
 	"  movdqu 160(%rdi), %xmm1\n"
 	"  movdqu 176(%rdi), %xmm2\n"
@@ -80,6 +91,7 @@ static void child_handler(int sig, siginfo_t *si, void *uc_void)
 	shared->st.signal = sig == SIGTRAP ? 0 : sig;
 	memcpy(shared->st.xmm, uc->uc_mcontext.fpregs->_xmm,
 	       sizeof(shared->st.xmm));
+	shared->st.mxcsr = uc->uc_mcontext.fpregs->mxcsr;
 	memcpy(shared->data, data_page, ORACLE_DATA_SIZE);
 	_exit(0);
 }
@@ -115,6 +127,10 @@ bool oracle_init(void)
 		return false;
 	tr_cpu_init(&cpu);
 	oracle_target = ORACLE_CODE_ADDR;
+	oracle_fx_init[0] = 0x7f;		/* FCW 0x37f */
+	oracle_fx_init[1] = 0x03;
+	oracle_fx_init[24] = 0x80;		/* MXCSR 0x1f80 */
+	oracle_fx_init[25] = 0x1f;
 	return true;
 }
 
@@ -172,6 +188,12 @@ static void run_translated(const struct oracle_state *in, uint64_t seed,
 	tr_flush_all();
 	memcpy(cpu.env.regs, in->r, sizeof(in->r));
 	memcpy(cpu.env.xmm, in->xmm, sizeof(in->xmm));
+	cpu.env.mxcsr = in->mxcsr;
+	memset(cpu.env.fpr, 0, sizeof(cpu.env.fpr));
+	cpu.env.fp_top = 0;
+	cpu.env.fp_empty = 0xff;
+	cpu.env.fcw = 0x37f;
+	cpu.env.fsw = 0;
 	cpu.env.rip = ORACLE_CODE_ADDR;
 	x86_cpu_set_rflags(&cpu.env, in->rflags);
 	reason = tr_cpu_exec(&cpu);
@@ -179,7 +201,18 @@ static void run_translated(const struct oracle_state *in, uint64_t seed,
 	memcpy(out->xmm, cpu.env.xmm, sizeof(out->xmm));
 	out->rip = cpu.env.rip;
 	out->rflags = x86_cpu_get_rflags(&cpu.env);
+	out->mxcsr = (uint32_t)cpu.env.mxcsr;
 	out->signal = exit_to_signal(reason);
+}
+
+int oracle_run_translated(const uint8_t *code, size_t len,
+			  const struct oracle_state *in,
+			  struct oracle_state *out)
+{
+	memset(code_page, 0xcc, 4096);
+	memcpy(code_page, code, len);
+	run_translated(in, 0, out);
+	return out->signal;
 }
 
 static void report(const char *label, const uint8_t *code, size_t len,
@@ -195,6 +228,10 @@ static void report(const char *label, const uint8_t *code, size_t len,
 	printf("  flags in %#llx native %#llx translated %#llx (mask %#llx)\n",
 	       (unsigned long long)in->rflags, (unsigned long long)n->rflags,
 	       (unsigned long long)t->rflags, (unsigned long long)fmask);
+	for (int i = 0; i < 16 && getenv("MICA_ORACLE_VERBOSE"); i++)
+		printf("  xmm%d in %016llx%016llx\n", i,
+		       (unsigned long long)in->xmm[i][1],
+		       (unsigned long long)in->xmm[i][0]);
 	for (int i = 0; i < 16; i++)
 		if (n->r[i] != t->r[i])
 			printf("  r%d in %#llx native %#llx translated %#llx\n",
@@ -229,7 +266,8 @@ bool oracle_compare(const char *label, const uint8_t *code, size_t len,
 			ok = false;
 	for (int i = 0; i < 16; i++)
 		if (memcmp(t.xmm[i], shared->st.xmm[i], 16) != 0) {
-			printf("  xmm%d in %016llx%016llx native %016llx%016llx "
+			if (!oracle_quiet)
+				printf("  xmm%d in %016llx%016llx native %016llx%016llx "
 			       "translated %016llx%016llx\n", i,
 			       (unsigned long long)in->xmm[i][1],
 			       (unsigned long long)in->xmm[i][0],
@@ -239,11 +277,41 @@ bool oracle_compare(const char *label, const uint8_t *code, size_t len,
 			       (unsigned long long)t.xmm[i][0]);
 			ok = false;
 		}
-	if (memcmp(shared->data, data_page, ORACLE_DATA_SIZE) != 0) {
-		printf("oracle: memory differs\n");
+	if (t.mxcsr != shared->st.mxcsr) {
+		if (!oracle_quiet)
+			printf("  mxcsr in %#x native %#x translated %#x\n", in->mxcsr,
+		       shared->st.mxcsr, t.mxcsr);
 		ok = false;
 	}
-	if (!ok)
+	if (memcmp(shared->data, data_page, ORACLE_DATA_SIZE) != 0) {
+		unsigned shown = 0;
+
+		if (!oracle_quiet)
+			printf("oracle: memory differs\n");
+		for (size_t i = 0; i < ORACLE_DATA_SIZE && shown < 6 &&
+		     !oracle_quiet; i += 8) {
+			uint64_t a, b;
+
+			memcpy(&a, shared->data + i, 8);
+			memcpy(&b, data_page + i, 8);
+			if (a != b && ++shown)
+				printf("  [%#llx] native %016llx translated "
+				       "%016llx\n", (unsigned long long)
+				       (ORACLE_DATA_ADDR + i),
+				       (unsigned long long)a,
+				       (unsigned long long)b);
+		}
+		ok = false;
+	}
+	last_native_signal = shared->st.signal;
+	last_translated_signal = t.signal;
+	if (!ok && !oracle_quiet)
 		report(label, code, len, in, &shared->st, &t, fmask);
 	return ok;
+}
+
+void oracle_last_signals(int *native, int *translated)
+{
+	*native = last_native_signal;
+	*translated = last_translated_signal;
 }

@@ -152,5 +152,96 @@ if command -v gcc >/dev/null; then
 	fi
 fi
 
+# CPUID: glibc must see x86-64-v2 (SSE3..SSE4.2, POPCNT, CX16, LAHF) and
+# take its SSE4.2/SSSE3 string functions.
+LDSO=/lib64/ld-linux-x86-64.so.2
+if [ -x "$LDSO" ] && "$LDSO" --help 2>/dev/null | grep -q "x86-64-v2 (supported"; then
+	if "$MICA" "$LDSO" --help 2>&1 | grep -q "x86-64-v2 (supported, searched)"; then
+		ok "ld.so sees x86-64-v2 hwcaps"
+	else
+		bad "ld.so sees x86-64-v2 hwcaps"
+	fi
+else
+	skipped "x86-64-v2 hwcaps" "host ld.so or CPU without x86-64-v2"
+fi
+# A library built twice, the copy in glibc-hwcaps/x86-64-v2 must win.
+if command -v gcc >/dev/null && "$LDSO" --help 2>/dev/null | grep -q "x86-64-v2 (supported"; then
+	mkdir -p "$tmp/lib/glibc-hwcaps/x86-64-v2"
+	echo 'const char *probe(void) { return "baseline"; }' >"$tmp/probe.c"
+	gcc -shared -fPIC -o "$tmp/lib/libprobe.so" "$tmp/probe.c"
+	echo 'const char *probe(void) { return "x86-64-v2"; }' >"$tmp/probe.c"
+	gcc -shared -fPIC -o "$tmp/lib/glibc-hwcaps/x86-64-v2/libprobe.so" "$tmp/probe.c"
+	printf '#include <stdio.h>\nconst char *probe(void);\nint main(void) { puts(probe()); return 0; }\n' >"$tmp/useprobe.c"
+	gcc -o "$tmp/useprobe" "$tmp/useprobe.c" -L"$tmp/lib" -lprobe
+	if [ "$(LD_LIBRARY_PATH=$tmp/lib timeout 60 "$MICA" "$tmp/useprobe")" = x86-64-v2 ]; then
+		ok "glibc-hwcaps/x86-64-v2 library preferred"
+	else
+		bad "glibc-hwcaps/x86-64-v2 library preferred"
+	fi
+fi
+if command -v gcc >/dev/null && grep -qw sse4_2 /proc/cpuinfo; then
+	gcc -O2 -o "$tmp/sse42-dyn" tests/translator/progs/sse42.c
+	"$tmp/sse42-dyn" >"$tmp/native.out"
+	if MICA_TRANSLATOR_STATS=1 timeout 60 "$MICA" "$tmp/sse42-dyn" >"$tmp/mica.out" 2>"$tmp/stats" &&
+	   cmp -s "$tmp/native.out" "$tmp/mica.out" &&
+	   grep -Eq "ssse3 [1-9][0-9]* sse4.1 [0-9]+ sse4.2 [1-9]" "$tmp/stats"; then
+		ok "glibc string functions on SSSE3/SSE4.2 paths (dynamic)"
+	else
+		bad "glibc string functions on SSSE3/SSE4.2 paths (dynamic)"
+		grep translated "$tmp/stats"
+	fi
+fi
+
+# gcc compiling and linking under the translator; the result runs both
+# natively and translated.
+if command -v gcc >/dev/null; then
+	if timeout 180 "$MICA" "$(command -v gcc)" -O2 -o "$tmp/hello-mica" tests/translator/progs/strings.c 2>"$tmp/gcc.err"; then
+		"$tmp/hello-mica" >"$tmp/a.out.native" 2>/dev/null
+		gcc -O2 -o "$tmp/hello-native" tests/translator/progs/strings.c
+		"$tmp/hello-native" >"$tmp/b.out.native" 2>/dev/null
+		if cmp -s "$tmp/a.out.native" "$tmp/b.out.native"; then
+			ok "gcc compile+link (dynamic), result runs natively"
+		else
+			bad "gcc compile+link (dynamic), result runs natively"
+		fi
+		same "gcc-built program translated" "$tmp/hello-mica"
+	else
+		bad "gcc compile+link (dynamic)"
+		head -5 "$tmp/gcc.err"
+	fi
+fi
+
+# find and grep over a tree.
+command -v find >/dev/null && same "find over a tree" find translator tests -name "*.c" -newer translator/README.md -o -name "*.h" -size -20k
+command -v grep >/dev/null && same "grep -r over a tree" grep -rnE "x86_[a-z]+_(op|valid)|static inline" translator tests
+command -v grep >/dev/null && same "grep -ri fixed strings" grep -rciF "helper" translator
+
+# Python with threads and signals (SIGALRM timers interrupting threads).
+if [ -n "$PY" ]; then
+	cat >"$tmp/sig.py" <<'PYEOF'
+import signal, threading, time, os
+hits = []
+def on_alarm(sig, frame):
+    hits.append(sig)
+signal.signal(signal.SIGALRM, on_alarm)
+signal.signal(signal.SIGUSR1, on_alarm)
+signal.setitimer(signal.ITIMER_REAL, 0.01, 0.01)
+out = []
+def work(k):
+    s = 0
+    for i in range(200000):
+        s += i * k
+    out.append(s)
+t = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+[x.start() for x in t]
+[x.join() for x in t]
+os.kill(os.getpid(), signal.SIGUSR1)
+signal.setitimer(signal.ITIMER_REAL, 0)
+time.sleep(0.05)
+print(sorted(out), signal.SIGUSR1 in hits)
+PYEOF
+	same "python threads and signals" "$PY" "$tmp/sig.py"
+fi
+
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]

@@ -1,12 +1,13 @@
-/* Differential oracle over the integer instruction set: random
- * instructions and sequences (fixed seed, fixed budget) plus targeted
- * sequences, each run natively and translated from the same state. */
+/* Differential oracle: random instructions and sequences (integer, SSE
+ * through SSE4.2, MXCSR; fixed seed, fixed budget) plus targeted
+ * sequences, each run natively and translated from the same state.  The
+ * targeted ISA tests are in oracle-isa-tests.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tests/lib/cutest.h"
-#include "tests/translator/oracle.h"
+#include "tests/translator/oracle-tests.h"
 
 #define CF 0x001
 #define PF 0x004
@@ -17,13 +18,13 @@
 #define ALL (CF | PF | AF | ZF | SF | OF)
 
 struct gen {
-	uint8_t b[15];
+	uint8_t b[32];	/* one instruction, or a few setting it up */
 	unsigned len;
 	uint64_t reads, writes, undef;
 	const char *name;
 };
 
-static uint64_t rng_state;
+uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
@@ -33,7 +34,7 @@ static uint64_t rnd(void)
 	return rng_state;
 }
 
-static unsigned rnd_below(unsigned n)
+unsigned rnd_below(unsigned n)
 {
 	return (unsigned)(rnd() % n);
 }
@@ -418,7 +419,10 @@ static const struct { uint8_t pfx, op, kind; } sse_ops[] = {
 	{ 0, 0x5c, XX }, { 0x66, 0x5c, XX }, { 0xf3, 0x5c, XX }, { 0xf2, 0x5c, XX },
 	{ 0, 0x5e, XX }, { 0x66, 0x5e, XX }, { 0xf3, 0x5e, XX }, { 0xf2, 0x5e, XX },
 	{ 0, 0x5d, XX }, { 0xf2, 0x5d, XX }, { 0, 0x5f, XX }, { 0xf2, 0x5f, XX },
-	{ 0, 0x51, XX }, { 0xf2, 0x51, XX },
+	{ 0, 0x51, XX }, { 0xf2, 0x51, XX }, { 0x66, 0x51, XX },
+	{ 0xf3, 0x51, XX }, { 0x66, 0x5d, XX }, { 0xf3, 0x5d, XX },
+	{ 0x66, 0x5f, XX }, { 0xf3, 0x5f, XX }, { 0, 0x52, XX },
+	{ 0xf3, 0x52, XX }, { 0, 0x53, XX }, { 0xf3, 0x53, XX },
 	{ 0, 0xc2, XX_IMM }, { 0x66, 0xc2, XX_IMM }, { 0xf3, 0xc2, XX_IMM },
 	{ 0xf2, 0xc2, XX_IMM }, { 0, 0xc6, XX_IMM }, { 0x66, 0xc6, XX_IMM },
 	{ 0xf3, 0x5a, XX }, { 0xf2, 0x5a, XX }, { 0, 0x5a, XX }, { 0x66, 0x5a, XX },
@@ -509,11 +513,167 @@ static void gen_sse(struct gen *g)
 		g->writes = ALL;
 }
 
+
+/* SSE3, SSSE3, SSE4.1, SSE4.2: map (0x0f, 0x38, 0x3a), opcode, kind,
+ * required CPUID feature. */
+enum ext_kind { E_XX, E_XX_IMM, E_MEM_ONLY, E_EXTRACT, E_INSERT, E_PTEST,
+		E_PCMPSTR, E_CRC32, E_ROUND };
+
+static const struct { uint8_t pfx, map, op, kind, feature; } ext_ops[] = {
+	{ 0xf2, 0x0f, 0xd0, E_XX, F_SSE3 }, { 0x66, 0x0f, 0xd0, E_XX, F_SSE3 },
+	{ 0xf2, 0x0f, 0x7c, E_XX, F_SSE3 }, { 0x66, 0x0f, 0x7c, E_XX, F_SSE3 },
+	{ 0xf2, 0x0f, 0x7d, E_XX, F_SSE3 }, { 0x66, 0x0f, 0x7d, E_XX, F_SSE3 },
+	{ 0xf2, 0x0f, 0x12, E_XX, F_SSE3 }, { 0xf3, 0x0f, 0x12, E_XX, F_SSE3 },
+	{ 0xf3, 0x0f, 0x16, E_XX, F_SSE3 },
+	{ 0xf2, 0x0f, 0xf0, E_MEM_ONLY, F_SSE3 },
+	{ 0x66, 0x38, 0x00, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x01, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x02, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x03, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x04, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x05, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x06, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x07, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x08, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x09, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x0a, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x0b, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x1c, E_XX, F_SSSE3 }, { 0x66, 0x38, 0x1d, E_XX, F_SSSE3 },
+	{ 0x66, 0x38, 0x1e, E_XX, F_SSSE3 },
+	{ 0x66, 0x3a, 0x0f, E_XX_IMM, F_SSSE3 },
+	{ 0x66, 0x38, 0x10, E_XX, F_SSE41 }, { 0x66, 0x38, 0x14, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x15, E_XX, F_SSE41 }, { 0x66, 0x38, 0x17, E_PTEST, F_SSE41 },
+	{ 0x66, 0x38, 0x20, E_XX, F_SSE41 }, { 0x66, 0x38, 0x21, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x22, E_XX, F_SSE41 }, { 0x66, 0x38, 0x23, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x24, E_XX, F_SSE41 }, { 0x66, 0x38, 0x25, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x30, E_XX, F_SSE41 }, { 0x66, 0x38, 0x31, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x32, E_XX, F_SSE41 }, { 0x66, 0x38, 0x33, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x34, E_XX, F_SSE41 }, { 0x66, 0x38, 0x35, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x28, E_XX, F_SSE41 }, { 0x66, 0x38, 0x29, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x2a, E_MEM_ONLY, F_SSE41 },
+	{ 0x66, 0x38, 0x2b, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x38, E_XX, F_SSE41 }, { 0x66, 0x38, 0x39, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x3a, E_XX, F_SSE41 }, { 0x66, 0x38, 0x3b, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x3c, E_XX, F_SSE41 }, { 0x66, 0x38, 0x3d, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x3e, E_XX, F_SSE41 }, { 0x66, 0x38, 0x3f, E_XX, F_SSE41 },
+	{ 0x66, 0x38, 0x40, E_XX, F_SSE41 }, { 0x66, 0x38, 0x41, E_XX, F_SSE41 },
+	{ 0x66, 0x3a, 0x08, E_ROUND, F_SSE41 }, { 0x66, 0x3a, 0x09, E_ROUND, F_SSE41 },
+	{ 0x66, 0x3a, 0x0a, E_ROUND, F_SSE41 }, { 0x66, 0x3a, 0x0b, E_ROUND, F_SSE41 },
+	{ 0x66, 0x3a, 0x0c, E_XX_IMM, F_SSE41 }, { 0x66, 0x3a, 0x0d, E_XX_IMM, F_SSE41 },
+	{ 0x66, 0x3a, 0x0e, E_XX_IMM, F_SSE41 },
+	{ 0x66, 0x3a, 0x14, E_EXTRACT, F_SSE41 }, { 0x66, 0x3a, 0x15, E_EXTRACT, F_SSE41 },
+	{ 0x66, 0x3a, 0x16, E_EXTRACT, F_SSE41 }, { 0x66, 0x3a, 0x17, E_EXTRACT, F_SSE41 },
+	{ 0x66, 0x3a, 0x20, E_INSERT, F_SSE41 }, { 0x66, 0x3a, 0x21, E_XX_IMM, F_SSE41 },
+	{ 0x66, 0x3a, 0x22, E_INSERT, F_SSE41 },
+	{ 0x66, 0x3a, 0x40, E_XX_IMM, F_SSE41 }, { 0x66, 0x3a, 0x41, E_XX_IMM, F_SSE41 },
+	{ 0x66, 0x3a, 0x42, E_XX_IMM, F_SSE41 },
+	{ 0x66, 0x38, 0x37, E_XX, F_SSE42 },
+	{ 0x66, 0x3a, 0x60, E_PCMPSTR, F_SSE42 }, { 0x66, 0x3a, 0x61, E_PCMPSTR, F_SSE42 },
+	{ 0x66, 0x3a, 0x62, E_PCMPSTR, F_SSE42 }, { 0x66, 0x3a, 0x63, E_PCMPSTR, F_SSE42 },
+	{ 0xf2, 0x38, 0xf0, E_CRC32, F_SSE42 }, { 0xf2, 0x38, 0xf1, E_CRC32, F_SSE42 },
+};
+
+bool host_has[F_COUNT];
+
+static void detect_host_features(void)
+{
+	__builtin_cpu_init();
+	host_has[F_SSE3] = __builtin_cpu_supports("sse3");
+	host_has[F_SSSE3] = __builtin_cpu_supports("ssse3");
+	host_has[F_SSE41] = __builtin_cpu_supports("sse4.1");
+	host_has[F_SSE42] = __builtin_cpu_supports("sse4.2");
+}
+
+static void put_imm8(struct gen *g, int v)
+{
+	put(g, 0xb8);				/* mov eax, imm32 */
+	for (int i = 0; i < 4; i++)
+		put(g, (uint8_t)((uint32_t)v >> (8 * i)));
+}
+
+static void gen_ext(struct gen *g)
+{
+	unsigned n = sizeof(ext_ops) / sizeof(ext_ops[0]), k;
+	unsigned reg = rnd_below(16), rm = rnd_below(16), kind;
+	bool mem = rnd_below(3) == 0, w = false;
+	uint8_t rex = 0;
+
+	do {
+		k = rnd_below(n);
+	} while (!host_has[ext_ops[k].feature]);
+	kind = ext_ops[k].kind;
+	g->name = "sse3-4.2";
+	if (kind == E_MEM_ONLY)
+		mem = true;
+	if (kind == E_EXTRACT || kind == E_INSERT || kind == E_CRC32) {
+		w = rnd_below(2);
+		if (!mem)
+			rm = rnd_reg(false);
+	}
+	if (kind == E_CRC32) {
+		reg = rnd_reg(false);
+		if (ext_ops[k].op == 0xf1 && rnd_below(3) == 0)
+			put(g, 0x66);		/* crc32 r32, r/m16 */
+	}
+	if (kind == E_PCMPSTR && (ext_ops[k].op & 2) == 0 && rnd_below(2)) {
+		/* Explicit lengths: mostly short, sometimes negative. */
+		put_imm8(g, (int)rnd_below(41) - 20);
+		put(g, 0xba);			/* mov edx, imm32 */
+		int v = (int)rnd_below(41) - 20;
+
+		for (int i = 0; i < 4; i++)
+			put(g, (uint8_t)((uint32_t)v >> (8 * i)));
+	}
+	put(g, ext_ops[k].pfx);
+	if (w || (kind == E_PCMPSTR && rnd_below(4) == 0))
+		rex |= 0x48;
+	if (reg >= 8)
+		rex |= 0x44;
+	if (!mem && rm >= 8)
+		rex |= 0x41;
+	if (kind == E_CRC32 && ext_ops[k].op == 0xf0 && !mem && !rex &&
+	    (rm & 7) >= 4)
+		rex = 0x40;		/* spl..dil, not ah..bh */
+	if (rex)
+		put(g, rex | 0x40);
+	put(g, 0x0f);
+	if (ext_ops[k].map != 0x0f)
+		put(g, ext_ops[k].map);
+	put(g, ext_ops[k].op);
+	if (mem) {
+		put(g, (uint8_t)(0x43 | (reg & 7) << 3));
+		put(g, (uint8_t)(rnd_below(8) * 16));
+	} else {
+		put(g, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+	}
+	switch (kind) {
+	case E_ROUND:
+		put(g, (uint8_t)rnd_below(16));
+		break;
+	case E_XX_IMM: case E_EXTRACT: case E_INSERT: case E_PCMPSTR:
+		put(g, (uint8_t)rnd_below(256));
+		break;
+	default:
+		break;
+	}
+	if (kind == E_PTEST || kind == E_PCMPSTR)
+		g->writes = ALL;
+}
+
+/* stmxcsr [rbx+d]: the flags raised so far in the sequence. */
+static void gen_stmxcsr(struct gen *g)
+{
+	g->name = "stmxcsr";
+	put(g, 0x0f);
+	put(g, 0xae);
+	put(g, 0x5b);
+	put(g, (uint8_t)(rnd_below(16) * 4));
+}
+
 static void gen_one(struct gen *g)
 {
 	memset(g, 0, sizeof(*g));
-	switch (rnd_below(8)) {
+	if (rnd_below(40) == 0) {
+		gen_stmxcsr(g);
+		return;
+	}
+	switch (rnd_below(9)) {
 	case 7: gen_sse(g); break;
+	case 8: gen_ext(g); break;
 	case 0: case 1: gen_alu(g); break;
 	case 2: gen_shift(g); break;
 	case 3: gen_group3(g); break;
@@ -523,7 +683,7 @@ static void gen_one(struct gen *g)
 	}
 }
 
-static void rnd_state(struct oracle_state *st)
+void rnd_state(struct oracle_state *st)
 {
 	for (int i = 0; i < 16; i++)
 		st->r[i] = rnd_value();
@@ -540,6 +700,15 @@ static void rnd_state(struct oracle_state *st)
 		st->xmm[i][1] = rnd_below(2) ? fp[rnd_below(8)] : rnd();
 	}
 	st->rflags = 2 | (rnd() & ALL);
+	/* All exceptions masked; random rounding control, sometimes DAZ
+	 * and FTZ, sometimes flags already raised. */
+	st->mxcsr = 0x1f80;
+	if (rnd_below(2))
+		st->mxcsr |= (uint32_t)rnd_below(4) << 13;
+	if (rnd_below(4) == 0)
+		st->mxcsr |= 0x8040;
+	if (rnd_below(4) == 0)
+		st->mxcsr |= (uint32_t)rnd_below(64);
 }
 
 static unsigned run_random(unsigned cases, unsigned max_len, uint64_t seed)
@@ -657,6 +826,20 @@ static void test_oracle_targeted(void)
 		/* loop instruction */
 		{ "loop insn", { 0xb9, 4, 0, 0, 0, 0x48, 0xff, 0xc0, 0xe2,
 				 0xfb }, 10 },
+		/* movnti [rbx+16], rcx; movnti [rbx+28], edx; clflush [rbx+32];
+		 * mov rax, [rbx+16] */
+		{ "movnti/clflush", { 0x48, 0x0f, 0xc3, 0x4b, 0x10, 0x0f, 0xc3,
+				      0x53, 0x1c, 0x0f, 0xae, 0x7b, 0x20, 0x48,
+				      0x8b, 0x43, 0x10 }, 17 },
+		/* RIP-relative operands of 0F3A ops count the imm8 byte:
+		 * palignr xmm0, [rip+d], 5 with d reaching the data page;
+		 * then roundsd xmm2, [rip+d], 1 and pcmpistri xmm1,
+		 * [rip+d], 0x0c reading the same place. */
+		{ "rip-relative 0f3a", { 0x66, 0x0f, 0x3a, 0x0f, 0x05, 0xf6, 0x0f,
+					 0x00, 0x10, 0x05, 0x66, 0x0f, 0x3a,
+					 0x0b, 0x15, 0xec, 0x0f, 0x00, 0x10,
+					 0x01, 0x66, 0x0f, 0x3a, 0x63, 0x0d,
+					 0xe2, 0x0f, 0x00, 0x10, 0x0c }, 30 },
 		/* fs override reads are not possible natively here; skip */
 	};
 	struct oracle_state in;
@@ -679,10 +862,25 @@ static void test_oracle_targeted(void)
 static void test_oracle_setup(void)
 {
 	CU_ASSERT_FATAL(oracle_init());
+	detect_host_features();
+	if (!host_has[F_SSE3] || !host_has[F_SSSE3] || !host_has[F_SSE41] ||
+	    !host_has[F_SSE42])
+		printf("  host lacks some of SSE3/SSSE3/SSE4.1/SSE4.2: their "
+		       "instructions are not compared\n");
 }
 
 CUTEST_MAIN("translator-oracle",
 	    CUTEST(test_oracle_setup),
 	    CUTEST(test_oracle_targeted),
+	    CUTEST(test_oracle_sse42_strings),
+	    CUTEST(test_oracle_ssse3_mmx),
+	    CUTEST(test_oracle_mmx_sse_mixed),
+	    CUTEST(test_oracle_x87_control),
+	    CUTEST(test_oracle_cmpxchg16b),
+	    CUTEST(test_oracle_ldmxcsr),
+	    CUTEST(test_oracle_fxsave),
+	    CUTEST(test_oracle_encoding_sweep),
+	    CUTEST(test_cpuid_leaves),
+	    CUTEST(test_rdtscp_fsgsbase),
 	    CUTEST(test_oracle_single_instructions),
 	    CUTEST(test_oracle_sequences));

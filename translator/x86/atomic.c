@@ -237,7 +237,8 @@ static ir_temp call_atomic(struct fe *f, unsigned op, unsigned size,
 	return r;
 }
 
-/* Handles locked forms; false if this instruction is not one. */
+/* Handles locked forms (and xchg, cmpxchg8b/16b, atomic anyway); false
+ * if this instruction is not one. */
 bool x86_translate_atomic(struct fe *f)
 {
 	const struct x86_insn *in = f->insn;
@@ -253,7 +254,8 @@ bool x86_translate_atomic(struct fe *f)
 						  addr, fe_read_reg(f, size)));
 		return true;
 	}
-	if (!in->lock)
+	/* CMPXCHG8B/16B without LOCK: done atomically all the same. */
+	if (!in->lock && !(in->map == X86_MAP_0F && op == 0xc7 && r == 1))
 		return false;
 	addr = fe_ea(f);
 	if (in->map == X86_MAP_PRIMARY) {

@@ -367,6 +367,7 @@ void x86_frontend_print_missing(void)
 	static const char *const maps[] = { "", "0f ", "0f38 ", "0f3a " };
 	unsigned shown = 0;
 
+	x86_sse_print_stats();
 	for (;;) {
 		unsigned best = 0;
 		unsigned long n = 0;
@@ -399,7 +400,7 @@ static void translate_insn(struct fe *f)
 	else if (in->map == X86_MAP_0F)
 		ok = x86_translate_0f(f);
 	else
-		ok = false;
+		ok = x86_translate_sse(f);	/* 0F38, 0F3A */
 	if (!ok)
 		fe_illegal(f);
 }

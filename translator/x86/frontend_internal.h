@@ -53,8 +53,9 @@ static inline unsigned size_log2(unsigned size)
 /* Integer instructions (x86/ops_int.c): return false if not handled. */
 bool x86_translate_primary(struct fe *f);
 bool x86_translate_0f(struct fe *f);
-/* SSE/SSE2 (x86/ops_sse.c). */
+/* SSE..SSE4.2 and MMX, maps 0F/0F38/0F3A (x86/ops_sse.c). */
 bool x86_translate_sse(struct fe *f);
+void x86_sse_print_stats(void);
 /* LOCK-prefixed and XCHG-with-memory forms (x86/atomic.c). */
 bool x86_translate_atomic(struct fe *f);
 /* x87 escape opcodes D8..DF (x86/x87.c). */

@@ -337,57 +337,132 @@ uint64_t x86_helper_rdtsc(struct x86_cpu *env)
 	return 0;
 }
 
-/* CPUID describes exactly what the translator implements: no SSE3+,
- * AVX, XSAVE yet. */
+uint64_t x86_helper_rdtscp(struct x86_cpu *env)
+{
+	unsigned aux = 0;
+	uint64_t t = __rdtscp(&aux);
+
+	env->regs[X86_RAX] = (uint32_t)t;
+	env->regs[X86_RDX] = t >> 32;
+	env->regs[X86_RCX] = aux;
+	return 0;
+}
+
+/* CPUID describes exactly what the translator implements: x87, MMX,
+ * SSE..SSE4.2, POPCNT, LZCNT, CMPXCHG8B/16B, LAHF/SAHF, RDTSC(P), CLFLUSH,
+ * FSGSBASE; no AVX, XSAVE, BMI, MOVBE, PCLMULQDQ, AES. */
 uint32_t x86_cpuid_features_edx(void)
 {
 	return 1u << 0 |	/* x87 FPU */
 	       1u << 4 |	/* TSC */
 	       1u << 8 |	/* CMPXCHG8B */
 	       1u << 15 |	/* CMOV */
+	       1u << 19 |	/* CLFLUSH */
 	       1u << 23 |	/* MMX */
 	       1u << 24 |	/* FXSAVE/FXRSTOR */
 	       1u << 25 |	/* SSE */
 	       1u << 26;	/* SSE2 */
 }
 
+static uint32_t cpuid_features_ecx(void)
+{
+	return 1u << 0 |	/* SSE3 */
+	       1u << 9 |	/* SSSE3 */
+	       1u << 13 |	/* CMPXCHG16B */
+	       1u << 19 |	/* SSE4.1 */
+	       1u << 20 |	/* SSE4.2 */
+	       1u << 23;	/* POPCNT */
+}
+
+/* Leaf 4: a fixed, plausible cache hierarchy (64-byte lines): 32 KiB
+ * 8-way L1d and L1i, 1 MiB 16-way L2, 8 MiB 16-way L3. */
+static void cpuid_cache(uint32_t sub, uint32_t *a, uint32_t *b, uint32_t *c)
+{
+	static const struct { uint8_t type, level, ways; uint32_t kib; }
+	caches[] = {
+		{ 1, 1, 8, 32 }, { 2, 1, 8, 32 }, { 3, 2, 16, 1024 },
+		{ 3, 3, 16, 8192 },
+	};
+
+	if (sub >= sizeof(caches) / sizeof(caches[0]))
+		return;		/* type 0: no more caches */
+	*a = caches[sub].type | caches[sub].level << 5 | 1u << 8;
+	*b = (uint32_t)(caches[sub].ways - 1) << 22 | 63;
+	*c = caches[sub].kib * 1024 / (caches[sub].ways * 64u) - 1;
+}
+
+static void cpuid_brand(uint32_t leaf, uint32_t *out)
+{
+	static const char brand[48] = "Mica x86-64 translator";
+
+	memcpy(out, brand + 16 * (leaf - 0x80000002), 16);
+}
+
 uint64_t x86_helper_cpuid(struct x86_cpu *env)
 {
 	uint32_t leaf = (uint32_t)env->regs[X86_RAX];
-	uint32_t a = 0, b = 0, c = 0, d = 0;
+	uint32_t sub = (uint32_t)env->regs[X86_RCX];
+	uint32_t r[4] = { 0, 0, 0, 0 };	/* eax ebx ecx edx */
 
 	switch (leaf) {
 	case 0:
-		a = 1;
+		r[0] = 7;
 		/* glibc ignores the feature bits of unknown vendors (and
 		 * then refuses to run x86-64 baseline libraries), so we
 		 * answer with the most common vendor string. */
-		memcpy(&b, "Genu", 4);
-		memcpy(&d, "ineI", 4);
-		memcpy(&c, "ntel", 4);
+		memcpy(&r[1], "Genu", 4);
+		memcpy(&r[3], "ineI", 4);
+		memcpy(&r[2], "ntel", 4);
 		break;
 	case 1:
-		a = 0x00000600;		/* family 6, model 0, stepping 0 */
-		b = 1 << 16;		/* one logical processor */
-		d = x86_cpuid_features_edx();
-		c = 1 << 13 |		/* CMPXCHG16B */
-		    1 << 23;		/* POPCNT */
+		r[0] = 0x00000600;	/* family 6, model 0, stepping 0 */
+		r[1] = 1u << 16 |	/* one logical processor */
+		       8u << 8;		/* CLFLUSH line: 64 bytes */
+		r[2] = cpuid_features_ecx();
+		r[3] = x86_cpuid_features_edx();
+		break;
+	case 2:
+		r[0] = 0x0000ff01;	/* descriptor ff: see leaf 4 */
+		break;
+	case 4:
+		cpuid_cache(sub, &r[0], &r[1], &r[2]);
+		break;
+	case 7:
+		if (sub == 0)
+			r[1] = 1u << 0;	/* FSGSBASE */
 		break;
 	case 0x80000000:
-		a = 0x80000001;
+		r[0] = 0x80000008;
 		break;
 	case 0x80000001:
-		c = 1 << 0;		/* LAHF/SAHF in 64-bit mode */
-		d = 1 << 11 |		/* SYSCALL */
-		    1 << 29;		/* long mode */
+		r[2] = 1u << 0 |	/* LAHF/SAHF in 64-bit mode */
+		       1u << 5;		/* LZCNT (ABM) */
+		r[3] = 1u << 11 |	/* SYSCALL */
+		       1u << 20 |	/* NX */
+		       1u << 27 |	/* RDTSCP */
+		       1u << 29;	/* long mode */
+		break;
+	case 0x80000002: case 0x80000003: case 0x80000004:
+		cpuid_brand(leaf, r);
+		break;
+	case 0x80000005:	/* L1 (AMD layout): KiB, ways, lines/tag, line */
+		r[2] = 32u << 24 | 8u << 16 | 1u << 8 | 64;
+		r[3] = r[2];
+		break;
+	case 0x80000006:	/* L2: KiB, ways (8 = 16-way), line; L3 */
+		r[2] = 1024u << 16 | 8u << 12 | 64;
+		r[3] = 16u << 18 | 8u << 12 | 64;
+		break;
+	case 0x80000008:
+		r[0] = 48u << 8 | 48;	/* linear and physical address bits */
 		break;
 	default:
 		break;
 	}
-	env->regs[X86_RAX] = a;
-	env->regs[X86_RBX] = b;
-	env->regs[X86_RCX] = c;
-	env->regs[X86_RDX] = d;
+	env->regs[X86_RAX] = r[0];
+	env->regs[X86_RBX] = r[1];
+	env->regs[X86_RCX] = r[2];
+	env->regs[X86_RDX] = r[3];
 	return 0;
 }
 

@@ -30,6 +30,8 @@ uint64_t x86_helper_imul64(struct x86_cpu *env, uint64_t a, uint64_t b);
 uint64_t x86_helper_get_rflags(struct x86_cpu *env);
 uint64_t x86_helper_set_rflags(struct x86_cpu *env, uint64_t v);
 uint64_t x86_helper_rdtsc(struct x86_cpu *env);
+/* RDTSCP: rdtsc plus ECX = TSC_AUX (Linux: cpu | node << 12). */
+uint64_t x86_helper_rdtscp(struct x86_cpu *env);
 uint64_t x86_helper_cpuid(struct x86_cpu *env);
 /* CPUID.1:EDX as advertised (also the user-mode AT_HWCAP). */
 uint32_t x86_cpuid_features_edx(void);

@@ -1,6 +1,7 @@
 /* x86-64 two-byte (0F xx) integer and system instructions -> IR. */
 #include "translator/x86/frontend_internal.h"
 #include "translator/x86/helpers.h"
+#include "translator/x86/sse.h"
 #include "translator/x86/x87.h"
 
 static void translate_cmov(struct fe *f)
@@ -205,6 +206,12 @@ static bool translate_0f_system(struct fe *f)
 		ir_call(b, (const void *)x86_helper_rdtsc,
 			IR_HELPER_WRITES_ENV, 0, NULL);
 		return true;
+	case 0x01:	/* group 7: only rdtscp (0F 01 F9) in user mode */
+		if (in->modrm != 0xf9)
+			return false;
+		ir_call(b, (const void *)x86_helper_rdtscp,
+			IR_HELPER_WRITES_ENV, 0, NULL);
+		return true;
 	case 0xa2:
 		ir_call(b, (const void *)x86_helper_cpuid,
 			IR_HELPER_READS_ENV | IR_HELPER_WRITES_ENV, 0, NULL);
@@ -214,6 +221,28 @@ static bool translate_0f_system(struct fe *f)
 		 * a host mfence once guest threads run concurrently. */
 		if (in->mod == 3 && (in->reg & 7) >= 5)
 			return true;
+		if (in->mod != 3 && (in->reg & 7) == 7 &&
+		    in->simd_prefix == X86_PFX_NONE) {
+			/* clflush: nothing to flush, but it faults like a
+			 * load on an unmapped address. */
+			ir_load(b, fe_ea(f), 1);
+			return true;
+		}
+		if (in->mod == 3 && in->simd_prefix == X86_PFX_F3 &&
+		    (in->reg & 7) <= 3) {	/* rd/wr fs/gs base */
+			unsigned off = in->reg & 1 ? X86_ENV_OFF(gs_base) :
+						     X86_ENV_OFF(fs_base);
+			unsigned size = in->rex_w ? 8 : 4;
+
+			if ((in->reg & 7) <= 1)
+				fe_set_gpr(f, in->rm, size,
+					   fe_zext(f, ir_get(b, off), size));
+			else
+				ir_set(b, off, fe_zext(f, fe_get_gpr(f, in->rm,
+								     size),
+						       size));
+			return true;
+		}
 		if (in->mod != 3 && (in->reg & 7) <= 1) {	/* fxsave/fxrstor */
 			ir_temp a = fe_ea(f);
 
@@ -225,13 +254,20 @@ static bool translate_0f_system(struct fe *f)
 				IR_HELPER_MEMORY, 1, &a);
 			return true;
 		}
+		/* MXCSR is read and written (flags) by SSE helpers that
+		 * only declare vector state: never cache it in the IR. */
 		if (in->mod != 3 && (in->reg & 7) == 2) {	/* ldmxcsr */
-			ir_set(b, X86_ENV_OFF(mxcsr),
-			       ir_load(b, fe_ea(f), 4));
+			ir_temp v = ir_load(b, fe_ea(f), 4);
+
+			ir_call(b, (const void *)x86_helper_ldmxcsr,
+				IR_HELPER_WRITES_ENV, 1, &v);
 			return true;
 		}
 		if (in->mod != 3 && (in->reg & 7) == 3) {	/* stmxcsr */
-			ir_store(b, fe_ea(f), ir_get(b, X86_ENV_OFF(mxcsr)),
+			ir_temp a = fe_ea(f);
+
+			ir_store(b, a, ir_call(b, (const void *)x86_helper_stmxcsr,
+					       IR_HELPER_READS_ENV, 0, NULL),
 				 4);
 			return true;
 		}
@@ -332,6 +368,12 @@ bool x86_translate_0f(struct fe *f)
 		if (!in->rep)
 			return false;
 		translate_bitscan(f);
+		return true;
+	case 0xc3:	/* movnti m32/m64, r: an ordinary store here */
+		if (in->mod == 3 || in->simd_prefix != X86_PFX_NONE)
+			return false;
+		fe_write_rm(f, in->rex_w ? 8 : 4, IR_NO_TEMP,
+			    fe_read_reg(f, in->rex_w ? 8 : 4));
 		return true;
 	default:
 		if (x86_translate_sse(f))

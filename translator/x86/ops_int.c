@@ -763,6 +763,7 @@ bool x86_translate_primary(struct fe *f)
 		return translate_group5(f);
 	case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd:
 	case 0xde: case 0xdf:
+	case 0x9b:	/* fwait */
 		return x86_translate_x87(f);
 	default:
 		break;

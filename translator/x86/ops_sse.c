@@ -1,4 +1,4 @@
-/* SSE/SSE2 (0F map, 128-bit xmm) -> IR.
+/* SSE..SSE4.2 (maps 0F, 0F38, 0F3A; 128-bit xmm) and MMX -> IR.
  *
  * Guest xmm registers live in env; operations run in x86_helper_sse on
  * register indices.  Memory operands never reach the helper: the IR loads
@@ -6,8 +6,40 @@
  * ordinary IR_LOAD/IR_STORE, so they go through the memory lowering and
  * fault precisely like any other access.
  */
+#include <stdio.h>
+
 #include "translator/x86/frontend_internal.h"
 #include "translator/x86/sse.h"
+
+/* Instructions translated per extension (MICA_TRANSLATOR_STATS): shows
+ * which library paths the guest picked after reading CPUID. */
+enum { EXT_SSE3, EXT_SSSE3, EXT_SSE41, EXT_SSE42, EXT_COUNT };
+static unsigned long ext_translated[EXT_COUNT];
+
+static void count_ext(unsigned map, uint8_t op, unsigned pfx)
+{
+	unsigned e;
+
+	if (map == X86_MAP_0F)
+		e = EXT_SSE3;
+	else if (x86_ssse3_valid(map, op) && (pfx == X86_PFX_NONE ||
+					      pfx == X86_PFX_66))
+		e = EXT_SSSE3;
+	else if ((map == X86_MAP_0F38 && (op == 0x37 || op >= 0xf0)) ||
+		 (map == X86_MAP_0F3A && op >= 0x60))
+		e = EXT_SSE42;
+	else
+		e = EXT_SSE41;
+	__atomic_fetch_add(&ext_translated[e], 1, __ATOMIC_RELAXED);
+}
+
+void x86_sse_print_stats(void)
+{
+	fprintf(stderr, "  translated sse3 %lu ssse3 %lu sse4.1 %lu "
+		"sse4.2 %lu instructions\n", ext_translated[EXT_SSE3],
+		ext_translated[EXT_SSSE3], ext_translated[EXT_SSE41],
+		ext_translated[EXT_SSE42]);
+}
 
 enum sse_class { SSE_NONE, SSE_OP, SSE_STORE, SSE_GPR_SRC, SSE_GPR_DST,
 		 SSE_FLAGS, SSE_SHIFT_IMM };
@@ -27,7 +59,7 @@ static unsigned src_mem_size(uint8_t op, unsigned pfx, bool w)
 
 	switch (op) {
 	case 0x10: case 0x51: case 0x58: case 0x59: case 0x5c: case 0x5d:
-	case 0x5e: case 0x5f: case 0xc2:
+	case 0x5e: case 0x5f: case 0xc2: case 0x52: case 0x53:
 		return scalar_s ? 4 : scalar_d ? 8 : 16;
 	case 0x5a:
 		return scalar_s ? 4 : scalar_d ? 8 : pfx == X86_PFX_NONE ? 8 : 16;
@@ -37,8 +69,8 @@ static unsigned src_mem_size(uint8_t op, unsigned pfx, bool w)
 		return scalar_s ? 4 : 8;
 	case 0x2e: case 0x2f:
 		return pfx == X86_PFX_66 ? 8 : 4;
-	case 0x12: case 0x16:
-		return 8;
+	case 0x12: case 0x16:	/* F3: movsldup/movshdup read 16 bytes */
+		return pfx == X86_PFX_F3 ? 16 : 8;
 	case 0x7e:
 		return 8;	/* F3: movq xmm, m64 */
 	case 0xe6:
@@ -100,13 +132,25 @@ static enum sse_class classify(uint8_t op, unsigned pfx)
 	case 0x5d: case 0x5e: case 0x5f: case 0xc2: case 0x5a: case 0x5b:
 	case 0xe6: case 0x70:
 		return SSE_OP;
-	case 0x12: case 0x16: case 0x14: case 0x15: case 0x54: case 0x55:
+	case 0x12:	/* F2: movddup, F3: movsldup */
+		return SSE_OP;
+	case 0x52: case 0x53:	/* rsqrtps/ss, rcpps/ss */
+		return pfx == X86_PFX_NONE || pfx == X86_PFX_F3 ? SSE_OP :
+								   SSE_NONE;
+	case 0x16:	/* F3: movshdup */
+		return pfx != X86_PFX_F2 ? SSE_OP : SSE_NONE;
+	case 0xf0:	/* lddqu */
+		return pfx == X86_PFX_F2 ? SSE_OP : SSE_NONE;
+	case 0x14: case 0x15: case 0x54: case 0x55:
 	case 0x56: case 0x57: case 0xc6:
 		return pfx == X86_PFX_NONE || pfx == X86_PFX_66 ? SSE_OP :
 								   SSE_NONE;
 	case 0x6f:
 		return pfx == X86_PFX_66 || pfx == X86_PFX_F3 ? SSE_OP :
 							       SSE_NONE;
+	case 0xd0: case 0x7c: case 0x7d:	/* SSE3 */
+		return pfx == X86_PFX_66 || pfx == X86_PFX_F2 ? SSE_OP :
+								SSE_NONE;
 	default:
 		break;
 	}
@@ -141,7 +185,9 @@ static ir_temp call_sse(struct fe *f, uint64_t key, ir_temp d, ir_temp s)
 {
 	ir_temp args[3] = { fe_const(f, (int64_t)key), d, s };
 
-	return ir_call(f->blk, (const void *)x86_helper_sse,
+	return ir_call(f->blk, x86_sse_uses_mxcsr(key) ?
+		       (const void *)x86_helper_sse :
+		       (const void *)x86_helper_sse_plain,
 		       IR_HELPER_VECTOR, 3, args);
 }
 
@@ -169,6 +215,36 @@ static void sse_store(struct fe *f, uint64_t key, unsigned pfx)
 	}
 }
 
+/* Encodings of the 0F map the CPU rejects (#UD) although the opcode
+ * and prefix are otherwise handled here. */
+static bool encoding_valid(uint8_t op, unsigned pfx, unsigned mod,
+			   unsigned digit)
+{
+	bool none_66 = pfx == X86_PFX_NONE || pfx == X86_PFX_66;
+
+	switch (op) {
+	case 0x12: case 0x16:	/* movlpd/movhpd: memory only */
+		return pfx != X86_PFX_66 || mod != 3;
+	case 0x13: case 0x17: case 0x2b:
+		return none_66 && mod != 3;
+	case 0x28: case 0x29:
+		return none_66;
+	case 0x5b:
+		return pfx != X86_PFX_F2;
+	case 0xe6:
+		return pfx != X86_PFX_NONE;
+	case 0xe7:
+		return mod != 3;
+	case 0x71: case 0x72:
+		return digit == 2 || digit == 4 || digit == 6;
+	case 0x73:
+		return digit == 2 || digit == 6 ||
+		       (pfx == X86_PFX_66 && (digit == 3 || digit == 7));
+	default:
+		return true;
+	}
+}
+
 static bool is_mmx_op(uint8_t op)
 {
 	return (op >= 0x60 && op <= 0x6b) || (op >= 0x74 && op <= 0x76) ||
@@ -177,7 +253,7 @@ static bool is_mmx_op(uint8_t op)
 	       (op >= 0xf1 && op <= 0xf6) || (op >= 0xf8 && op <= 0xfe) ||
 	       op == 0x6e || op == 0x6f || op == 0x7e || op == 0x7f ||
 	       op == 0x70 || (op >= 0x71 && op <= 0x73) || op == 0x77 ||
-	       op == 0xd7 || op == 0xe7;
+	       op == 0xd7 || op == 0xe7 || op == 0xc4 || op == 0xc5;
 }
 
 /* MMX (no prefix): registers are x87 physical registers; memory
@@ -212,11 +288,15 @@ static bool translate_mmx(struct fe *f, uint64_t key)
 		}
 		ir_store(b, fe_ea(f), ir_get(b, X86_MM_OFF(in->reg & 7)), 8);
 		return true;
-	case 0xd7:
+	case 0xd7: case 0xc5:	/* pmovmskb, pextrw r32, mm, imm */
 		if (in->mod != 3)
 			return false;
 		r = call_sse(f, key, fe_const(f, 0), fe_const(f, in->rm & 7));
 		fe_write_reg(f, 4, r);
+		return true;
+	case 0xc4:	/* pinsrw mm, r32/m16, imm */
+		v = fe_read_rm(f, in->mod == 3 ? 4 : 2, NULL);
+		call_sse(f, key, fe_const(f, in->reg & 7), v);
 		return true;
 	case 0x71: case 0x72: case 0x73:
 		if (in->mod != 3)
@@ -227,6 +307,188 @@ static bool translate_mmx(struct fe *f, uint64_t key)
 	default:
 		s = in->mod == 3 ? (in->rm & 7) : load_src(f, 8);
 		call_sse(f, key, fe_const(f, in->reg & 7), fe_const(f, s));
+		return true;
+	}
+}
+
+/* Memory operand size of a 0F38 / 0F3A op. */
+static unsigned ext_mem_size(unsigned map, uint8_t op)
+{
+	static const uint8_t pmov[6] = { 8, 4, 2, 8, 4, 8 };
+
+	if (map == X86_MAP_0F38 && ((op >= 0x20 && op <= 0x25) ||
+				    (op >= 0x30 && op <= 0x35)))
+		return pmov[op & 15];
+	if (map == X86_MAP_0F3A && (op == 0x0a || op == 0x21))
+		return 4;
+	if (map == X86_MAP_0F3A && op == 0x0b)
+		return 8;
+	return 16;
+}
+
+/* CRC32 r32/r64, r/m8/16/32/64 (F2 0F38 F0/F1). */
+static void translate_crc32(struct fe *f)
+{
+	const struct x86_insn *in = f->insn;
+	unsigned size = in->opcode == 0xf0 ? 1 : in->opsize;
+	ir_temp args[3];
+
+	args[0] = fe_read_reg(f, 4);
+	args[1] = fe_read_rm(f, size, NULL);
+	args[2] = fe_const(f, size);
+	fe_write_reg(f, 4, ir_call(f->blk, (const void *)x86_helper_crc32,
+				   IR_HELPER_PURE, 3, args));
+}
+
+static void translate_pcmpstr(struct fe *f, uint64_t key)
+{
+	const struct x86_insn *in = f->insn;
+	struct ir_block *b = f->blk;
+	unsigned s = load_src(f, 16);
+	ir_temp args[4], r;
+
+	args[0] = fe_const(f, (int64_t)(key | (uint64_t)in->reg << 32));
+	args[1] = fe_const(f, s);
+	args[2] = fe_get_gpr(f, X86_RAX, 8);
+	args[3] = fe_get_gpr(f, X86_RDX, 8);
+	r = ir_call(b, (const void *)x86_helper_pcmpstr, IR_HELPER_VECTOR, 4,
+		    args);
+	fe_forget_cc(f);
+	if (in->opcode & 1)
+		fe_set_gpr(f, X86_RCX, 4, ir_shr(b, r, fe_const(f, 32)));
+	fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP,
+		  ir_and(b, r, fe_const(f, 0xffff)), IR_NO_TEMP);
+}
+
+/* pextrb/w/d/q, extractps: xmm (ModRM.reg) element -> r/m. */
+static void translate_extract(struct fe *f, uint64_t key)
+{
+	const struct x86_insn *in = f->insn;
+	uint8_t op = in->opcode;
+	unsigned size = op == 0x14 ? 1 : op == 0x15 ? 2 :
+			op == 0x16 && in->rex_w ? 8 : 4;
+	ir_temp r = call_sse(f, key, fe_const(f, in->reg), fe_const(f, 0));
+
+	fe_forget_cc(f);
+	if (in->mod == 3)
+		fe_set_gpr(f, in->rm, size == 8 ? 8 : 4, r);
+	else
+		ir_store(f->blk, fe_ea(f), r, size);
+}
+
+/* Ops mixing MMX and xmm registers; false if OP is not one. */
+static bool translate_mixed(struct fe *f, uint64_t key)
+{
+	const struct x86_insn *in = f->insn;
+	struct ir_block *b = f->blk;
+	unsigned pfx = in->simd_prefix, d, s;
+	uint8_t op = in->opcode;
+	ir_temp args[2];
+
+	key |= SSE_KEY_MIXED;
+	switch (op) {
+	case 0x2a:	/* cvtpi2ps/pd xmm, mm/m64 */
+		if (pfx != X86_PFX_NONE && pfx != X86_PFX_66)
+			return false;
+		d = in->reg;
+		s = in->mod == 3 ? (in->rm & 7u) : load_src(f, 8);
+		break;
+	case 0x2c: case 0x2d:	/* cvt(t)ps2pi / cvt(t)pd2pi mm, xmm/m */
+		if (pfx != X86_PFX_NONE && pfx != X86_PFX_66)
+			return false;
+		d = in->reg & 7u;
+		s = in->mod == 3 ? in->rm :
+		    load_src(f, pfx == X86_PFX_66 ? 16 : 8);
+		break;
+	case 0xd6:	/* movq2dq / movdq2q */
+		if ((pfx != X86_PFX_F3 && pfx != X86_PFX_F2) || in->mod != 3)
+			return false;
+		d = pfx == X86_PFX_F3 ? in->reg : in->reg & 7u;
+		s = pfx == X86_PFX_F3 ? in->rm & 7u : in->rm;
+		break;
+	case 0xf7:	/* maskmovq / maskmovdqu to [rdi] */
+		if ((pfx != X86_PFX_NONE && pfx != X86_PFX_66) || in->mod != 3)
+			return false;
+		args[0] = fe_const(f, (int64_t)(key | (uint64_t)in->reg << 32 |
+						(uint64_t)in->rm << 36));
+		args[1] = fe_get_gpr(f, X86_RDI, in->addrsize);
+		if (in->seg == X86_SEG_FS || in->seg == X86_SEG_GS)
+			args[1] = ir_add(b, args[1], ir_get(b, in->seg ==
+					 X86_SEG_FS ? X86_ENV_OFF(fs_base) :
+					 X86_ENV_OFF(gs_base)));
+		ir_set(b, X86_ENV_OFF(rip), fe_const(f, (int64_t)in->pc));
+		ir_call(b, (const void *)x86_helper_maskmov,
+			IR_HELPER_READS_ENV | IR_HELPER_WRITES_ENV |
+			IR_HELPER_MEMORY, 2, args);
+		return true;
+	default:
+		return false;
+	}
+	call_sse(f, key, fe_const(f, d), fe_const(f, s));
+	fe_forget_cc(f);
+	return true;
+}
+
+/* Maps 0F38 and 0F3A: SSSE3 (also on MMX registers), SSE4.1, SSE4.2. */
+static bool translate_ext(struct fe *f)
+{
+	const struct x86_insn *in = f->insn;
+	unsigned map = in->map, pfx = in->simd_prefix, s;
+	uint8_t op = in->opcode;
+	uint64_t key = SSE_KEY(op, pfx, in->rex_w,
+			       map == X86_MAP_0F3A ? (uint8_t)in->imm : 0) |
+		       SSE_KEY_MAP(map);
+	ir_temp r, v;
+
+	if (in->mod != 3)
+		key |= MEM_SRC_BIT;
+	count_ext(map, op, pfx);
+	if (map == X86_MAP_0F38 && (op == 0xf0 || op == 0xf1) && in->repne) {
+		translate_crc32(f);
+		return true;
+	}
+	if (pfx == X86_PFX_NONE && !in->opsize_prefix) {
+		if (!x86_ssse3_valid(map, op))
+			return false;
+		s = in->mod == 3 ? (in->rm & 7) : load_src(f, 8);
+		call_sse(f, key | SSE_KEY_MMX, fe_const(f, in->reg & 7),
+			 fe_const(f, s));
+		fe_forget_cc(f);
+		return true;
+	}
+	if (pfx != X86_PFX_66)
+		return false;
+	if (map == X86_MAP_0F38) {
+		if (!x86_ssse3_valid(map, op) && !x86_sse41_valid38(op))
+			return false;
+		if (op == 0x2a && in->mod == 3)
+			return false;		/* movntdqa: memory only */
+		s = load_src(f, ext_mem_size(map, op));
+		r = call_sse(f, key, fe_const(f, in->reg), fe_const(f, s));
+		fe_forget_cc(f);
+		if (op == 0x17)		/* ptest */
+			fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP, r, IR_NO_TEMP);
+		return true;
+	}
+	if (!x86_ssse3_valid(map, op) && !x86_sse41_valid3a(op))
+		return false;
+	switch (op) {
+	case 0x60: case 0x61: case 0x62: case 0x63:
+		translate_pcmpstr(f, key);
+		return true;
+	case 0x14: case 0x15: case 0x16: case 0x17:
+		translate_extract(f, key);
+		return true;
+	case 0x20: case 0x22:	/* pinsrb, pinsrd/q */
+		v = fe_read_rm(f, in->mod == 3 ? (in->rex_w ? 8 : 4) :
+				  op == 0x20 ? 1 : in->rex_w ? 8 : 4, NULL);
+		call_sse(f, key, fe_const(f, in->reg), v);
+		fe_forget_cc(f);
+		return true;
+	default:
+		s = load_src(f, ext_mem_size(map, op));
+		call_sse(f, key, fe_const(f, in->reg), fe_const(f, s));
+		fe_forget_cc(f);
 		return true;
 	}
 }
@@ -242,12 +504,30 @@ bool x86_translate_sse(struct fe *f)
 			       has_imm(op) ? (uint8_t)in->imm : 0);
 	ir_temp v, r;
 
-	if (in->map != X86_MAP_0F || in->vex)
+	if (in->vex)
 		return false;
+	if (in->map == X86_MAP_0F38 || in->map == X86_MAP_0F3A)
+		return translate_ext(f);
+	if (in->map != X86_MAP_0F)
+		return false;
+	if (op == 0xf0 && in->mod == 3)
+		return false;		/* lddqu: memory only */
+	if (!encoding_valid(op, pfx, in->mod, in->reg & 7))
+		return false;
+	if (op == 0xd0 || op == 0x7c || op == 0x7d || op == 0xf0 ||
+	    ((op == 0x12 || op == 0x16) && (pfx == X86_PFX_F2 ||
+					    pfx == X86_PFX_F3)))
+		count_ext(in->map, op, pfx);
 	if (in->has_modrm && in->mod != 3)
 		key |= MEM_SRC_BIT;
 	if (pfx == X86_PFX_NONE && !in->opsize_prefix && is_mmx_op(op))
 		return translate_mmx(f, key);
+	if (((op == 0x2a || op == 0x2c || op == 0x2d) &&
+	     (pfx == X86_PFX_NONE || pfx == X86_PFX_66)) || op == 0xd6 ||
+	    op == 0xf7) {
+		if (op != 0xd6 || pfx != X86_PFX_66)
+			return translate_mixed(f, key);
+	}
 	switch (cls) {
 	case SSE_OP:
 		s = load_src(f, src_mem_size(op, pfx, in->rex_w));

@@ -1,16 +1,17 @@
-/* SSE/SSE2 semantics on env->xmm.  See sse.h.
+/* SSE/SSE2/MMX semantics on env->xmm.  See sse.h.
  *
- * Floating point uses the host's IEEE arithmetic with the default
- * rounding mode (MXCSR rounding control and exception flags are not
- * modelled yet).  Conversions to integer follow SSE: out of range or NaN
- * gives the "integer indefinite" value.
+ * Floating point runs as the same host SSE2 instruction (the host is
+ * x86-64, so SSE2 is always there) with the guest's MXCSR loaded in the
+ * host (all exceptions masked): results, NaN propagation, rounding
+ * control, DAZ/FTZ and the exception flags are the hardware's.  Unmasked
+ * guest exceptions (SIGFPE from SSE) are not delivered yet.
  */
-#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 #include <emmintrin.h>
 
 #include "translator/x86/decode.h"
+#include "translator/x86/helpers.h"
 #include "translator/x86/sse.h"
 
 #define MEM_SRC(key) (((key) >> 11) & 1)
@@ -22,126 +23,124 @@ static int16_t sat16(int v)
 	return v > 32767 ? 32767 : v < -32768 ? -32768 : (int16_t)v;
 }
 
-static int64_t cvt_to_int(double v, bool is64, bool truncate)
+static __m128 ld_ps(const union x86_xmm *x)
 {
-	double r = truncate ? trunc(v) : nearbyint(v);
+	return _mm_loadu_ps(x->s);
+}
 
-	if (is64) {
-		if (!(r >= -9223372036854775808.0 && r < 9223372036854775808.0))
-			return INT64_MIN;
-		return (int64_t)r;
+static __m128d ld_pd(const union x86_xmm *x)
+{
+	return _mm_loadu_pd(x->sd);
+}
+
+static __m128i ld_si(const union x86_xmm *x)
+{
+	return _mm_loadu_si128((const __m128i *)(const void *)x);
+}
+
+static void st_ps(union x86_xmm *x, __m128 v)
+{
+	_mm_storeu_ps(x->s, v);
+}
+
+static void st_pd(union x86_xmm *x, __m128d v)
+{
+	_mm_storeu_pd(x->sd, v);
+}
+
+static void st_si(union x86_xmm *x, __m128i v)
+{
+	_mm_storeu_si128((__m128i *)(void *)x, v);
+}
+
+/* (U)COMISS/SD: ZF PF CF as the host computes them (and its MXCSR IE). */
+static uint64_t compare_flags(const union x86_xmm *a, const union x86_xmm *b,
+			      bool dbl, bool signal_qnan)
+{
+	uint8_t zf, pf, cf;
+
+#define COMPARE(insn, reg)						\
+	__asm__ volatile(insn " %3, %4\n\tsetz %0\n\tsetp %1\n\tsetc %2"	\
+			 : "=q"(zf), "=q"(pf), "=q"(cf)			\
+			 : "x"(ld_##reg(b)), "x"(ld_##reg(a)) : "cc")
+	if (dbl && signal_qnan)
+		COMPARE("comisd", pd);
+	else if (dbl)
+		COMPARE("ucomisd", pd);
+	else if (signal_qnan)
+		COMPARE("comiss", ps);
+	else
+		COMPARE("ucomiss", ps);
+#undef COMPARE
+	return (zf ? X86_ZF : 0) | (pf ? X86_PF : 0) | (cf ? X86_CF : 0);
+}
+
+#define CMP_SWITCH(r, sfx, a, b, imm)				\
+	switch ((imm) & 7) {					\
+	case 0: r = _mm_cmpeq_##sfx(a, b); break;		\
+	case 1: r = _mm_cmplt_##sfx(a, b); break;		\
+	case 2: r = _mm_cmple_##sfx(a, b); break;		\
+	case 3: r = _mm_cmpunord_##sfx(a, b); break;		\
+	case 4: r = _mm_cmpneq_##sfx(a, b); break;		\
+	case 5: r = _mm_cmpnlt_##sfx(a, b); break;		\
+	case 6: r = _mm_cmpnle_##sfx(a, b); break;		\
+	default: r = _mm_cmpord_##sfx(a, b); break;		\
 	}
-	if (!(r >= -2147483648.0 && r < 2147483648.0))
-		return INT32_MIN;
-	return (int32_t)r;
-}
 
-static uint64_t compare_flags(double a, double b)
-{
-	if (isnan(a) || isnan(b))
-		return X86_ZF | X86_PF | X86_CF;
-	if (a < b)
-		return X86_CF;
-	if (a == b)
-		return X86_ZF;
-	return 0;
-}
+/* GCC's _mm_add/_mm_mul are generic vector operators it may commute,
+ * which changes which NaN operand propagates: addition and
+ * multiplication are inline assembly. */
+X86_SSE_ASM_OP(add_ps, "addps", __m128)
+X86_SSE_ASM_OP(add_ss, "addss", __m128)
+X86_SSE_ASM_OP(mul_ps, "mulps", __m128)
+X86_SSE_ASM_OP(mul_ss, "mulss", __m128)
+X86_SSE_ASM_OP(add_pd, "addpd", __m128d)
+X86_SSE_ASM_OP(add_sd, "addsd", __m128d)
+X86_SSE_ASM_OP(mul_pd, "mulpd", __m128d)
+X86_SSE_ASM_OP(mul_sd, "mulsd", __m128d)
 
-static bool cmp_pred(double a, double b, unsigned pred)
-{
-	bool un = isnan(a) || isnan(b);
-
-	switch (pred & 7) {
-	case 0: return !un && a == b;
-	case 1: return !un && a < b;
-	case 2: return !un && a <= b;
-	case 3: return un;
-	case 4: return un || a != b;
-	case 5: return un || !(a < b);
-	case 6: return un || !(a <= b);
-	default: return !un;
+#define ARITH_SWITCH(r, sfx, a, b, op)				\
+	switch (op) {						\
+	case 0x58: r = add_##sfx(a, b); break;			\
+	case 0x59: r = mul_##sfx(a, b); break;			\
+	case 0x5c: r = _mm_sub_##sfx(a, b); break;		\
+	case 0x5d: r = _mm_min_##sfx(a, b); break;		\
+	case 0x5e: r = _mm_div_##sfx(a, b); break;		\
+	default: r = _mm_max_##sfx(a, b); break;		\
 	}
-}
-
-/* Arithmetic on one lane pair; op = 0x51, 0x58.. 0x5f. */
-static double arith(unsigned op, double a, double b)
-{
-	switch (op) {
-	case 0x51: return sqrt(b);
-	case 0x58: return a + b;
-	case 0x59: return a * b;
-	case 0x5c: return a - b;
-	case 0x5d: return (a < b) ? a : b;	/* SSE: else second operand */
-	case 0x5e: return a / b;
-	default: return (a > b) ? a : b;
-	}
-}
-
-/* MIN/MAX pick one operand bit for bit (a signaling NaN stays
- * signaling), so they must not go through a float conversion. */
-static void min_max(union x86_xmm *d, const union x86_xmm *s, unsigned op,
-		    unsigned pfx)
-{
-	bool is_min = op == 0x5d;
-	unsigned lanes = pfx == X86_PFX_NONE ? 4 : pfx == X86_PFX_66 ? 2 : 1;
-
-	for (unsigned n = 0; n < lanes; n++) {
-		bool take_d;
-
-		if (pfx == X86_PFX_NONE || pfx == X86_PFX_F3) {
-			float a = d->s[n], b = s->s[n];
-
-			take_d = is_min ? a < b : a > b;
-			if (!take_d)
-				d->d[n] = s->d[n];
-		} else {
-			double a = d->sd[n], b = s->sd[n];
-
-			take_d = is_min ? a < b : a > b;
-			if (!take_d)
-				d->q[n] = s->q[n];
-		}
-	}
-}
 
 static void float_op(union x86_xmm *d, const union x86_xmm *s, unsigned op,
 		     unsigned pfx, unsigned imm)
 {
-	unsigned n;
+	if (pfx == X86_PFX_NONE || pfx == X86_PFX_F3) {
+		__m128 a = ld_ps(d), b = ld_ps(s), r;
 
-	if (op == 0x5d || op == 0x5f) {
-		min_max(d, s, op, pfx);
-		return;
-	}
+		if (op == 0x51)
+			r = pfx == X86_PFX_NONE ? _mm_sqrt_ps(b) :
+			    _mm_move_ss(a, _mm_sqrt_ss(b));
+		else if (op == 0xc2 && pfx == X86_PFX_NONE)
+			CMP_SWITCH(r, ps, a, b, imm)
+		else if (op == 0xc2)
+			CMP_SWITCH(r, ss, a, b, imm)
+		else if (pfx == X86_PFX_NONE)
+			ARITH_SWITCH(r, ps, a, b, op)
+		else
+			ARITH_SWITCH(r, ss, a, b, op)
+		st_ps(d, r);
+	} else {
+		__m128d a = ld_pd(d), b = ld_pd(s), r;
 
-	switch (pfx) {
-	case X86_PFX_NONE:	/* ps */
-		for (n = 0; n < 4; n++)
-			if (op == 0xc2)
-				d->d[n] = cmp_pred(d->s[n], s->s[n], imm) ? ~0u : 0;
-			else
-				d->s[n] = (float)arith(op, d->s[n], s->s[n]);
-		break;
-	case X86_PFX_66:	/* pd */
-		for (n = 0; n < 2; n++)
-			if (op == 0xc2)
-				d->q[n] = cmp_pred(d->sd[n], s->sd[n], imm) ?
-					  ~0ull : 0;
-			else
-				d->sd[n] = arith(op, d->sd[n], s->sd[n]);
-		break;
-	case X86_PFX_F3:	/* ss */
-		if (op == 0xc2)
-			d->d[0] = cmp_pred(d->s[0], s->s[0], imm) ? ~0u : 0;
+		if (op == 0x51)
+			r = pfx == X86_PFX_66 ? _mm_sqrt_pd(b) : _mm_sqrt_sd(a, b);
+		else if (op == 0xc2 && pfx == X86_PFX_66)
+			CMP_SWITCH(r, pd, a, b, imm)
+		else if (op == 0xc2)
+			CMP_SWITCH(r, sd, a, b, imm)
+		else if (pfx == X86_PFX_66)
+			ARITH_SWITCH(r, pd, a, b, op)
 		else
-			d->s[0] = (float)arith(op, d->s[0], s->s[0]);
-		break;
-	default:		/* sd */
-		if (op == 0xc2)
-			d->q[0] = cmp_pred(d->sd[0], s->sd[0], imm) ? ~0ull : 0;
-		else
-			d->sd[0] = arith(op, d->sd[0], s->sd[0]);
-		break;
+			ARITH_SWITCH(r, sd, a, b, op)
+		st_pd(d, r);
 	}
 }
 
@@ -302,43 +301,28 @@ static void shuffle(union x86_xmm *d, const union x86_xmm *s, unsigned op,
 static void convert(union x86_xmm *d, const union x86_xmm *s, unsigned op,
 		    unsigned pfx)
 {
-	union x86_xmm r = *d;
-
 	if (op == 0x5a) {
 		switch (pfx) {
-		case X86_PFX_F3: r.sd[0] = s->s[0]; break;
-		case X86_PFX_F2: r.s[0] = (float)s->sd[0]; break;
-		case X86_PFX_NONE:
-			r.sd[0] = s->s[0];
-			r.sd[1] = s->s[1];
-			break;
-		default:
-			r.s[0] = (float)s->sd[0];
-			r.s[1] = (float)s->sd[1];
-			r.q[1] = 0;
-			break;
+		case X86_PFX_F3: st_pd(d, _mm_cvtss_sd(ld_pd(d), ld_ps(s))); break;
+		case X86_PFX_F2: st_ps(d, _mm_cvtsd_ss(ld_ps(d), ld_pd(s))); break;
+		case X86_PFX_NONE: st_pd(d, _mm_cvtps_pd(ld_ps(s))); break;
+		default: st_ps(d, _mm_cvtpd_ps(ld_pd(s))); break;
 		}
 	} else if (op == 0x5b) {
-		for (int i = 0; i < 4; i++) {
-			if (pfx == X86_PFX_NONE)
-				r.s[i] = (float)(int32_t)s->d[i];
-			else
-				r.d[i] = (uint32_t)cvt_to_int(s->s[i], false,
-							      pfx == X86_PFX_F3);
-		}
+		if (pfx == X86_PFX_NONE)
+			st_ps(d, _mm_cvtepi32_ps(ld_si(s)));
+		else if (pfx == X86_PFX_66)
+			st_si(d, _mm_cvtps_epi32(ld_ps(s)));
+		else
+			st_si(d, _mm_cvttps_epi32(ld_ps(s)));
 	} else {	/* 0xe6 */
-		if (pfx == X86_PFX_F3) {
-			r.sd[0] = (int32_t)s->d[0];
-			r.sd[1] = (int32_t)s->d[1];
-		} else {
-			r.d[0] = (uint32_t)cvt_to_int(s->sd[0], false,
-						      pfx == X86_PFX_66);
-			r.d[1] = (uint32_t)cvt_to_int(s->sd[1], false,
-						      pfx == X86_PFX_66);
-			r.q[1] = 0;
-		}
+		if (pfx == X86_PFX_F3)
+			st_pd(d, _mm_cvtepi32_pd(ld_si(s)));
+		else if (pfx == X86_PFX_66)
+			st_si(d, _mm_cvttpd_epi32(ld_pd(s)));
+		else
+			st_si(d, _mm_cvtpd_epi32(ld_pd(s)));
 	}
-	*d = r;
 }
 
 static uint64_t to_gpr(struct x86_cpu *env, unsigned op, unsigned pfx,
@@ -361,9 +345,17 @@ static uint64_t to_gpr(struct x86_cpu *env, unsigned op, unsigned pfx,
 		return s->w[imm & 7];
 	default:	/* 2c / 2d */
 		(void)env;
+		if (pfx == X86_PFX_F3 && op == 0x2c)
+			return w ? (uint64_t)_mm_cvttss_si64(ld_ps(s)) :
+				   (uint32_t)_mm_cvttss_si32(ld_ps(s));
 		if (pfx == X86_PFX_F3)
-			return (uint64_t)cvt_to_int(s->s[0], w, op == 0x2c);
-		return (uint64_t)cvt_to_int(s->sd[0], w, op == 0x2c);
+			return w ? (uint64_t)_mm_cvtss_si64(ld_ps(s)) :
+				   (uint32_t)_mm_cvtss_si32(ld_ps(s));
+		if (op == 0x2c)
+			return w ? (uint64_t)_mm_cvttsd_si64(ld_pd(s)) :
+				   (uint32_t)_mm_cvttsd_si32(ld_pd(s));
+		return w ? (uint64_t)_mm_cvtsd_si64(ld_pd(s)) :
+			   (uint32_t)_mm_cvtsd_si32(ld_pd(s));
 	}
 }
 
@@ -382,9 +374,11 @@ static void from_gpr(union x86_xmm *d, unsigned op, unsigned pfx, bool w,
 		break;
 	default:	/* 2a */
 		if (pfx == X86_PFX_F3)
-			d->s[0] = (float)sv;
+			st_ps(d, w ? _mm_cvtsi64_ss(ld_ps(d), sv) :
+				     _mm_cvtsi32_ss(ld_ps(d), (int32_t)sv));
 		else
-			d->sd[0] = (double)sv;
+			st_pd(d, w ? _mm_cvtsi64_sd(ld_pd(d), sv) :
+				     _mm_cvtsi32_sd(ld_pd(d), (int32_t)sv));
 		break;
 	}
 }
@@ -520,6 +514,11 @@ static uint64_t helper_mmx(struct x86_cpu *env, uint64_t key, uint64_t d,
 		bsrc.q[0] = env->xmm[16].q[0];
 	else if (op != 0x6e)
 		memcpy(&bsrc.q[0], &env->fpr[s & 7], 8);
+	if (SSE_KEY_GET_MAP(key) >= X86_MAP_0F38) {	/* SSSE3 on mm */
+		x86_ssse3_op(&a, &bsrc, op, imm, 8);
+		op = 0x6f;
+		bsrc = a;
+	}
 	switch (op) {
 	case 0x6e:
 		a.q[0] = w ? s : (uint32_t)s;
@@ -531,6 +530,11 @@ static uint64_t helper_mmx(struct x86_cpu *env, uint64_t key, uint64_t d,
 		for (unsigned i = 0; i < 8; i++)
 			m |= (uint64_t)(bsrc.b[i] >> 7) << i;
 		return m;
+	case 0xc5:
+		return bsrc.w[imm & 3];
+	case 0xc4:	/* S is the value */
+		a.w[imm & 3] = (uint16_t)s;
+		break;
 	case 0x71: case 0x72: case 0x73:
 		shift_lanes(&a, op == 0x71 ? 2 : op == 0x72 ? 4 : 8, sub, imm);
 		a.q[1] = 0;
@@ -550,8 +554,104 @@ static uint64_t helper_mmx(struct x86_cpu *env, uint64_t key, uint64_t d,
 	return 0;
 }
 
-uint64_t x86_helper_sse(struct x86_cpu *env, uint64_t key, uint64_t d,
-			uint64_t s)
+static union x86_xmm *mm_reg(struct x86_cpu *env, unsigned i)
+{
+	env->fp_top = 0;	/* any MMX register access: MMX mode */
+	env->fp_empty = 0;
+	return (union x86_xmm *)(void *)&env->fpr[i & 7];
+}
+
+static void mm_write(struct x86_cpu *env, unsigned i, uint64_t v)
+{
+	union x86_xmm *m = mm_reg(env, i);
+
+	m->q[0] = v;
+	m->w[4] = 0xffff;
+}
+
+/* cvtpi2ps/pd, cvt(t)ps2pi, cvt(t)pd2pi, movq2dq, movdq2q.  S == 16:
+ * the memory operand staged in xmm[16]. */
+static uint64_t helper_mixed(struct x86_cpu *env, uint64_t key, uint64_t d,
+			     uint64_t s)
+{
+	unsigned op = key & 0xff, pfx = (key >> 8) & 3;
+	union x86_xmm *xd = &env->xmm[d & 15], v;
+	const union x86_xmm *xs = &env->xmm[s <= 16 ? s : 16];
+
+	memset(&v, 0, sizeof(v));
+	switch (op) {
+	case 0x2a:	/* mm/m64 -> xmm */
+		v.q[0] = s == 16 ? env->xmm[16].q[0] : mm_reg(env, s)->q[0];
+		if (pfx == X86_PFX_66) {
+			st_pd(xd, _mm_cvtepi32_pd(ld_si(&v)));
+		} else {
+			st_ps(&v, _mm_cvtepi32_ps(ld_si(&v)));
+			xd->q[0] = v.q[0];
+		}
+		return 0;
+	case 0x2c: case 0x2d:	/* xmm/m -> mm */
+		if (pfx == X86_PFX_66) {
+			v = *xs;
+			st_si(&v, op == 0x2c ? _mm_cvttpd_epi32(ld_pd(&v)) :
+					       _mm_cvtpd_epi32(ld_pd(&v)));
+		} else {
+			v.q[0] = xs->q[0];
+			st_si(&v, op == 0x2c ? _mm_cvttps_epi32(ld_ps(&v)) :
+					       _mm_cvtps_epi32(ld_ps(&v)));
+		}
+		mm_write(env, d, v.q[0]);
+		return 0;
+	default:	/* d6: F3 movq2dq xmm, mm; F2 movdq2q mm, xmm */
+		if (pfx == X86_PFX_F3) {
+			xd->q[0] = mm_reg(env, s)->q[0];
+			xd->q[1] = 0;
+		} else {
+			mm_write(env, d, xs->q[0]);
+		}
+		return 0;
+	}
+}
+
+uint64_t x86_helper_maskmov(struct x86_cpu *env, uint64_t key, uint64_t addr)
+{
+	bool xmm = ((key >> 8) & 3) == X86_PFX_66;
+	unsigned reg = (key >> 32) & 15, rm = (key >> 36) & 15;
+	union x86_xmm v = xmm ? env->xmm[reg] : *mm_reg(env, reg);
+	union x86_xmm m = xmm ? env->xmm[rm] : *mm_reg(env, rm);
+	uint8_t *p = x86_g2h(addr);
+
+	x86_helper_in_guest_memory = 1;
+	for (unsigned i = 0; i < (xmm ? 16u : 8u); i++)
+		if (m.b[i] & 0x80)
+			p[i] = v.b[i];
+	x86_helper_in_guest_memory = 0;
+	return 0;
+}
+
+/* 0F38 / 0F3A maps: SSSE3, SSE4.1, SSE4.2 (66 prefix). */
+static uint64_t helper_ext(struct x86_cpu *env, uint64_t key, uint64_t d,
+			   uint64_t s)
+{
+	unsigned op = key & 0xff, imm = (key >> 16) & 0xff;
+	unsigned map = SSE_KEY_GET_MAP(key);
+	bool w = (key >> 10) & 1, mem = MEM_SRC(key);
+	union x86_xmm *xd = &env->xmm[d & 15];
+	const union x86_xmm *xs = &env->xmm[s <= 16 ? s : 16];
+
+	if (x86_ssse3_valid(map, op)) {
+		x86_ssse3_op(xd, xs, op, imm, 16);
+		return 0;
+	}
+	if (map == X86_MAP_0F38)
+		return x86_sse41_op38(xd, xs, &env->xmm[0], op);
+	if (op >= 0x14 && op <= 0x17)
+		return x86_sse41_extract(xd, op, imm, w);
+	x86_sse41_op3a(xd, xs, op, imm, w, mem, s);
+	return 0;
+}
+
+static uint64_t helper_0f(struct x86_cpu *env, uint64_t key, uint64_t d,
+			  uint64_t s)
 {
 	unsigned op = key & 0xff, pfx = (key >> 8) & 3;
 	unsigned imm = (key >> 16) & 0xff, sub = (key >> 12) & 7;
@@ -559,8 +659,12 @@ uint64_t x86_helper_sse(struct x86_cpu *env, uint64_t key, uint64_t d,
 	union x86_xmm *xd = &env->xmm[d & 15];
 	const union x86_xmm *xs = &env->xmm[s <= 16 ? s : 16];
 
-	if (key & SSE_KEY_MMX)
-		return helper_mmx(env, key, d, s);
+	if ((op == 0x12 && (pfx == X86_PFX_F2 || pfx == X86_PFX_F3)) ||
+	    (op == 0x16 && pfx == X86_PFX_F3) || op == 0xd0 || op == 0x7c ||
+	    op == 0x7d || op == 0xf0) {
+		x86_sse3_op(xd, xs, op, pfx);
+		return 0;
+	}
 	switch (op) {
 	case 0x10: case 0x11: case 0x12: case 0x13: case 0x16: case 0x17:
 	case 0x28: case 0x29: case 0x2b: case 0x6f: case 0x7f: case 0xe7:
@@ -583,13 +687,20 @@ uint64_t x86_helper_sse(struct x86_cpu *env, uint64_t key, uint64_t d,
 	case 0x5a: case 0x5b: case 0xe6:
 		convert(xd, xs, op, pfx);
 		return 0;
+	case 0x52: case 0x53:	/* approximations: the host's, bit for bit */
+		if (pfx == X86_PFX_NONE)
+			st_ps(xd, op == 0x52 ? _mm_rsqrt_ps(ld_ps(xs)) :
+					       _mm_rcp_ps(ld_ps(xs)));
+		else
+			st_ps(xd, _mm_move_ss(ld_ps(xd), op == 0x52 ?
+					      _mm_rsqrt_ss(ld_ps(xs)) :
+					      _mm_rcp_ss(ld_ps(xs))));
+		return 0;
 	case 0x70: case 0xc6:
 		shuffle(xd, xs, op, pfx, imm);
 		return 0;
 	case 0x2e: case 0x2f:
-		if (pfx == X86_PFX_66)
-			return compare_flags(xd->sd[0], xs->sd[0]);
-		return compare_flags(xd->s[0], xs->s[0]);
+		return compare_flags(xd, xs, pfx == X86_PFX_66, op == 0x2f);
 	case 0x50: case 0xd7: case 0xc5: case 0x2c: case 0x2d:
 		return to_gpr(env, op, pfx, w, xs, imm);
 	case 0x6e: case 0xc4: case 0x2a:
@@ -606,4 +717,81 @@ uint64_t x86_helper_sse(struct x86_cpu *env, uint64_t key, uint64_t d,
 		integer_op(xd, xs, op);
 		return 0;
 	}
+}
+
+bool x86_sse_uses_mxcsr(uint64_t key)
+{
+	unsigned op = key & 0xff;
+
+	if (key & SSE_KEY_MMX)
+		return false;
+	switch (SSE_KEY_GET_MAP(key)) {
+	case X86_MAP_PRIMARY: case X86_MAP_0F:	/* keys of 0F ops: 0 */
+		return op == 0x2a || (op >= 0x2c && op <= 0x2f) ||
+		       (op >= 0x51 && op <= 0x5f && (op < 0x54 || op > 0x57)) ||
+		       op == 0xc2 || op == 0xe6 || op == 0xd0 || op == 0x7c ||
+		       op == 0x7d;
+	case X86_MAP_0F3A:
+		return (op >= 0x08 && op <= 0x0b) || op == 0x40 || op == 0x41;
+	default:
+		return false;
+	}
+}
+
+/* Not inlined into x86_helper_sse: nothing moves across its MXCSR
+ * switches. */
+__attribute__((noinline)) uint64_t x86_helper_sse_plain(struct x86_cpu *env,
+							uint64_t key,
+							uint64_t d,
+							uint64_t s)
+{
+	if (key & SSE_KEY_MMX)
+		return helper_mmx(env, key, d, s);
+	if (key & SSE_KEY_MIXED)
+		return helper_mixed(env, key, d, s);
+	if (SSE_KEY_GET_MAP(key) < X86_MAP_0F38)	/* 0F map */
+		return helper_0f(env, key, d, s);
+	return helper_ext(env, key, d, s);
+}
+
+uint64_t x86_helper_sse(struct x86_cpu *env, uint64_t key, uint64_t d,
+			uint64_t s)
+{
+	uint32_t host, want;
+	uint64_t r;
+
+	/* Guest rounding control, DAZ and FTZ with all exceptions masked.
+	 * LDMXCSR is slow: the host MXCSR is only reloaded when its control
+	 * bits differ or it holds flags the guest has not raised (the
+	 * translator never reads its own floating-point flags), so new
+	 * flags are exactly those the operation raised that the guest lacks.
+	 * The host's control bits are restored if they were changed. */
+	host = _mm_getcsr();
+	want = ((uint32_t)env->mxcsr & 0xffc0u) | 0x1f80u;
+	if ((host & 0xffc0u) != want || (host & 0x3fu & ~(uint32_t)env->mxcsr))
+		_mm_setcsr(want);
+	r = x86_helper_sse_plain(env, key, d, s);
+	env->mxcsr |= _mm_getcsr() & 0x3fu;
+	if ((host & 0xffc0u) != want)
+		_mm_setcsr(host);
+	return r;
+}
+
+uint64_t x86_helper_pcmpstr(struct x86_cpu *env, uint64_t key, uint64_t s,
+			    uint64_t rax, uint64_t rdx)
+{
+	return x86_sse42_pcmpstr(env, key & 0xff, (key >> 16) & 0xff,
+				 (key >> 10) & 1, (key >> 32) & 15,
+				 (unsigned)s, rax, rdx);
+}
+
+uint64_t x86_helper_ldmxcsr(struct x86_cpu *env, uint64_t v)
+{
+	env->mxcsr = (uint32_t)v & 0xffffu;
+	return 0;
+}
+
+uint64_t x86_helper_stmxcsr(struct x86_cpu *env)
+{
+	return (uint32_t)env->mxcsr;
 }

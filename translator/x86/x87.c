@@ -3,9 +3,12 @@
  * double arithmetic.
  *
  * As for SSE, memory operands travel through IR loads/stores and the
- * staging words env->fp_tmp, never through the helper.  Not modelled
- * yet: precision control, exception flags and unmasked exceptions,
- * stack-fault detection, fnstenv/fldenv/fnsave/frstor, BCD.
+ * staging words env->fp_tmp, never through the helper.  The helper runs
+ * with the guest's control word loaded in the host FPU (exceptions
+ * masked), so precision and rounding control apply to the arithmetic
+ * and the exception flags it raises reach the guest's status word.
+ * Not modelled yet: unmasked exceptions (SIGFPE from x87), stack-fault
+ * detection, BCD, the 16-bit fnstenv/fnsave formats.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -87,13 +90,21 @@ static long double round_cw(const struct x86_cpu *env, long double v)
 	}
 }
 
-static int64_t to_int(long double v, unsigned bits)
+/* FIST(T)P: V rounded by the control word (or truncated); out of range
+ * or NaN is invalid (integer indefinite), a fraction is inexact. */
+static int64_t to_int(struct x86_cpu *env, long double v, bool truncate,
+		      unsigned bits)
 {
 	long double lim = ldexpl(1.0L, (int)bits - 1);
+	long double r = truncate ? truncl(v) : round_cw(env, v);
 
-	if (!(v >= -lim && v < lim))
+	if (!(r >= -lim && r < lim)) {
+		env->fsw |= 0x01;	/* IE */
 		return (int64_t)(-1ull << (bits - 1));	/* integer indefinite */
-	return (int64_t)v;
+	}
+	if (r != v)
+		env->fsw |= 0x20;	/* PE */
+	return (int64_t)r;
 }
 
 static long double mem_operand(const struct x86_cpu *env, unsigned opc,
@@ -157,7 +168,7 @@ static void store_value(struct x86_cpu *env, unsigned opc, unsigned r)
 			return;
 		}
 		if (r == 1) {
-			env->fp_tmp[0] = (uint64_t)to_int(truncl(v), 64);
+			env->fp_tmp[0] = (uint64_t)to_int(env, v, true, 64);
 			break;
 		}
 		d = (double)v;
@@ -168,15 +179,15 @@ static void store_value(struct x86_cpu *env, unsigned opc, unsigned r)
 			memcpy(env->fp_tmp, &v, 10);
 			break;
 		}
-		i = to_int(r == 1 ? truncl(v) : round_cw(env, v), 32);
+		i = to_int(env, v, r == 1, 32);
 		env->fp_tmp[0] = (uint32_t)i;
 		break;
 	default: /* df */
 		if (r == 7) {
-			env->fp_tmp[0] = (uint64_t)to_int(round_cw(env, v), 64);
+			env->fp_tmp[0] = (uint64_t)to_int(env, v, false, 64);
 			break;
 		}
-		i = to_int(r == 1 ? truncl(v) : round_cw(env, v), 16);
+		i = to_int(env, v, r == 1, 16);
 		env->fp_tmp[0] = (uint16_t)i;
 		break;
 	}
@@ -271,7 +282,9 @@ static void exec_d9_reg(struct x86_cpu *env, unsigned modrm)
 	case 0xf7: env->fp_top = (env->fp_top + 1) & 7; break;
 	case 0xf8: *s0 = fmodl(*s0, *s1); set_cc(env, 0); break;
 	case 0xf9: *s1 = *s1 * log2l(*s0 + 1.0L); fpop(env); break;
-	case 0xfa: *s0 = sqrtl(*s0); break;
+	case 0xfa:	/* the host instruction: libm sqrtl raises IE via SSE */
+		__asm__ volatile("fsqrt" : "+t"(*s0));
+		break;
 	case 0xfb:
 		t = *s0;
 		*s0 = sinl(t);
@@ -382,7 +395,10 @@ static uint64_t exec_reg(struct x86_cpu *env, unsigned opc, unsigned modrm,
 	}
 }
 
-uint64_t x86_helper_x87(struct x86_cpu *env, uint64_t key, uint64_t eflags)
+/* Not inlined: no x87 arithmetic may move across the control word
+ * switches in x86_helper_x87. */
+__attribute__((noinline)) static uint64_t exec(struct x86_cpu *env,
+					       uint64_t key, uint64_t eflags)
 {
 	unsigned opc = key & 0xff, modrm = (key >> 8) & 0xff;
 
@@ -391,6 +407,84 @@ uint64_t x86_helper_x87(struct x86_cpu *env, uint64_t key, uint64_t eflags)
 		return 0;
 	}
 	return exec_reg(env, opc, modrm, eflags);
+}
+
+uint64_t x86_helper_x87(struct x86_cpu *env, uint64_t key, uint64_t eflags)
+{
+	uint16_t host_cw, guest_cw = (uint16_t)(env->fcw | 0x3f), sw;
+	uint64_t r;
+
+	__asm__ volatile("fnstcw %0" : "=m"(host_cw));
+	__asm__ volatile("fnclex\n\tfldcw %0" : : "m"(guest_cw));
+	r = exec(env, key, eflags);
+	__asm__ volatile("fnstsw %0\n\tfnclex\n\tfldcw %1"
+			 : "=m"(sw) : "m"(host_cw));
+	env->fsw |= sw & 0x3f;
+	return r;
+}
+
+/* ---- FNSTENV / FLDENV / FNSAVE / FRSTOR (32-bit formats) ---- */
+
+/* Two-bit tag of physical register I: valid, zero, special, empty. */
+static unsigned full_tag(const struct x86_cpu *env, unsigned i)
+{
+	long double v = env->fpr[i];
+	uint16_t se;
+
+	if (env->fp_empty & (1ull << i))
+		return 3;
+	memcpy(&se, (const uint8_t *)&env->fpr[i] + 8, 2);
+	if (v == 0)
+		return 1;
+	if ((se & 0x7fff) == 0x7fff || (se & 0x7fff) == 0 ||
+	    fpclassify(v) != FP_NORMAL)
+		return 2;
+	return 0;	/* valid */
+}
+
+uint64_t x86_helper_fenv(struct x86_cpu *env, uint64_t kind, uint64_t addr)
+{
+	uint8_t *p = x86_g2h(addr);
+	uint32_t w[7], tags = 0;
+	bool store = !(kind & 1), regs = kind & 2;
+
+	x86_helper_in_guest_memory = 1;
+	if (store) {
+		for (unsigned i = 0; i < 8; i++)
+			tags |= full_tag(env, i) << (2 * i);
+		memset(w, 0, sizeof(w));	/* no instruction pointers */
+		w[0] = 0xffff0000u | (uint16_t)env->fcw;
+		w[1] = 0xffff0000u | (uint16_t)(env->fsw | env->fp_top << 11);
+		w[2] = 0xffff0000u | tags;
+		memcpy(p, w, sizeof(w));
+		for (unsigned i = 0; regs && i < 8; i++)
+			memcpy(p + 28 + 10 * i, st(env, i), 10);
+		if (regs) {		/* fnsave ends with fninit */
+			env->fcw = 0x37f;
+			env->fsw = 0;
+			env->fp_top = 0;
+			env->fp_empty = 0xff;
+		} else {		/* fnstenv masks all exceptions */
+			env->fcw |= 0x3f;
+		}
+	} else {
+		memcpy(w, p, sizeof(w));
+		env->fcw = (uint16_t)w[0];
+		env->fp_top = (w[1] >> 11) & 7;
+		env->fsw = w[1] & 0xffff & ~(7u << 11);
+		env->fp_empty = 0;
+		for (unsigned i = 0; i < 8; i++)
+			if (((w[2] >> (2 * i)) & 3) == 3)
+				env->fp_empty |= 1ull << i;
+		for (unsigned i = 0; regs && i < 8; i++) {
+			long double v = 0;
+
+			memcpy(&v, p + 28 + 10 * i, 10);
+			*st(env, i) = v;
+		}
+	}
+	x86_helper_in_guest_memory = 0;
+	return 0;
 }
 
 /* ---- frontend ---- */
@@ -426,6 +520,19 @@ bool x86_translate_x87(struct fe *f)
 	int size = 0;
 	bool flags_out = false;
 
+	if (opc == 0x9b)
+		return true;	/* fwait: unmasked exceptions never pend */
+	if (in->mod != 3 && (opc == 0xd9 || opc == 0xdd) &&
+	    (r == 4 || r == 6)) {	/* fldenv fnstenv / frstor fnsave */
+		if (in->opsize_prefix)
+			return false;	/* 16-bit formats */
+		args[0] = fe_const(f, (opc == 0xdd) << 1 | (r == 4));
+		args[1] = fe_ea(f);
+		ir_set(b, X86_ENV_OFF(rip), fe_const(f, (int64_t)in->pc));
+		ir_call(b, (const void *)x86_helper_fenv, IR_HELPER_READS_ENV |
+			IR_HELPER_WRITES_ENV | IR_HELPER_MEMORY, 2, args);
+		return true;
+	}
 	if (in->mod != 3) {
 		size = mem_size(opc, r);
 		if (size == 0)
@@ -482,7 +589,7 @@ uint64_t x86_helper_fxsave(struct x86_cpu *env, uint64_t addr)
 	p[4] = (uint8_t)~env->fp_empty;
 	m = (uint32_t)env->mxcsr;
 	memcpy(p + 24, &m, 4);
-	m = 0xffbf;
+	m = 0xffff;	/* MXCSR_MASK: DAZ supported */
 	memcpy(p + 28, &m, 4);
 	for (unsigned i = 0; i < 8; i++)
 		memcpy(p + 32 + 16 * i, st(env, i), 10);
@@ -505,7 +612,7 @@ uint64_t x86_helper_fxrstor(struct x86_cpu *env, uint64_t addr)
 	env->fsw = w & ~(7u << 11);
 	env->fp_empty = (uint8_t)~p[4];
 	memcpy(&m, p + 24, 4);
-	env->mxcsr = m;
+	env->mxcsr = m & 0xffff;	/* reserved bits: #GP not modelled */
 	for (unsigned i = 0; i < 8; i++) {
 		long double v = 0;
 

@@ -11,6 +11,10 @@
  * friends, the status word for FNSTSW AX, else 0. */
 uint64_t x86_helper_x87(struct x86_cpu *env, uint64_t key, uint64_t eflags);
 
+/* KIND: bit 0 load (fldenv/frstor) rather than store (fnstenv/fnsave),
+ * bit 1 with the registers (fnsave/frstor). */
+uint64_t x86_helper_fenv(struct x86_cpu *env, uint64_t kind, uint64_t addr);
+
 /* FXSAVE/FXRSTOR on the guest's 512-byte area at ADDR. */
 uint64_t x86_helper_fxsave(struct x86_cpu *env, uint64_t addr);
 uint64_t x86_helper_fxrstor(struct x86_cpu *env, uint64_t addr);
