@@ -16,7 +16,7 @@
 
 #include "translator/x86/cpu.h"
 
-#define TR_JUMP_CACHE_SIZE 65536
+#define TR_JUMP_CACHE_SIZE 131072
 
 struct tb;
 
