@@ -55,7 +55,7 @@ static struct {
 	struct codebuf code;
 	struct tb *tbs;
 	unsigned n_tbs;
-	struct tb *hash[TB_HASH_SIZE];
+	struct tb **hash;		/* TB_HASH_SIZE chains */
 	uint32_t *pcmap_host;
 	uint64_t *pcmap_guest;
 	uint32_t pcmap_used;
@@ -75,7 +75,7 @@ static struct {
 	struct tr_cpu *cpus[64];
 	unsigned n_cpus;
 	struct tr_stats stats;
-	uint32_t chunks[CHUNK_SLOTS];	/* chunk number + 1, 0 = empty */
+	uint32_t *chunks;	/* CHUNK_SLOTS: chunk number + 1, 0 = empty */
 	unsigned n_chunks;
 	uint64_t last_chunk;		/* + 1: the one marked last */
 } tr;
@@ -142,7 +142,7 @@ static void chunk_mark(uint64_t chunk)
 
 static void chunks_clear(void)
 {
-	memset(tr.chunks, 0, sizeof(tr.chunks));
+	memset(tr.chunks, 0, CHUNK_SLOTS * sizeof(*tr.chunks));
 	tr.n_chunks = 0;
 	tr.last_chunk = 0;
 }
@@ -222,7 +222,10 @@ int tr_init(const struct tr_config *cfg)
 	tr.pcmap_host = calloc(PCMAP_MAX, sizeof(*tr.pcmap_host));
 	tr.pcmap_guest = calloc(PCMAP_MAX, sizeof(*tr.pcmap_guest));
 	tr.blk = malloc(sizeof(*tr.blk));
-	if (!tr.tbs || !tr.pcmap_host || !tr.pcmap_guest || !tr.blk)
+	tr.hash = calloc(TB_HASH_SIZE, sizeof(*tr.hash));
+	tr.chunks = calloc(CHUNK_SLOTS, sizeof(*tr.chunks));
+	if (!tr.tbs || !tr.pcmap_host || !tr.pcmap_guest || !tr.blk ||
+	    !tr.hash || !tr.chunks)
 		return -ENOMEM;
 	tr.max_insns = cfg && cfg->max_block_insns ? cfg->max_block_insns : 64;
 	tr.protect_code = cfg && cfg->protect_code_pages;
@@ -311,7 +314,7 @@ void tr_flush_all(void)
 		flush_stop_others();
 	tr.n_tbs = 0;
 	tr.pcmap_used = 0;
-	memset(tr.hash, 0, sizeof(tr.hash));
+	memset(tr.hash, 0, TB_HASH_SIZE * sizeof(*tr.hash));
 	chunks_clear();
 	for (unsigned i = 0; i < tr.n_cpus; i++)
 		memset(tr.cpus[i]->jump_cache, 0,

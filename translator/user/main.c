@@ -158,7 +158,7 @@ static char **shebang_argv(const char *path, int argc, char **argv,
 
 int main(int argc, char **argv)
 {
-	static struct tr_cpu cpu;
+	struct tr_cpu *cpu;
 	static char self[PATH_MAX], exe[PATH_MAX], found[PATH_MAX];
 	struct user_image img;
 	const char *why = NULL, *argv0 = NULL;
@@ -219,8 +219,13 @@ int main(int argc, char **argv)
 			      exe);
 	if (!sp)
 		fatal("cannot set up the guest stack");
-	tr_cpu_init(&cpu);
-	cpu.env.rip = img.entry;
-	cpu.env.regs[4] = sp;
-	user_run(&cpu);
+	/* On the heap: with its jump cache it is too big for .bss under
+	 * valgrind, whose PIE load address is close to 0x400000. */
+	cpu = aligned_alloc(64, (sizeof(*cpu) + 63) & ~(size_t)63);
+	if (!cpu)
+		fatal("cannot allocate the guest CPU");
+	tr_cpu_init(cpu);
+	cpu->env.rip = img.entry;
+	cpu->env.regs[4] = sp;
+	user_run(cpu);
 }
