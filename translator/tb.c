@@ -561,13 +561,24 @@ void tr_guest_write_range(uint64_t start, uint64_t len)
 	pthread_mutex_unlock(&tr_lock);
 }
 
-static struct tb *tb_find(struct tr_cpu *cpu, uint64_t pc)
+/* The block for PC, translated if need be; also chains exit LAST_EXIT
+ * of LAST (the block that just ran, if any) to it, under the same lock
+ * when translation takes it anyway.  GEN is the generation seen before
+ * LAST ran: after a flush LAST is gone. */
+static struct tb *tb_find(struct tr_cpu *cpu, uint64_t pc, struct tb *last,
+			  unsigned last_exit, unsigned long gen)
 {
 	unsigned j = jc_index(pc);
 	struct tb *tb = cpu->jump_cache[j];
 
 	if (tb && tb->pc == pc && tb->valid && !cpu->smc_step) {
 		tr.stats.jump_cache_hits++;
+		if (last && !last->exit_dest[last_exit]) {
+			pthread_mutex_lock(&tr_lock);
+			if (gen == tr.generation)
+				tb_chain(last, last_exit, tb);
+			pthread_mutex_unlock(&tr_lock);
+		}
 		return tb;
 	}
 	pthread_mutex_lock(&tr_lock);
@@ -583,6 +594,8 @@ static struct tb *tb_find(struct tr_cpu *cpu, uint64_t pc)
 	else
 		tb = tb_translate(pc, false);
 	cpu->jump_cache[j] = tb;
+	if (last && gen == tr.generation && !last->exit_dest[last_exit])
+		tb_chain(last, last_exit, tb);
 	pthread_mutex_unlock(&tr_lock);
 	return tb;
 }
@@ -592,19 +605,15 @@ static __attribute__((noinline)) int exec_loop(struct tr_cpu *cpu)
 	struct x86_cpu *env = &cpu->env;
 	struct tb *last = NULL, *tb;
 	unsigned last_exit = 0;
-	unsigned long gen;
+	unsigned long gen, last_gen = 0;
 	uint64_t ret;
 	int reason;
 
 	for (;;) {
 		gen = tr.generation;
-		tb = tb_find(cpu, env->rip);
-		if (last && gen == tr.generation && !last->exit_dest[last_exit]) {
-			pthread_mutex_lock(&tr_lock);
-			if (gen == tr.generation)
-				tb_chain(last, last_exit, tb);
-			pthread_mutex_unlock(&tr_lock);
-		}
+		if (gen != last_gen)
+			last = NULL;	/* flushed since LAST ran: gone */
+		tb = tb_find(cpu, env->rip, last, last_exit, gen);
 		tr.stats.dispatches++;
 		__atomic_store_n(&cpu->in_code, 1, __ATOMIC_SEQ_CST);
 		/* A flush between the lookup and here (by anyone, including
@@ -618,6 +627,7 @@ static __attribute__((noinline)) int exec_loop(struct tr_cpu *cpu)
 			last = NULL;
 			continue;	/* TB may be gone: look it up again */
 		}
+		last_gen = gen;
 		ret = tr.enter(env, codebuf_exec_addr(&tr.code, tb->code_off));
 		__atomic_store_n(&cpu->in_code, 0, __ATOMIC_RELEASE);
 		if (env->exception != X86_EXIT_NONE) {
