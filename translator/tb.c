@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -24,7 +25,7 @@
 #include "translator/x86/helpers.h"
 
 #define TB_MAX 262144
-#define TB_HASH_BITS 18
+#define TB_HASH_BITS 17
 #define TB_HASH_SIZE (1u << TB_HASH_BITS)
 #define PCMAP_MAX (4u << 20)
 #define MIN_FREE_CODE (256u << 10)
@@ -263,9 +264,31 @@ int tr_init(const struct tr_config *cfg)
 	return 0;
 }
 
+/* Zero LEN bytes at P (private anonymous memory: heap or .bss); whole
+ * pages are dropped rather than written, so that a big jump cache costs
+ * page faults only where it is used. */
+static void zero_lazily(void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p, e = a + len;
+	uintptr_t pa = (a + 4095) & ~(uintptr_t)4095, pe = e & ~(uintptr_t)4095;
+
+	if (pe < pa + 16 * 4096 ||
+	    madvise((void *)pa, pe - pa, MADV_DONTNEED) < 0) {
+		memset(p, 0, len);
+		return;
+	}
+	memset(p, 0, pa - a);
+	memset((void *)pe, 0, e - pe);
+}
+
 void tr_cpu_init(struct tr_cpu *cpu)
 {
-	memset(cpu, 0, sizeof(*cpu));
+	size_t jc = offsetof(struct tr_cpu, jump_cache);
+	size_t after = jc + sizeof(cpu->jump_cache);
+
+	memset(cpu, 0, jc);
+	zero_lazily(cpu->jump_cache, sizeof(cpu->jump_cache));
+	memset((char *)cpu + after, 0, sizeof(*cpu) - after);
 	cpu->env.df = 1;
 	cpu->env.cc_op = CC_OP(CC_EFLAGS, 3);
 	cpu->env.mxcsr = 0x1f80;
@@ -317,8 +340,8 @@ void tr_flush_all(void)
 	memset(tr.hash, 0, TB_HASH_SIZE * sizeof(*tr.hash));
 	chunks_clear();
 	for (unsigned i = 0; i < tr.n_cpus; i++)
-		memset(tr.cpus[i]->jump_cache, 0,
-		       sizeof(tr.cpus[i]->jump_cache));
+		zero_lazily(tr.cpus[i]->jump_cache,
+			    sizeof(tr.cpus[i]->jump_cache));
 	codebuf_reset(&tr.code);
 	__atomic_add_fetch(&tr.generation, 1, __ATOMIC_SEQ_CST);
 	tr.stats.cache_flushes++;
@@ -399,7 +422,7 @@ static struct tb *tb_translate(uint64_t pc, bool smc_step)
 {
 	struct tb *tb;
 	unsigned max = smc_step ? 1 : tr.max_insns;
-	unsigned long long t0 = now_ns();
+	unsigned long long t0 = tr.time_phases ? now_ns() : 0;
 	int rc;
 
 	for (int attempt = 0;; attempt++) {
@@ -431,7 +454,8 @@ static struct tb *tb_translate(uint64_t pc, bool smc_step)
 		tb->hash_next = tr.hash[hash_pc(pc)];
 		tr.hash[hash_pc(pc)] = tb;
 	}
-	tr.stats.translate_ns += now_ns() - t0;
+	if (tr.time_phases)
+		tr.stats.translate_ns += now_ns() - t0;
 	return tb;
 }
 

@@ -54,7 +54,7 @@ struct tr_stats {
 	unsigned long indirect_exits;
 	unsigned long hash_hits;
 	/* Translation work: guest bytes in, host bytes out, and time.
-	 * The per-phase split is measured with MICA_TRANSLATOR_STATS only. */
+	 * Times are measured only with MICA_TRANSLATOR_STATS set. */
 	unsigned long guest_bytes;
 	unsigned long host_bytes;
 	unsigned long long translate_ns;

@@ -6,11 +6,14 @@
 # (about twice qemu-x86_64).
 #
 #   tests/bench/translator.sh [RUNS]     best of RUNS (default 3)
+#   MICA_X86=path/to/mica-x86_64 ...     another build (A/B comparisons)
 set -e
 cd "$(dirname "$0")/../.."
 runs=${1:-3}
-MICA_X86=build/bin/mica-x86_64
-make -s "$MICA_X86" >/dev/null
+if [ -z "$MICA_X86" ]; then
+	MICA_X86=build/bin/mica-x86_64
+	make -s "$MICA_X86" >/dev/null
+fi
 QEMU=$(command -v qemu-x86_64 || true)
 [ -n "$QEMU" ] || echo "qemu-x86_64 not installed (apt-get install qemu-user): its column stays empty"
 dir=$(mktemp -d /tmp/mica-bench-tr.XXXXXX)
