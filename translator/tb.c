@@ -657,15 +657,18 @@ static __attribute__((noinline)) int exec_loop(struct tr_cpu *cpu)
 		if (env->exception != X86_EXIT_NONE) {
 			cpu->in_exec = false;
 			reason = (int)env->exception;
-			/* Leaving normally with SEGV: the code at rip could
-			 * not be fetched; the fault is at its first
+			/* Leaving normally with SEGV because the code at rip
+			 * could not be fetched: the fault is at its first
 			 * unreadable byte, as for a native fetch. */
 			if (reason == X86_EXIT_SEGV) {
 				uint8_t probe[X86_MAX_INSN_LEN];
+				struct x86_insn insn;
+				size_t n = fetch_user(NULL, env->rip, probe,
+						      sizeof(probe));
 
-				env->exception_addr = env->rip +
-					fetch_user(NULL, env->rip, probe,
-						   sizeof(probe));
+				if (x86_decode(&insn, probe, n, env->rip) ==
+				    -EFAULT)
+					env->exception_addr = env->rip + n;
 			}
 			env->exception = X86_EXIT_NONE;
 			return reason;

@@ -30,8 +30,6 @@ static void usage(void)
 static noreturn void guest_fatal_signal(struct tr_cpu *cpu,
 							 int sig)
 {
-	const char *s = getenv("MICA_TRANSLATOR_STATS");
-
 	if (sig == SIGSEGV)
 		log_warnx("guest SIGSEGV at pc %#llx (address %#llx)",
 			  (unsigned long long)cpu->env.rip,
@@ -39,8 +37,7 @@ static noreturn void guest_fatal_signal(struct tr_cpu *cpu,
 	else
 		log_warnx("guest %s at pc %#llx", strsignal(sig),
 			  (unsigned long long)cpu->env.rip);
-	if (s && *s && strcmp(s, "0") != 0)
-		tr_print_stats();
+	user_print_stats();
 	fflush(stderr);
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -166,6 +163,7 @@ int main(int argc, char **argv)
 	uint64_t sp;
 
 	log_init("mica-x86_64");
+	user_stats_init();
 	if (argc > 2 && strcmp(argv[1], "-0") == 0) {
 		argv0 = argv[2];
 		first = 3;
