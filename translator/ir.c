@@ -308,42 +308,68 @@ static void rename_operands(struct ir_op *op, const ir_temp *rename)
 			op->args[i] = rename[op->args[i]];
 }
 
+/* "Forget every slot" happens at every barrier: instead of clearing
+ * per-slot arrays, slots carry the epoch they were set in and a new
+ * epoch forgets them all.  Slots below IR_VECTOR_STATE_OFF / 8 and the
+ * vector state have separate epochs (vector helpers forget only the
+ * latter). */
+struct epochs {
+	uint32_t counter;
+	uint32_t stamp[ENV_SLOTS];	/* 0: never valid */
+};
+
+static uint32_t new_epoch(struct epochs *e)
+{
+	if (++e->counter == 0) {	/* wrapped: old stamps are ambiguous */
+		memset(e->stamp, 0, sizeof(e->stamp));
+		e->counter = 1;
+	}
+	return e->counter;
+}
+
 /* Replace IR_GET of a slot whose value is already known in a temp. */
 static void forward_gets(struct ir_block *blk)
 {
 	static ir_temp known[ENV_SLOTS];
+	static struct epochs known_ep;
+	uint32_t *known_epoch = known_ep.stamp;
 	static ir_temp rename[IR_MAX_TEMPS];
+	const unsigned vec = IR_VECTOR_STATE_OFF / 8;
+	uint32_t ep_gpr, ep_vec;
 
-	for (unsigned i = 0; i < ENV_SLOTS; i++)
-		known[i] = IR_NO_TEMP;
+	ep_gpr = new_epoch(&known_ep);
+	ep_vec = new_epoch(&known_ep);
 	for (unsigned i = 0; i < blk->n_temps; i++)
 		rename[i] = i;
 	for (unsigned i = 0; i < blk->n_ops; i++) {
 		struct ir_op *op = &blk->ops[i];
 		unsigned slot = (unsigned)op->imm / 8;
+		uint32_t ep = slot < vec ? ep_gpr : ep_vec;
 
 		rename_operands(op, rename);
 		switch (op->opc) {
 		case IR_GET:
-			if (slot < ENV_SLOTS && known[slot] != IR_NO_TEMP) {
+			if (slot < ENV_SLOTS && known_epoch[slot] == ep) {
 				rename[op->dst] = known[slot];
 				op->opc = IR_NOP;
 			} else if (slot < ENV_SLOTS) {
 				known[slot] = op->dst;
+				known_epoch[slot] = ep;
 			}
 			break;
 		case IR_SET:
-			if (slot < ENV_SLOTS)
+			if (slot < ENV_SLOTS) {
 				known[slot] = op->a;
+				known_epoch[slot] = ep;
+			}
 			break;
 		case IR_CALL:
-			if (op->helper_flags & IR_HELPER_WRITES_ENV)
-				for (unsigned s = 0; s < ENV_SLOTS; s++)
-					known[s] = IR_NO_TEMP;
-			else if (op->helper_flags & IR_HELPER_VECTOR)
-				for (unsigned s = IR_VECTOR_STATE_OFF / 8;
-				     s < ENV_SLOTS; s++)
-					known[s] = IR_NO_TEMP;
+			if (op->helper_flags & IR_HELPER_WRITES_ENV) {
+				ep_gpr = new_epoch(&known_ep);
+				ep_vec = new_epoch(&known_ep);
+			} else if (op->helper_flags & IR_HELPER_VECTOR) {
+				ep_vec = new_epoch(&known_ep);
+			}
 			break;
 		default:
 			break;
@@ -382,25 +408,26 @@ static bool has_side_effect(const struct ir_op *op)
  * observes the slot, then ops whose result nobody uses. */
 static void eliminate_dead(struct ir_block *blk)
 {
-	static bool overwritten[ENV_SLOTS];
+	static struct epochs overwritten;
 	static bool used[IR_MAX_TEMPS];
+	uint32_t *overwritten_epoch = overwritten.stamp;
+	uint32_t ep = new_epoch(&overwritten);
 
-	memset(overwritten, 0, sizeof(overwritten));
 	memset(used, 0, sizeof(bool) * blk->n_temps);
 	for (unsigned i = blk->n_ops; i-- > 0;) {
 		struct ir_op *op = &blk->ops[i];
 		unsigned slot = (unsigned)op->imm / 8;
 
 		if (op->opc == IR_SET && slot < ENV_SLOTS) {
-			if (overwritten[slot]) {
+			if (overwritten_epoch[slot] == ep) {
 				op->opc = IR_NOP;
 				continue;
 			}
-			overwritten[slot] = true;
+			overwritten_epoch[slot] = ep;
 		} else if (op->opc == IR_GET && slot < ENV_SLOTS) {
-			overwritten[slot] = false;
+			overwritten_epoch[slot] = 0;
 		} else if (is_barrier(op)) {
-			memset(overwritten, 0, sizeof(overwritten));
+			ep = new_epoch(&overwritten);
 		}
 		if (!has_side_effect(op) && op->opc != IR_NOP &&
 		    (op->dst == IR_NO_TEMP || !used[op->dst])) {

@@ -56,10 +56,16 @@ static void read_maps(void)
 
 static int page_prot(uint64_t page, bool reread)
 {
+	static unsigned last;	/* consecutive blocks: mostly the same map */
+
+	if (last < n_maps && page >= maps[last].start && page < maps[last].end)
+		return maps[last].prot;
 	for (int pass = 0; pass < 2; pass++) {
 		for (unsigned i = 0; i < n_maps; i++)
-			if (page >= maps[i].start && page < maps[i].end)
+			if (page >= maps[i].start && page < maps[i].end) {
+				last = i;
 				return maps[i].prot;
+			}
 		if (!reread)
 			break;
 		read_maps();

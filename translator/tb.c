@@ -10,7 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -19,13 +20,20 @@
 #include "translator/codebuf.h"
 #include "translator/smc.h"
 #include "translator/translator.h"
+#include "translator/x86/decode.h"
 #include "translator/x86/frontend.h"
 #include "translator/x86/helpers.h"
 
 #define TB_MAX 262144
-#define TB_HASH_SIZE 65536
+#define TB_HASH_BITS 17
+#define TB_HASH_SIZE (1u << TB_HASH_BITS)
 #define PCMAP_MAX (4u << 20)
 #define MIN_FREE_CODE (256u << 10)
+/* 64 KiB chunks of guest address space holding translated code: lets
+ * munmap/mprotect of data (most of them) skip the scan of all TBs. */
+#define CHUNK_SHIFT 16
+#define CHUNK_SLOTS 65536	/* open addressing, power of two */
+#define CHUNK_SCAN_MAX 4096	/* bigger ranges: just scan the TBs */
 
 struct tb {
 	uint64_t pc, pc_end;
@@ -48,7 +56,7 @@ static struct {
 	struct codebuf code;
 	struct tb *tbs;
 	unsigned n_tbs;
-	struct tb *hash[TB_HASH_SIZE];
+	struct tb **hash;		/* TB_HASH_SIZE chains */
 	uint32_t *pcmap_host;
 	uint64_t *pcmap_guest;
 	uint32_t pcmap_used;
@@ -58,11 +66,19 @@ static struct {
 	uint64_t (*enter)(struct x86_cpu *env, uint64_t code);
 	unsigned max_insns;
 	bool protect_code;
+	bool time_phases;		/* MICA_TRANSLATOR_STATS set */
+	bool dump_ir;			/* MICA_DEBUG=ir */
+	bool no_chain;			/* MICA_NO_CHAIN set */
+	struct tr_backend_config bcfg;	/* exit_token set per block */
+	uint64_t fetch_short_at;	/* see fetch_user */
 	unsigned long generation;	/* bumped by every flush */
 	int flush_requested;		/* other threads: stay out of code */
 	struct tr_cpu *cpus[64];
 	unsigned n_cpus;
 	struct tr_stats stats;
+	uint32_t *chunks;	/* CHUNK_SLOTS: chunk number + 1, 0 = empty */
+	unsigned n_chunks;
+	uint64_t last_chunk;		/* + 1: the one marked last */
 } tr;
 
 static __thread struct tr_cpu *tr_current;
@@ -73,9 +89,18 @@ static __thread struct tr_cpu *tr_current;
  * thread out of translated code (see flush_stop_others). */
 static pthread_mutex_t tr_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull +
+	       (unsigned long long)ts.tv_nsec;
+}
+
 static unsigned hash_pc(uint64_t pc)
 {
-	return (unsigned)((pc ^ (pc >> 16)) & (TB_HASH_SIZE - 1));
+	return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - TB_HASH_BITS));
 }
 
 static unsigned jc_index(uint64_t pc)
@@ -83,21 +108,100 @@ static unsigned jc_index(uint64_t pc)
 	return (unsigned)((pc ^ (pc >> 12)) & (TR_JUMP_CACHE_SIZE - 1));
 }
 
+static unsigned chunk_slot(uint64_t chunk)
+{
+	return (unsigned)((chunk * 0x9e3779b1u) >> 8) & (CHUNK_SLOTS - 1);
+}
+
+/* True if a TB may start or end in CHUNK (or the set overflowed). */
+static bool chunk_has_code(uint64_t chunk)
+{
+	if (tr.n_chunks >= CHUNK_SLOTS / 2)
+		return true;
+	for (unsigned i = chunk_slot(chunk);; i = (i + 1) & (CHUNK_SLOTS - 1)) {
+		if (tr.chunks[i] == 0)
+			return false;
+		if (tr.chunks[i] == chunk + 1)
+			return true;
+	}
+}
+
+static void chunk_mark(uint64_t chunk)
+{
+	unsigned i;
+
+	if (chunk + 1 == tr.last_chunk || tr.n_chunks >= CHUNK_SLOTS / 2)
+		return;
+	tr.last_chunk = chunk + 1;
+	for (i = chunk_slot(chunk); tr.chunks[i];
+	     i = (i + 1) & (CHUNK_SLOTS - 1))
+		if (tr.chunks[i] == chunk + 1)
+			return;
+	tr.chunks[i] = (uint32_t)(chunk + 1);
+	tr.n_chunks++;
+}
+
+static void chunks_clear(void)
+{
+	memset(tr.chunks, 0, CHUNK_SLOTS * sizeof(*tr.chunks));
+	tr.n_chunks = 0;
+	tr.last_chunk = 0;
+}
+
+/* Could [start, end) overlap a TB?  A TB is shorter than a chunk, so
+ * every chunk it touches is marked (its first and last), and a TB
+ * overlapping the range touches a chunk of the range. */
+static bool range_may_have_code(uint64_t start, uint64_t end)
+{
+	uint64_t first = start >> CHUNK_SHIFT, last = (end - 1) >> CHUNK_SHIFT;
+
+	if (end <= start)
+		return false;
+	if (last - first >= CHUNK_SCAN_MAX)
+		return true;
+	for (uint64_t c = first; c <= last; c++)
+		if (chunk_has_code(c))
+			return true;
+	return false;
+}
+
+/* Set while fetch_user copies guest code: a fault there (unmapped or
+ * unreadable guest page) jumps back instead of being a guest fault. */
+static __thread sigjmp_buf *volatile fetch_recover;
+
+static size_t copy_guarded(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	sigjmp_buf jb;
+
+	if (sigsetjmp(jb, 0)) {
+		fetch_recover = NULL;
+		return 0;
+	}
+	fetch_recover = &jb;
+	__asm__ volatile("" ::: "memory");	/* the copy stays inside */
+	memcpy(dst, src, len);
+	__asm__ volatile("" ::: "memory");
+	fetch_recover = NULL;
+	return len;
+}
+
+/* Copy up to LEN bytes of guest code at PC: as many as are readable
+ * (the decoder asks for more when an instruction is cut short).  A
+ * plain copy guarded by the fault handler: no system call per
+ * instruction.  OPAQUE, if not NULL, is a uint64_t that receives the
+ * first unreadable address (if it is still 0). */
 static size_t fetch_user(void *opaque, uint64_t pc, uint8_t *buf, size_t len)
 {
-	struct iovec local = { .iov_base = buf, .iov_len = len };
-	struct iovec remote = { .iov_base = x86_g2h(pc), .iov_len = len };
-	size_t page_left = 4096 - (pc & 4095);
-	ssize_t n;
+	size_t page_left = 4096 - (pc & 4095), n;
+	uint64_t *short_at = opaque;
 
-	/* process_vm_readv stops at the first unreadable page, which is
-	 * exactly the "how much can we fetch" answer the decoder needs. */
-	n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-	if (n < 0 && len > page_left) {
-		local.iov_len = remote.iov_len = page_left;
-		n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-	}
-	return n < 0 ? 0 : (size_t)n;
+	if (len <= page_left)
+		n = copy_guarded(buf, x86_g2h(pc), len);
+	else if ((n = copy_guarded(buf, x86_g2h(pc), page_left)) == page_left)
+		n += copy_guarded(buf + n, x86_g2h(pc + n), len - n);
+	if (n < len && short_at && !*short_at)
+		*short_at = pc + n;
+	return n;
 }
 
 static void fault_handler(int sig, siginfo_t *si, void *uc_void);
@@ -119,12 +223,34 @@ int tr_init(const struct tr_config *cfg)
 	tr.pcmap_host = calloc(PCMAP_MAX, sizeof(*tr.pcmap_host));
 	tr.pcmap_guest = calloc(PCMAP_MAX, sizeof(*tr.pcmap_guest));
 	tr.blk = malloc(sizeof(*tr.blk));
-	if (!tr.tbs || !tr.pcmap_host || !tr.pcmap_guest || !tr.blk)
+	tr.hash = calloc(TB_HASH_SIZE, sizeof(*tr.hash));
+	tr.chunks = calloc(CHUNK_SLOTS, sizeof(*tr.chunks));
+	if (!tr.tbs || !tr.pcmap_host || !tr.pcmap_guest || !tr.blk ||
+	    !tr.hash || !tr.chunks)
 		return -ENOMEM;
 	tr.max_insns = cfg && cfg->max_block_insns ? cfg->max_block_insns : 64;
 	tr.protect_code = cfg && cfg->protect_code_pages;
+	tr.time_phases = getenv("MICA_TRANSLATOR_STATS") != NULL;
+	tr.dump_ir = log_debug_enabled("ir");
+	tr.no_chain = getenv("MICA_NO_CHAIN") != NULL;
+	tr.bcfg = (struct tr_backend_config){
+		.mem = &tr_mem_user,
+		.env_rip_off = X86_ENV_OFF(rip),
+		.env_exception_off = X86_ENV_OFF(exception),
+		.env_spill_off = X86_ENV_OFF(spill),
+		.env_interrupt_off = X86_ENV_OFF(interrupt_request),
+		.interrupt_reason = X86_EXIT_INTERRUPT,
+		.n_spill = 64,
+		.jc_off = offsetof(struct tr_cpu, jump_cache),
+		.jc_mask = getenv("MICA_NO_INLINE_JC") ? 0 :
+			   TR_JUMP_CACHE_SIZE - 1,
+		.desc_pc_off = offsetof(struct tb, pc),
+		.desc_valid_off = offsetof(struct tb, valid),
+		.desc_code_off = offsetof(struct tb, code_exec),
+	};
 	n = x86_64_emit_trampolines(tr.code.rw, codebuf_exec_addr(&tr.code, 0),
 				    &tr.epilogue);
+	tr.bcfg.epilogue = tr.epilogue;
 	tr.enter = (uint64_t (*)(struct x86_cpu *, uint64_t))(uintptr_t)
 		   codebuf_exec_addr(&tr.code, 0);
 	tr.code.reserved = tr.code.used = n;
@@ -138,9 +264,31 @@ int tr_init(const struct tr_config *cfg)
 	return 0;
 }
 
+/* Zero LEN bytes at P (private anonymous memory: heap or .bss); whole
+ * pages are dropped rather than written, so that a big jump cache costs
+ * page faults only where it is used. */
+static void zero_lazily(void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p, e = a + len;
+	uintptr_t pa = (a + 4095) & ~(uintptr_t)4095, pe = e & ~(uintptr_t)4095;
+
+	if (pe < pa + 16 * 4096 ||
+	    madvise((void *)pa, pe - pa, MADV_DONTNEED) < 0) {
+		memset(p, 0, len);
+		return;
+	}
+	memset(p, 0, pa - a);
+	memset((void *)pe, 0, e - pe);
+}
+
 void tr_cpu_init(struct tr_cpu *cpu)
 {
-	memset(cpu, 0, sizeof(*cpu));
+	size_t jc = offsetof(struct tr_cpu, jump_cache);
+	size_t after = jc + sizeof(cpu->jump_cache);
+
+	memset(cpu, 0, jc);
+	zero_lazily(cpu->jump_cache, sizeof(cpu->jump_cache));
+	memset((char *)cpu + after, 0, sizeof(*cpu) - after);
 	cpu->env.df = 1;
 	cpu->env.cc_op = CC_OP(CC_EFLAGS, 3);
 	cpu->env.mxcsr = 0x1f80;
@@ -189,10 +337,11 @@ void tr_flush_all(void)
 		flush_stop_others();
 	tr.n_tbs = 0;
 	tr.pcmap_used = 0;
-	memset(tr.hash, 0, sizeof(tr.hash));
+	memset(tr.hash, 0, TB_HASH_SIZE * sizeof(*tr.hash));
+	chunks_clear();
 	for (unsigned i = 0; i < tr.n_cpus; i++)
-		memset(tr.cpus[i]->jump_cache, 0,
-		       sizeof(tr.cpus[i]->jump_cache));
+		zero_lazily(tr.cpus[i]->jump_cache,
+			    sizeof(tr.cpus[i]->jump_cache));
 	codebuf_reset(&tr.code);
 	__atomic_add_fetch(&tr.generation, 1, __ATOMIC_SEQ_CST);
 	tr.stats.cache_flushes++;
@@ -211,39 +360,44 @@ static struct tb *tb_lookup(uint64_t pc)
 static int tb_emit(struct tb *tb, unsigned max_insns)
 {
 	struct x86_frontend_config fcfg = {
-		.fetch = fetch_user, .max_insns = max_insns,
+		.fetch = fetch_user, .fetch_opaque = &tr.fetch_short_at,
+		.max_insns = max_insns,
 	};
-	struct tr_backend_config bcfg = {
-		.mem = &tr_mem_user,
-		.env_rip_off = X86_ENV_OFF(rip),
-		.env_exception_off = X86_ENV_OFF(exception),
-		.epilogue = tr.epilogue,
-		.exit_token = (uint64_t)(uintptr_t)tb,
-		.env_spill_off = X86_ENV_OFF(spill),
-		.env_interrupt_off = X86_ENV_OFF(interrupt_request),
-		.interrupt_reason = X86_EXIT_INTERRUPT,
-		.n_spill = 64,
-		.jc_off = offsetof(struct tr_cpu, jump_cache),
-		.jc_mask = getenv("MICA_NO_INLINE_JC") ? 0 : TR_JUMP_CACHE_SIZE - 1,
-		.desc_pc_off = offsetof(struct tb, pc),
-		.desc_valid_off = offsetof(struct tb, valid),
-		.desc_code_off = offsetof(struct tb, code_exec),
-	};
+	struct tr_backend_config *bcfg = &tr.bcfg;
 	size_t off = (tr.code.used + 15) & ~(size_t)15;
+	unsigned long long ts = 0, t0 = 0, t1 = 0, t2 = 0;
 	int rc;
 
+	if (tr.time_phases)
+		ts = now_ns();
+	bcfg->exit_token = (uint64_t)(uintptr_t)tb;
+	tr.fetch_short_at = 0;
 	x86_translate_block(tr.blk, tb->pc, &fcfg);
+	if (tr.time_phases)
+		t0 = now_ns();
 	ir_optimize(tr.blk);
-	if (log_debug_enabled("ir"))
+	if (tr.dump_ir)
 		ir_dump(tr.blk);
+	if (tr.time_phases)
+		t1 = now_ns();
 	rc = x86_64_emit_block(tr.blk, tr.code.rw + off, tr.code.size - off,
-			       codebuf_exec_addr(&tr.code, off), &bcfg,
+			       codebuf_exec_addr(&tr.code, off), bcfg,
 			       &tr.info);
+	if (tr.time_phases) {
+		t2 = now_ns();
+		tr.stats.frontend_ns += t0 - ts;
+		tr.stats.optimize_ns += t1 - t0;
+		tr.stats.emit_ns += t2 - t1;
+	}
 	if (rc < 0)
 		return rc;
 	if (tr.pcmap_used + tr.info.n_pcmap > PCMAP_MAX)
 		return -ENOSPC;
 	tb->pc_end = tr.blk->guest_end;
+	/* The decoder looked at unreadable bytes: the block depends on
+	 * them staying unreadable (it may be a SEGV exit). */
+	if (tr.fetch_short_at >= tb->pc_end)
+		tb->pc_end = tr.fetch_short_at + 1;
 	tb->code_off = (uint32_t)off;
 	tb->code_exec = codebuf_exec_addr(&tr.code, off);
 	tb->code_size = tr.info.size;
@@ -268,6 +422,7 @@ static struct tb *tb_translate(uint64_t pc, bool smc_step)
 {
 	struct tb *tb;
 	unsigned max = smc_step ? 1 : tr.max_insns;
+	unsigned long long t0 = tr.time_phases ? now_ns() : 0;
 	int rc;
 
 	for (int attempt = 0;; attempt++) {
@@ -288,23 +443,25 @@ static struct tb *tb_translate(uint64_t pc, bool smc_step)
 	}
 	tr.n_tbs++;
 	tr.stats.blocks_translated++;
-	if (smc_step)
-		return tb;	/* run once: never valid, never in the hash */
-	if (tr.protect_code)
-		smc_protect_range(tb->pc, tb->pc_end);
-	tb->valid = true;
-	tb->hash_next = tr.hash[hash_pc(pc)];
-	tr.hash[hash_pc(pc)] = tb;
+	tr.stats.guest_bytes += tb->pc_end - tb->pc;
+	tr.stats.host_bytes += tb->code_size;
+	if (!smc_step) {	/* else run once: never valid, not hashed */
+		if (tr.protect_code)
+			smc_protect_range(tb->pc, tb->pc_end);
+		chunk_mark(tb->pc >> CHUNK_SHIFT);
+		chunk_mark((tb->pc_end - 1) >> CHUNK_SHIFT);
+		tb->valid = true;
+		tb->hash_next = tr.hash[hash_pc(pc)];
+		tr.hash[hash_pc(pc)] = tb;
+	}
+	if (tr.time_phases)
+		tr.stats.translate_ns += now_ns() - t0;
 	return tb;
 }
 
 static void tb_chain(struct tb *from, unsigned k, struct tb *to)
 {
-	static int no_chain = -1;
-
-	if (no_chain < 0)
-		no_chain = getenv("MICA_NO_CHAIN") != NULL;
-	if (no_chain)
+	if (tr.no_chain)
 		return;
 	if (from->exit_dest[k] || from->exit_target[k] != to->pc ||
 	    !from->valid || !to->valid)
@@ -379,6 +536,8 @@ static void tb_invalidate(struct tb *tb)
 
 static void invalidate_locked(uint64_t start, uint64_t end)
 {
+	if (!range_may_have_code(start, end))
+		return;
 	for (unsigned i = 0; i < tr.n_tbs; i++) {
 		struct tb *tb = &tr.tbs[i];
 
@@ -426,13 +585,24 @@ void tr_guest_write_range(uint64_t start, uint64_t len)
 	pthread_mutex_unlock(&tr_lock);
 }
 
-static struct tb *tb_find(struct tr_cpu *cpu, uint64_t pc)
+/* The block for PC, translated if need be; also chains exit LAST_EXIT
+ * of LAST (the block that just ran, if any) to it, under the same lock
+ * when translation takes it anyway.  GEN is the generation seen before
+ * LAST ran: after a flush LAST is gone. */
+static struct tb *tb_find(struct tr_cpu *cpu, uint64_t pc, struct tb *last,
+			  unsigned last_exit, unsigned long gen)
 {
 	unsigned j = jc_index(pc);
 	struct tb *tb = cpu->jump_cache[j];
 
 	if (tb && tb->pc == pc && tb->valid && !cpu->smc_step) {
 		tr.stats.jump_cache_hits++;
+		if (last && !last->exit_dest[last_exit]) {
+			pthread_mutex_lock(&tr_lock);
+			if (gen == tr.generation)
+				tb_chain(last, last_exit, tb);
+			pthread_mutex_unlock(&tr_lock);
+		}
 		return tb;
 	}
 	pthread_mutex_lock(&tr_lock);
@@ -443,9 +613,13 @@ static struct tb *tb_find(struct tr_cpu *cpu, uint64_t pc)
 		return tb;
 	}
 	tb = tb_lookup(pc);
-	if (!tb)
+	if (tb)
+		tr.stats.hash_hits++;
+	else
 		tb = tb_translate(pc, false);
 	cpu->jump_cache[j] = tb;
+	if (last && gen == tr.generation && !last->exit_dest[last_exit])
+		tb_chain(last, last_exit, tb);
 	pthread_mutex_unlock(&tr_lock);
 	return tb;
 }
@@ -455,19 +629,15 @@ static __attribute__((noinline)) int exec_loop(struct tr_cpu *cpu)
 	struct x86_cpu *env = &cpu->env;
 	struct tb *last = NULL, *tb;
 	unsigned last_exit = 0;
-	unsigned long gen;
+	unsigned long gen, last_gen = 0;
 	uint64_t ret;
 	int reason;
 
 	for (;;) {
 		gen = tr.generation;
-		tb = tb_find(cpu, env->rip);
-		if (last && gen == tr.generation && !last->exit_dest[last_exit]) {
-			pthread_mutex_lock(&tr_lock);
-			if (gen == tr.generation)
-				tb_chain(last, last_exit, tb);
-			pthread_mutex_unlock(&tr_lock);
-		}
+		if (gen != last_gen)
+			last = NULL;	/* flushed since LAST ran: gone */
+		tb = tb_find(cpu, env->rip, last, last_exit, gen);
 		tr.stats.dispatches++;
 		__atomic_store_n(&cpu->in_code, 1, __ATOMIC_SEQ_CST);
 		/* A flush between the lookup and here (by anyone, including
@@ -481,14 +651,30 @@ static __attribute__((noinline)) int exec_loop(struct tr_cpu *cpu)
 			last = NULL;
 			continue;	/* TB may be gone: look it up again */
 		}
+		last_gen = gen;
 		ret = tr.enter(env, codebuf_exec_addr(&tr.code, tb->code_off));
 		__atomic_store_n(&cpu->in_code, 0, __ATOMIC_RELEASE);
 		if (env->exception != X86_EXIT_NONE) {
 			cpu->in_exec = false;
 			reason = (int)env->exception;
+			/* Leaving normally with SEGV because the code at rip
+			 * could not be fetched: the fault is at its first
+			 * unreadable byte, as for a native fetch. */
+			if (reason == X86_EXIT_SEGV) {
+				uint8_t probe[X86_MAX_INSN_LEN];
+				struct x86_insn insn;
+				size_t n = fetch_user(NULL, env->rip, probe,
+						      sizeof(probe));
+
+				if (x86_decode(&insn, probe, n, env->rip) ==
+				    -EFAULT)
+					env->exception_addr = env->rip + n;
+			}
 			env->exception = X86_EXIT_NONE;
 			return reason;
 		}
+		if (!ret)
+			tr.stats.indirect_exits++;
 		last = ret ? (struct tb *)(uintptr_t)(ret & ~3ull) : NULL;
 		last_exit = ret & 3;
 	}
@@ -550,6 +736,8 @@ static void fault_handler(int sig, siginfo_t *si, void *uc_void)
 	struct tr_cpu *cpu = tr_current;
 	uint64_t pc = (uint64_t)uc->uc_mcontext.gregs[REG_RIP], guest_pc;
 
+	if (fetch_recover && si->si_code > 0)	/* reading guest code */
+		siglongjmp(*fetch_recover, 1);
 	if (sig == SIGSEGV && si->si_code == SEGV_ACCERR &&
 	    smc_write_fault((uint64_t)(uintptr_t)si->si_addr)) {
 		/* Self-modifying code.  In the emulator's own code: retry
@@ -688,5 +876,20 @@ void tr_print_stats(void)
 		tr.stats.dispatches, tr.stats.jump_cache_hits,
 		tr.stats.cache_flushes, tr.stats.invalidations,
 		tr.stats.smc_faults);
+	fprintf(stderr,
+		"mica-x86_64 stats: indirect exits %lu, hash hits %lu\n",
+		tr.stats.indirect_exits, tr.stats.hash_hits);
+	/* One line of key=value for tests/bench/translator.sh. */
+	fprintf(stderr,
+		"mica-x86_64 translation: blocks=%lu guest_bytes=%lu "
+		"host_bytes=%lu translate_ms=%.1f frontend_ms=%.1f "
+		"optimize_ms=%.1f emit_ms=%.1f us_per_block=%.2f\n",
+		tr.stats.blocks_translated, tr.stats.guest_bytes,
+		tr.stats.host_bytes, tr.stats.translate_ns / 1e6,
+		tr.stats.frontend_ns / 1e6, tr.stats.optimize_ns / 1e6,
+		tr.stats.emit_ns / 1e6,
+		tr.stats.blocks_translated ?
+		tr.stats.translate_ns / 1e3 / (double)tr.stats.blocks_translated :
+		0.0);
 	x86_frontend_print_missing();
 }

@@ -16,7 +16,7 @@
 
 #include "translator/x86/cpu.h"
 
-#define TR_JUMP_CACHE_SIZE 4096
+#define TR_JUMP_CACHE_SIZE 131072
 
 struct tb;
 
@@ -49,6 +49,16 @@ struct tr_stats {
 	unsigned long cache_flushes;
 	unsigned long invalidations;
 	unsigned long smc_faults;
+	/* Exits to the runtime by an indirect jump whose target missed the
+	 * inline jump-cache probe, and lookups the hash table answered. */
+	unsigned long indirect_exits;
+	unsigned long hash_hits;
+	/* Translation work: guest bytes in, host bytes out, and time.
+	 * Times are measured only with MICA_TRANSLATOR_STATS set. */
+	unsigned long guest_bytes;
+	unsigned long host_bytes;
+	unsigned long long translate_ns;
+	unsigned long long frontend_ns, optimize_ns, emit_ns;
 };
 
 /* Set up the code cache and fault handling; once per process. */

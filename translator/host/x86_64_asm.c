@@ -3,26 +3,7 @@
 
 #include "translator/host/x86_64_asm.h"
 
-void asm_byte(struct emitter *e, uint8_t b)
-{
-	if (e->pos >= e->cap) {
-		e->overflow = true;
-		return;
-	}
-	e->buf[e->pos++] = b;
-}
-
-void asm_u32(struct emitter *e, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		asm_byte(e, (uint8_t)(v >> (8 * i)));
-}
-
-void asm_u64(struct emitter *e, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		asm_byte(e, (uint8_t)(v >> (8 * i)));
-}
+/* asm_byte, asm_u32 and asm_u64 are inline in the header. */
 
 /* REX with W, and R/B extensions for reg and rm; FORCE emits it even if
  * empty (needed to reach sil/dil/spl/bpl as byte registers). */

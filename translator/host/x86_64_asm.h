@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum host_reg { H_RAX, H_RCX, H_RDX, H_RBX, H_RSP, H_RBP, H_RSI, H_RDI,
 		H_R8, H_R9, H_R10, H_R11, H_R12, H_R13, H_R14, H_R15 };
@@ -22,9 +23,37 @@ enum asm_alu { A_ADD = 0, A_OR = 1, A_AND = 4, A_SUB = 5, A_XOR = 6,
 /* Group-2 shifts, by their /digit. */
 enum asm_shift { S_ROL = 0, S_ROR = 1, S_SHL = 4, S_SHR = 5, S_SAR = 7 };
 
-void asm_byte(struct emitter *e, uint8_t b);
-void asm_u32(struct emitter *e, uint32_t v);
-void asm_u64(struct emitter *e, uint64_t v);
+/* Inline: every encoder calls these for each byte (translation speed). */
+static inline void asm_byte(struct emitter *e, uint8_t b)
+{
+	if (e->pos >= e->cap) {
+		e->overflow = true;
+		return;
+	}
+	e->buf[e->pos++] = b;
+}
+
+static inline void asm_u32(struct emitter *e, uint32_t v)
+{
+	if (e->cap - e->pos >= 4) {
+		memcpy(e->buf + e->pos, &v, 4);	/* little endian host */
+		e->pos += 4;
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		asm_byte(e, (uint8_t)(v >> (8 * i)));
+}
+
+static inline void asm_u64(struct emitter *e, uint64_t v)
+{
+	if (e->cap - e->pos >= 8) {
+		memcpy(e->buf + e->pos, &v, 8);
+		e->pos += 8;
+		return;
+	}
+	for (int i = 0; i < 8; i++)
+		asm_byte(e, (uint8_t)(v >> (8 * i)));
+}
 
 void asm_mov_rr(struct emitter *e, int dst, int src);		/* 64-bit */
 void asm_mov_ri(struct emitter *e, int dst, int64_t imm);

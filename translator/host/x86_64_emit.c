@@ -41,7 +41,7 @@ struct ra {
 	int8_t temp_reg[IR_MAX_TEMPS];
 	uint16_t last_use[IR_MAX_TEMPS];
 	int8_t slot_reg[CACHED_SLOTS];
-	bool slot_dirty[CACHED_SLOTS];
+	uint32_t slot_dirty;	/* bit s: the register is newer than env */
 	uint32_t reg_slots[16];
 	uint8_t reg_temps[16];
 	unsigned evict_cursor;
@@ -66,30 +66,32 @@ static void slot_unbind(struct ra *ra, unsigned s)
 	if (r != NO_REG)
 		ra->reg_slots[r] &= ~(1u << s);
 	ra->slot_reg[s] = NO_REG;
-	ra->slot_dirty[s] = false;
+	ra->slot_dirty &= ~(1u << s);
 }
 
 static void slot_writeback(struct ra *ra, unsigned s)
 {
-	if (ra->slot_reg[s] != NO_REG && ra->slot_dirty[s]) {
+	if (ra->slot_reg[s] != NO_REG && (ra->slot_dirty & (1u << s))) {
 		asm_store(&ra->e, H_RBP, (int32_t)(s * 8), ra->slot_reg[s], 8);
-		ra->slot_dirty[s] = false;
+		ra->slot_dirty &= ~(1u << s);
 	}
 }
 
 static void sync_all(struct ra *ra)
 {
-	for (unsigned s = 0; s < CACHED_SLOTS; s++)
-		slot_writeback(ra, s);
+	/* Dirty slots only, in ascending order. */
+	for (uint32_t m = ra->slot_dirty; m; m &= m - 1)
+		slot_writeback(ra, (unsigned)__builtin_ctz(m));
 }
 
 static void drop_reg_slots(struct ra *ra, int r)
 {
-	for (unsigned s = 0; s < CACHED_SLOTS; s++)
-		if (ra->reg_slots[r] & (1u << s)) {
-			slot_writeback(ra, s);
-			slot_unbind(ra, s);
-		}
+	for (uint32_t m = ra->reg_slots[r]; m; m &= m - 1) {
+		unsigned s = (unsigned)__builtin_ctz(m);
+
+		slot_writeback(ra, s);
+		slot_unbind(ra, s);
+	}
 }
 
 /* ---- registers ---- */
@@ -293,7 +295,7 @@ static void emit_get(struct ra *ra, const struct ir_op *op)
 	bind_temp(ra, op->dst, r);
 	if (cacheable(op->imm)) {
 		ra->slot_reg[s] = (int8_t)r;
-		ra->slot_dirty[s] = false;
+		ra->slot_dirty &= ~(1u << s);
 		ra->reg_slots[r] |= 1u << s;
 	}
 }
@@ -321,7 +323,7 @@ static void emit_set(struct ra *ra, const struct ir_op *op)
 		asm_store(&ra->e, H_RBP, (int32_t)op->imm, r, 8);
 	} else {
 		ra->slot_reg[s] = (int8_t)r;
-		ra->slot_dirty[s] = true;
+		ra->slot_dirty |= 1u << s;
 		ra->reg_slots[r] |= 1u << s;
 	}
 	release_dead(ra, op);
@@ -780,7 +782,7 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 	ra.spill_used = 0;
 	ra.flags_temp = IR_NO_TEMP;
 	memset(ra.slot_reg, NO_REG, sizeof(ra.slot_reg));
-	memset(ra.slot_dirty, 0, sizeof(ra.slot_dirty));
+	ra.slot_dirty = 0;
 	memset(ra.reg_slots, 0, sizeof(ra.reg_slots));
 	memset(ra.reg_temps, 0, sizeof(ra.reg_temps));
 	info->n_exits = 0;

@@ -30,8 +30,6 @@ static void usage(void)
 static noreturn void guest_fatal_signal(struct tr_cpu *cpu,
 							 int sig)
 {
-	const char *s = getenv("MICA_TRANSLATOR_STATS");
-
 	if (sig == SIGSEGV)
 		log_warnx("guest SIGSEGV at pc %#llx (address %#llx)",
 			  (unsigned long long)cpu->env.rip,
@@ -39,8 +37,7 @@ static noreturn void guest_fatal_signal(struct tr_cpu *cpu,
 	else
 		log_warnx("guest %s at pc %#llx", strsignal(sig),
 			  (unsigned long long)cpu->env.rip);
-	if (s && *s && strcmp(s, "0") != 0)
-		tr_print_stats();
+	user_print_stats();
 	fflush(stderr);
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -158,7 +155,7 @@ static char **shebang_argv(const char *path, int argc, char **argv,
 
 int main(int argc, char **argv)
 {
-	static struct tr_cpu cpu;
+	struct tr_cpu *cpu;
 	static char self[PATH_MAX], exe[PATH_MAX], found[PATH_MAX];
 	struct user_image img;
 	const char *why = NULL, *argv0 = NULL;
@@ -166,6 +163,7 @@ int main(int argc, char **argv)
 	uint64_t sp;
 
 	log_init("mica-x86_64");
+	user_stats_init();
 	if (argc > 2 && strcmp(argv[1], "-0") == 0) {
 		argv0 = argv[2];
 		first = 3;
@@ -219,8 +217,13 @@ int main(int argc, char **argv)
 			      exe);
 	if (!sp)
 		fatal("cannot set up the guest stack");
-	tr_cpu_init(&cpu);
-	cpu.env.rip = img.entry;
-	cpu.env.regs[4] = sp;
-	user_run(&cpu);
+	/* On the heap: with its jump cache it is too big for .bss under
+	 * valgrind, whose PIE load address is close to 0x400000. */
+	cpu = aligned_alloc(64, (sizeof(*cpu) + 63) & ~(size_t)63);
+	if (!cpu)
+		fatal("cannot allocate the guest CPU");
+	tr_cpu_init(cpu);
+	cpu->env.rip = img.entry;
+	cpu->env.regs[4] = sp;
+	user_run(cpu);
 }

@@ -101,10 +101,27 @@ static bool stats_enabled(void)
 	return s && *s && strcmp(s, "0") != 0;
 }
 
-static noreturn void guest_exit(int status)
+static int stats_fd = -1;
+
+void user_stats_init(void)
 {
 	if (stats_enabled())
-		tr_print_stats();
+		stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 512);
+}
+
+void user_print_stats(void)
+{
+	if (!stats_enabled())
+		return;
+	/* The guest's fd 2 is ours: put the copy back if it closed it. */
+	if (stats_fd >= 0 && fcntl(2, F_GETFD) < 0)
+		dup2(stats_fd, 2);
+	tr_print_stats();
+}
+
+static noreturn void guest_exit(int status)
+{
+	user_print_stats();
 	_exit(status);
 }
 

@@ -36,6 +36,11 @@ extern struct user_process user_proc;
 
 /* Handle the syscall in cpu->env (number in rax); result in rax. */
 void user_do_syscall(struct tr_cpu *cpu);
+/* MICA_TRANSLATOR_STATS: keep a copy of stderr (guests such as
+ * coreutils close theirs before exiting), and print the statistics to
+ * it at exit. */
+void user_stats_init(void);
+void user_print_stats(void);
 
 /* Signals (signal.c). */
 int64_t user_rt_sigaction(uint64_t sig, const uint64_t *act, uint64_t *oldact);
