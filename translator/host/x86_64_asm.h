@@ -42,6 +42,22 @@ void asm_imul_rri(struct emitter *e, int dst, int src, int32_t imm);
 void asm_neg(struct emitter *e, int dst);
 void asm_not(struct emitter *e, int dst);
 void asm_test_rr(struct emitter *e, int a, int b);
+/* Operand size 4 (zero-extends the result) or 8. */
+void asm_alu_rr_sz(struct emitter *e, enum asm_alu op, int dst, int src,
+		   unsigned size);
+void asm_alu_ri_sz(struct emitter *e, enum asm_alu op, int dst, int32_t imm,
+		   unsigned size);
+void asm_shift_ri_sz(struct emitter *e, enum asm_shift op, int dst,
+		     uint8_t n, unsigned size);
+void asm_shift_rcl_sz(struct emitter *e, enum asm_shift op, int dst,
+		      unsigned size);
+void asm_imul_rr_sz(struct emitter *e, int dst, int src, unsigned size);
+void asm_imul_rri_sz(struct emitter *e, int dst, int src, int32_t imm,
+		     unsigned size);
+void asm_unary_sz(struct emitter *e, unsigned digit, int dst, unsigned size);
+void asm_bswap(struct emitter *e, int dst, unsigned size);
+void asm_lea(struct emitter *e, int dst, int base, int index, int32_t disp,
+	     unsigned size);
 void asm_setcc(struct emitter *e, uint8_t cc, int dst);	/* + movzx */
 void asm_cmov(struct emitter *e, uint8_t cc, int dst, int src);
 void asm_extend(struct emitter *e, int dst, int src, unsigned size,

@@ -9,7 +9,10 @@
  * when dirty at the points listed in backend.h.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "translator/backend.h"
@@ -277,6 +280,16 @@ static int dst_from(struct ra *ra, ir_temp a)
 	return d;
 }
 
+/* dst_from(A) would have to copy A: A is used later or shares its
+ * register, and it is in a register now. */
+static bool first_operand_survives(const struct ra *ra, ir_temp a)
+{
+	int r = ra->temp_reg[a];
+
+	return r != NO_REG && !(ra->last_use[a] <= ra->cur_op &&
+				ra->reg_temps[r] == 1 && ra->reg_slots[r] == 0);
+}
+
 /* ---- ops ---- */
 
 static void emit_get(struct ra *ra, const struct ir_op *op)
@@ -338,43 +351,60 @@ static void emit_binop(struct ra *ra, const struct ir_op *op)
 		[IR_ROL] = S_ROL, [IR_ROR] = S_ROR,
 	};
 	struct emitter *e = &ra->e;
+	unsigned sz = op->aux == IR_W32 ? 4 : 8;
 	int64_t vb;
 	bool cb = ra->temp_reg[op->b] == NO_REG && is_const(ra, op->b, &vb);
 	int d, rb = NO_REG;
 
+	/* A 32-bit operation only sees the low half of an immediate. */
+	if (cb && sz == 4)
+		vb = (int32_t)vb;
 	if (!cb)
 		rb = use(ra, op->b, H_R11);
 	if (op->opc >= IR_SHL && op->opc <= IR_ROR && !cb)
 		asm_mov_rr(e, H_RCX, rb);
+	/* The first operand lives on: a three-address lea saves a copy. */
+	if ((op->opc == IR_ADD || (op->opc == IR_SUB && cb && vb != INT64_MIN)) &&
+	    (!cb || fits_i32(op->opc == IR_SUB ? -vb : vb)) &&
+	    first_operand_survives(ra, op->a)) {
+		int a = use(ra, op->a, H_R11);
+
+		d = alloc_reg(ra);
+		asm_lea(e, d, a, cb ? -1 : rb,
+			cb ? (int32_t)(op->opc == IR_SUB ? -vb : vb) : 0, sz);
+		release_dead(ra, op);
+		bind_temp(ra, op->dst, d);
+		return;
+	}
 	d = dst_from(ra, op->a);
 	switch (op->opc) {
 	case IR_ADD: case IR_SUB: case IR_AND: case IR_OR: case IR_XOR:
 		if (cb && fits_i32(vb)) {
-			asm_alu_ri(e, alu[op->opc], d, (int32_t)vb);
+			asm_alu_ri_sz(e, alu[op->opc], d, (int32_t)vb, sz);
 		} else {
 			if (cb) {
 				asm_mov_ri(e, H_R11, vb);
 				rb = H_R11;
 			}
-			asm_alu_rr(e, alu[op->opc], d, rb);
+			asm_alu_rr_sz(e, alu[op->opc], d, rb, sz);
 		}
 		break;
 	case IR_MUL:
 		if (cb && fits_i32(vb)) {
-			asm_imul_rri(e, d, d, (int32_t)vb);
+			asm_imul_rri_sz(e, d, d, (int32_t)vb, sz);
 		} else {
 			if (cb) {
 				asm_mov_ri(e, H_R11, vb);
 				rb = H_R11;
 			}
-			asm_imul_rr(e, d, rb);
+			asm_imul_rr_sz(e, d, rb, sz);
 		}
 		break;
 	default:
 		if (cb)
-			asm_shift_ri(e, sh[op->opc], d, (uint8_t)vb);
+			asm_shift_ri_sz(e, sh[op->opc], d, (uint8_t)vb, sz);
 		else
-			asm_shift_rcl(e, sh[op->opc], d);
+			asm_shift_rcl_sz(e, sh[op->opc], d, sz);
 		break;
 	}
 	release_dead(ra, op);
@@ -389,10 +419,13 @@ static void emit_unop(struct ra *ra, const struct ir_op *op)
 	switch (op->opc) {
 	case IR_NEG: case IR_NOT: case IR_MOV:
 		d = dst_from(ra, op->a);
-		if (op->opc == IR_NEG)
-			asm_neg(e, d);
-		else if (op->opc == IR_NOT)
-			asm_not(e, d);
+		if (op->opc != IR_MOV)
+			asm_unary_sz(e, op->opc == IR_NEG ? 3 : 2, d,
+				     op->aux == IR_W32 ? 4 : 8);
+		break;
+	case IR_BSWAP:
+		d = dst_from(ra, op->a);
+		asm_bswap(e, d, op->aux);
 		break;
 	default: {
 		static const unsigned sizes[] = { 1, 2, 4, 1, 2, 4 };
@@ -747,7 +780,8 @@ static void emit_op(struct ra *ra, const struct ir_op *op)
 	case IR_MUL:
 		emit_binop(ra, op);
 		break;
-	case IR_MOV: case IR_NEG: case IR_NOT: case IR_ZEXT8: case IR_ZEXT16:
+	case IR_MOV: case IR_NEG: case IR_NOT: case IR_BSWAP:
+	case IR_ZEXT8: case IR_ZEXT16:
 	case IR_ZEXT32: case IR_SEXT8: case IR_SEXT16: case IR_SEXT32:
 		emit_unop(ra, op);
 		break;
@@ -758,6 +792,34 @@ static void emit_op(struct ra *ra, const struct ir_op *op)
 	case IR_BRCOND: emit_brcond(ra, op); break;
 	default: emit_exit(ra, op); break;
 	}
+}
+
+/* MICA_PERF_MAP=1: name every block by its guest pc in /tmp/perf-PID.map
+ * so that `perf report` attributes time in generated code to guest code. */
+static void perf_map_add(uint64_t exec_addr, uint32_t size, uint64_t guest_pc)
+{
+	static int enabled = -1;
+	static FILE *map;
+	static pid_t map_pid;
+	char path[64];
+
+	if (enabled < 0)
+		enabled = getenv("MICA_PERF_MAP") != NULL;
+	if (!enabled)
+		return;
+	if (!map || map_pid != getpid()) {
+		/* A forked child writes its own map. */
+		map_pid = getpid();
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)map_pid);
+		map = fopen(path, "a");
+		if (!map) {
+			enabled = 0;
+			return;
+		}
+	}
+	fprintf(map, "%llx %x guest_%llx\n", (unsigned long long)exec_addr,
+		size, (unsigned long long)guest_pc);
+	fflush(map);
 }
 
 int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
@@ -811,6 +873,7 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 	if (ra.e.overflow)
 		return -ENOSPC;
 	info->size = (uint32_t)ra.e.pos;
+	perf_map_add(exec_addr, info->size, blk->guest_pc);
 	return 0;
 }
 

@@ -25,6 +25,12 @@ enum x86_cc_kind {
 };
 
 #define CC_OP(kind, size_log2) ((kind) << 2 | (size_log2))
+/* Added to cc_op: CF and OF are not those of the operation but bits 0 and
+ * 11 of cc_src2 (rotates: the other flags stay those of the previous
+ * operation).  Only on kinds whose flags do not need cc_src2 except for
+ * CF or OF (not ADC, SBB, EFLAGS).  CC_KIND() of such a cc_op matches no
+ * kind, so code that does not know about it takes the generic path. */
+#define CC_CO_OVERRIDE 0x100
 #define CC_KIND(op) ((op) >> 2)
 #define CC_SIZE_LOG2(op) ((op) & 3)
 

@@ -19,6 +19,12 @@ uint64_t x86_compute_eflags(uint64_t cc_op, uint64_t dst, uint64_t src,
 	uint64_t a, f = 0;
 	int cf = 0, of = 0;
 
+	if (cc_op & CC_CO_OVERRIDE) {
+		f = x86_compute_eflags(cc_op & ~(uint64_t)CC_CO_OVERRIDE, dst,
+				       src, 0);
+		return (f & ~(uint64_t)(X86_CF | X86_OF)) |
+		       (src2 & (X86_CF | X86_OF));
+	}
 	dst &= mask;
 	src &= mask;
 	switch (CC_KIND(cc_op)) {

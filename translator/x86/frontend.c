@@ -176,6 +176,31 @@ void fe_set_cc(struct fe *f, unsigned kind, unsigned size, ir_temp dst,
 	f->cc_src2 = src2;
 }
 
+/* Only CF and OF change (rotates): while the previous flag-setting
+ * operation is known, override them lazily instead of materializing
+ * EFLAGS. */
+void fe_set_cf_of(struct fe *f, ir_temp cf, ir_temp of)
+{
+	struct ir_block *b = f->blk;
+	ir_temp co = ir_or(b, cf, ir_shl(b, of, fe_const(f, 11))), e;
+	unsigned kind = f->cc_op >= 0 ?
+			CC_KIND(f->cc_op & ~CC_CO_OVERRIDE) : CC_EFLAGS;
+
+	if (f->cc_op < 0 || kind == CC_EFLAGS || kind == CC_ADC ||
+	    kind == CC_SBB) {
+		e = ir_and(b, fe_eflags(f),
+			   fe_const(f, ~(int64_t)(X86_CF | X86_OF)));
+		fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP, ir_or(b, e, co),
+			  IR_NO_TEMP);
+		return;
+	}
+	f->cc_op |= CC_CO_OVERRIDE;
+	f->cc_src2 = co;
+	f->cc_a = IR_NO_TEMP;
+	ir_set(b, X86_ENV_OFF(cc_op), fe_const(f, f->cc_op));
+	ir_set(b, X86_ENV_OFF(cc_src2), co);
+}
+
 void fe_forget_cc(struct fe *f)
 {
 	f->cc_op = -1;
@@ -214,6 +239,8 @@ ir_temp fe_carry(struct fe *f)
 {
 	struct ir_block *b = f->blk;
 
+	if (f->cc_op >= 0 && (f->cc_op & CC_CO_OVERRIDE))
+		return ir_and(b, f->cc_src2, fe_const(f, 1));
 	if (f->cc_op >= 0) {
 		unsigned kind = CC_KIND(f->cc_op);
 		unsigned size = 1u << CC_SIZE_LOG2(f->cc_op);
@@ -304,6 +331,8 @@ ir_temp fe_cond(struct fe *f, unsigned cc)
 		r = cond_after_sub(f, cc);
 	else if (f->cc_op >= 0 && CC_KIND(f->cc_op) == CC_LOGIC)
 		r = cond_after_logic(f, cc);
+	else if (f->cc_op >= 0 && (f->cc_op & CC_CO_OVERRIDE) && cc >> 1 < 2)
+		r = flag_bit(f, f->cc_src2, cc >> 1 ? 0 : 11);
 	else if (f->cc_op >= 0 && CC_KIND(f->cc_op) != CC_EFLAGS &&
 		 (cc >> 1) == 2)
 		r = ir_setcc(b, IR_EQ, f->cc_dst, fe_const(f, 0));

@@ -194,18 +194,21 @@ static void translate_shift_cl(struct fe *f, unsigned size, unsigned op,
 	fe_forget_cc(f);
 }
 
-/* ROL/ROR by a constant: in IR.  They change only CF and OF, so the
- * other flags are materialized with a pure helper call that the dead
- * code pass removes when the next instruction overwrites the flags. */
+/* ROL/ROR by a constant: in IR.  They change only CF and OF, which
+ * fe_set_cf_of() records without materializing the other flags. */
 static void translate_rotate_imm(struct fe *f, unsigned size, unsigned op,
 				 ir_temp a, ir_temp addr, unsigned n)
 {
 	struct ir_block *b = f->blk;
 	unsigned bits = size * 8, k = n % bits;
-	ir_temp r, cf, of, e, msb;
+	ir_temp r, cf, of, msb;
 
 	if (k == 0)
 		r = a;
+	else if (size >= 4)
+		r = (size == 4 ? ir_binop32 : ir_binop)(b, op == 0 ? IR_ROL :
+							IR_ROR, a,
+							fe_const(f, k));
 	else if (op == 0)
 		r = ir_or(b, ir_shl(b, a, fe_const(f, k)),
 			  ir_shr(b, a, fe_const(f, bits - k)));
@@ -223,9 +226,7 @@ static void translate_rotate_imm(struct fe *f, unsigned size, unsigned op,
 					   fe_const(f, 1)));
 	}
 	fe_write_rm(f, size, addr, r);
-	e = ir_and(b, fe_eflags(f), fe_const(f, ~(int64_t)(X86_CF | X86_OF)));
-	e = ir_or(b, e, ir_or(b, cf, ir_shl(b, of, fe_const(f, 11))));
-	fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP, e, IR_NO_TEMP);
+	fe_set_cf_of(f, cf, of);
 }
 
 /* Shifts and rotates by a constant: result and flags in IR.  Rotates and
