@@ -45,6 +45,10 @@ struct ra {
 	uint16_t last_use[IR_MAX_TEMPS];
 	int8_t slot_reg[CACHED_SLOTS];
 	bool slot_dirty[CACHED_SLOTS];
+	/* env holds this constant in the slot (stored earlier in the block
+	 * and not changed since): storing it again is a no-op. */
+	bool slot_const_known[CACHED_SLOTS];
+	int64_t slot_const[CACHED_SLOTS];
 	uint32_t reg_slots[16];
 	uint8_t reg_temps[16];
 	unsigned evict_cursor;
@@ -320,6 +324,12 @@ static void emit_set(struct ra *ra, const struct ir_op *op)
 	if (cacheable(op->imm))
 		slot_unbind(ra, s);
 	if (ra->temp_reg[op->a] == NO_REG && is_const(ra, op->a, &v)) {
+		if (cacheable(op->imm)) {
+			if (ra->slot_const_known[s] && ra->slot_const[s] == v)
+				return;
+			ra->slot_const_known[s] = true;
+			ra->slot_const[s] = v;
+		}
 		if (fits_i32(v)) {
 			asm_store_imm32(&ra->e, H_RBP, (int32_t)op->imm,
 					(int32_t)v);
@@ -330,6 +340,8 @@ static void emit_set(struct ra *ra, const struct ir_op *op)
 		return;
 	}
 	r = use(ra, op->a, H_R11);
+	if (cacheable(op->imm))
+		ra->slot_const_known[s] = false;
 	if (!cacheable(op->imm)) {
 		asm_store(&ra->e, H_RBP, (int32_t)op->imm, r, 8);
 	} else {
@@ -606,9 +618,11 @@ static void emit_call(struct ra *ra, const struct ir_op *op)
 		if (keep & (1u << r))
 			asm_pop(e, r);
 	release_dead(ra, op);
-	if (op->helper_flags & IR_HELPER_WRITES_ENV)
+	if (op->helper_flags & IR_HELPER_WRITES_ENV) {
 		for (unsigned s = 0; s < CACHED_SLOTS; s++)
 			slot_unbind(ra, s);
+		memset(ra->slot_const_known, 0, sizeof(ra->slot_const_known));
+	}
 	if (keep & (1u << H_RAX)) {
 		d = alloc_reg(ra);
 		asm_mov_rr(e, d, H_R11);
@@ -843,6 +857,7 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 	ra.flags_temp = IR_NO_TEMP;
 	memset(ra.slot_reg, NO_REG, sizeof(ra.slot_reg));
 	memset(ra.slot_dirty, 0, sizeof(ra.slot_dirty));
+	memset(ra.slot_const_known, 0, sizeof(ra.slot_const_known));
 	memset(ra.reg_slots, 0, sizeof(ra.reg_slots));
 	memset(ra.reg_temps, 0, sizeof(ra.reg_temps));
 	info->n_exits = 0;

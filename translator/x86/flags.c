@@ -19,11 +19,20 @@ uint64_t x86_compute_eflags(uint64_t cc_op, uint64_t dst, uint64_t src,
 	uint64_t a, f = 0;
 	int cf = 0, of = 0;
 
-	if (cc_op & CC_CO_OVERRIDE) {
-		f = x86_compute_eflags(cc_op & ~(uint64_t)CC_CO_OVERRIDE, dst,
-				       src, 0);
+	if (CC_ROT(cc_op)) {
+		unsigned rbits = 8u << CC_ROT_SIZE_LOG2(cc_op);
+		unsigned msb = (src2 >> (rbits - 1)) & 1;
+
+		if (CC_ROT(cc_op) == CC_ROT_L) {
+			cf = src2 & 1;
+			of = msb ^ cf;
+		} else {
+			cf = msb;
+			of = msb ^ ((src2 >> (rbits - 2)) & 1);
+		}
+		f = x86_compute_eflags(cc_op & 0xff, dst, src, 0);
 		return (f & ~(uint64_t)(X86_CF | X86_OF)) |
-		       (src2 & (X86_CF | X86_OF));
+		       (cf ? X86_CF : 0) | (of ? X86_OF : 0);
 	}
 	dst &= mask;
 	src &= mask;

@@ -176,29 +176,48 @@ void fe_set_cc(struct fe *f, unsigned kind, unsigned size, ir_temp dst,
 	f->cc_src2 = src2;
 }
 
-/* Only CF and OF change (rotates): while the previous flag-setting
- * operation is known, override them lazily instead of materializing
- * EFLAGS. */
-void fe_set_cf_of(struct fe *f, ir_temp cf, ir_temp of)
+/* CF and OF (0/1) of the rotate recorded in a known cc_op. */
+static void rotate_cf_of(struct fe *f, int cc_op, ir_temp r, ir_temp *cf,
+			 ir_temp *of)
 {
 	struct ir_block *b = f->blk;
-	ir_temp co = ir_or(b, cf, ir_shl(b, of, fe_const(f, 11))), e;
-	unsigned kind = f->cc_op >= 0 ?
-			CC_KIND(f->cc_op & ~CC_CO_OVERRIDE) : CC_EFLAGS;
+	unsigned bits = 8u << CC_ROT_SIZE_LOG2(cc_op);
+	ir_temp msb = ir_and(b, ir_shr(b, r, fe_const(f, bits - 1)),
+			     fe_const(f, 1));
+
+	if (CC_ROT(cc_op) == CC_ROT_L) {
+		*cf = ir_and(b, r, fe_const(f, 1));
+		*of = ir_xor(b, msb, *cf);
+	} else {
+		*cf = msb;
+		*of = ir_xor(b, msb, ir_and(b, ir_shr(b, r,
+						      fe_const(f, bits - 2)),
+					    fe_const(f, 1)));
+	}
+}
+
+void fe_set_rotate_cc(struct fe *f, bool right, unsigned size, ir_temp r)
+{
+	struct ir_block *b = f->blk;
+	unsigned kind = f->cc_op >= 0 ? CC_KIND(f->cc_op & 0xff) : CC_EFLAGS;
+	int op = CC_WITH_ROT(f->cc_op, right ? CC_ROT_R : CC_ROT_L,
+			     size_log2(size));
+	ir_temp cf, of, e;
 
 	if (f->cc_op < 0 || kind == CC_EFLAGS || kind == CC_ADC ||
 	    kind == CC_SBB) {
+		rotate_cf_of(f, op, r, &cf, &of);
 		e = ir_and(b, fe_eflags(f),
 			   fe_const(f, ~(int64_t)(X86_CF | X86_OF)));
-		fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP, ir_or(b, e, co),
-			  IR_NO_TEMP);
+		e = ir_or(b, e, ir_or(b, cf, ir_shl(b, of, fe_const(f, 11))));
+		fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP, e, IR_NO_TEMP);
 		return;
 	}
-	f->cc_op |= CC_CO_OVERRIDE;
-	f->cc_src2 = co;
+	f->cc_op = op;
+	f->cc_src2 = r;
 	f->cc_a = IR_NO_TEMP;
-	ir_set(b, X86_ENV_OFF(cc_op), fe_const(f, f->cc_op));
-	ir_set(b, X86_ENV_OFF(cc_src2), co);
+	ir_set(b, X86_ENV_OFF(cc_op), fe_const(f, op));
+	ir_set(b, X86_ENV_OFF(cc_src2), r);
 }
 
 void fe_forget_cc(struct fe *f)
@@ -239,8 +258,12 @@ ir_temp fe_carry(struct fe *f)
 {
 	struct ir_block *b = f->blk;
 
-	if (f->cc_op >= 0 && (f->cc_op & CC_CO_OVERRIDE))
-		return ir_and(b, f->cc_src2, fe_const(f, 1));
+	if (f->cc_op >= 0 && CC_ROT(f->cc_op)) {
+		ir_temp cf, of;
+
+		rotate_cf_of(f, f->cc_op, f->cc_src2, &cf, &of);
+		return cf;
+	}
 	if (f->cc_op >= 0) {
 		unsigned kind = CC_KIND(f->cc_op);
 		unsigned size = 1u << CC_SIZE_LOG2(f->cc_op);
@@ -331,8 +354,12 @@ ir_temp fe_cond(struct fe *f, unsigned cc)
 		r = cond_after_sub(f, cc);
 	else if (f->cc_op >= 0 && CC_KIND(f->cc_op) == CC_LOGIC)
 		r = cond_after_logic(f, cc);
-	else if (f->cc_op >= 0 && (f->cc_op & CC_CO_OVERRIDE) && cc >> 1 < 2)
-		r = flag_bit(f, f->cc_src2, cc >> 1 ? 0 : 11);
+	else if (f->cc_op >= 0 && CC_ROT(f->cc_op) && cc >> 1 < 2) {
+		ir_temp cf, of;
+
+		rotate_cf_of(f, f->cc_op, f->cc_src2, &cf, &of);
+		r = cc >> 1 ? cf : of;
+	}
 	else if (f->cc_op >= 0 && CC_KIND(f->cc_op) != CC_EFLAGS &&
 		 (cc >> 1) == 2)
 		r = ir_setcc(b, IR_EQ, f->cc_dst, fe_const(f, 0));

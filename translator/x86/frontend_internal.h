@@ -40,7 +40,8 @@ ir_temp fe_eflags(struct fe *f);	/* the six arithmetic flags */
 ir_temp fe_carry(struct fe *f);		/* CF as 0/1 */
 ir_temp fe_cond(struct fe *f, unsigned cc);	/* x86 cc 0..15 -> 0/1 */
 void fe_forget_cc(struct fe *f);	/* a helper rewrote cc_* in env */
-void fe_set_cf_of(struct fe *f, ir_temp cf, ir_temp of);	/* 0/1 each */
+/* ROL/ROR (result R of SIZE bytes): only CF and OF change. */
+void fe_set_rotate_cc(struct fe *f, bool right, unsigned size, ir_temp r);
 
 /* Block ends. */
 void fe_jump(struct fe *f, uint64_t target);

@@ -195,13 +195,13 @@ static void translate_shift_cl(struct fe *f, unsigned size, unsigned op,
 }
 
 /* ROL/ROR by a constant: in IR.  They change only CF and OF, which
- * fe_set_cf_of() records without materializing the other flags. */
+ * fe_set_rotate_cc() records without materializing the other flags. */
 static void translate_rotate_imm(struct fe *f, unsigned size, unsigned op,
 				 ir_temp a, ir_temp addr, unsigned n)
 {
 	struct ir_block *b = f->blk;
 	unsigned bits = size * 8, k = n % bits;
-	ir_temp r, cf, of, msb;
+	ir_temp r;
 
 	if (k == 0)
 		r = a;
@@ -216,17 +216,8 @@ static void translate_rotate_imm(struct fe *f, unsigned size, unsigned op,
 		r = ir_or(b, ir_shr(b, a, fe_const(f, k)),
 			  ir_shl(b, a, fe_const(f, bits - k)));
 	r = fe_zext(f, r, size);
-	msb = ir_and(b, ir_shr(b, r, fe_const(f, bits - 1)), fe_const(f, 1));
-	if (op == 0) {
-		cf = ir_and(b, r, fe_const(f, 1));
-		of = ir_xor(b, msb, cf);
-	} else {
-		cf = msb;
-		of = ir_xor(b, msb, ir_and(b, ir_shr(b, r, fe_const(f, bits - 2)),
-					   fe_const(f, 1)));
-	}
 	fe_write_rm(f, size, addr, r);
-	fe_set_cf_of(f, cf, of);
+	fe_set_rotate_cc(f, op == 1, size, r);
 }
 
 /* Shifts and rotates by a constant: result and flags in IR.  Rotates and
