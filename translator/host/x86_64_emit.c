@@ -57,6 +57,13 @@ struct ra {
 	ir_temp flags_temp;		/* SETCC result living in host flags */
 	uint8_t flags_cc;		/* its host condition */
 	uint64_t spill_used;		/* bitmap of spill slots */
+	/* A guest memory access at op i addresses fold_base[i] +
+	 * fold_disp[i] itself; the add that formed the address is
+	 * skipped (fold_skip). */
+	ir_temp fold_base[IR_MAX_OPS];
+	int32_t fold_disp[IR_MAX_OPS];
+	bool fold_skip[IR_MAX_OPS];
+	uint8_t n_uses[IR_MAX_TEMPS];	/* saturating */
 };
 
 static bool cacheable(int64_t off)
@@ -228,6 +235,19 @@ static int use_noalloc(struct ra *ra, ir_temp t, int scratch)
 	return use(ra, t, scratch);
 }
 
+/* T's register or spill slot, if this op was its last use. */
+static void release_temp(struct ra *ra, ir_temp t)
+{
+	if (ra->temp_spill[t] != NO_REG && ra->last_use[t] <= ra->cur_op) {
+		ra->spill_used &= ~(1ull << ra->temp_spill[t]);
+		ra->temp_spill[t] = NO_REG;
+	}
+	if (ra->temp_reg[t] != NO_REG && ra->last_use[t] <= ra->cur_op) {
+		ra->reg_temps[ra->temp_reg[t]]--;
+		ra->temp_reg[t] = NO_REG;
+	}
+}
+
 static void release_dead(struct ra *ra, const struct ir_op *op)
 {
 	ir_temp ts[3 + IR_MAX_ARGS];
@@ -239,22 +259,9 @@ static void release_dead(struct ra *ra, const struct ir_op *op)
 	if (op->opc == IR_CALL)
 		for (unsigned i = 0; i < op->aux; i++)
 			ts[n++] = op->args[i];
-	for (unsigned i = 0; i < n; i++) {
-		ir_temp t = ts[i];
-
-		if (t == IR_NO_TEMP)
-			continue;
-		if (ra->temp_spill[t] != NO_REG && ra->last_use[t] <= ra->cur_op) {
-			ra->spill_used &= ~(1ull << ra->temp_spill[t]);
-			ra->temp_spill[t] = NO_REG;
-		}
-		if (ra->temp_reg[t] == NO_REG)
-			continue;
-		if (ra->last_use[t] <= ra->cur_op) {
-			ra->reg_temps[ra->temp_reg[t]]--;
-			ra->temp_reg[t] = NO_REG;
-		}
-	}
+	for (unsigned i = 0; i < n; i++)
+		if (ts[i] != IR_NO_TEMP)
+			release_temp(ra, ts[i]);
 }
 
 /* A register for the result of a two-address operation whose first
@@ -545,20 +552,31 @@ static void emit_memory(struct ra *ra, const struct ir_op *op)
 	const struct tr_mem_lowering *mem = ra->cfg->mem;
 	int addr, val, d;
 
+	ir_temp base = ra->fold_base[ra->cur_op];
+	int32_t disp = 0;
+
 	sync_all(ra);
-	addr = use(ra, op->a, H_R11);
+	if (base != IR_NO_TEMP)
+		disp = ra->fold_disp[ra->cur_op];
+	else
+		base = op->a;
+	addr = use(ra, base, H_R11);
 	if (op->opc == IR_LOAD) {
 		d = alloc_reg(ra);
 		record_pc(ra);
-		mem->emit_load(&ra->e, d, addr, op->aux);
+		mem->emit_load(&ra->e, d, addr, disp, op->aux);
 		release_dead(ra, op);
+		if (ra->fold_base[ra->cur_op] != IR_NO_TEMP)
+			release_temp(ra, ra->fold_base[ra->cur_op]);
 		bind_temp(ra, op->dst, d);
 		return;
 	}
 	val = use(ra, op->b, H_RCX);
 	record_pc(ra);
-	mem->emit_store(&ra->e, addr, val, op->aux);
+	mem->emit_store(&ra->e, addr, disp, val, op->aux);
 	release_dead(ra, op);
+	if (ra->fold_base[ra->cur_op] != IR_NO_TEMP)
+		release_temp(ra, ra->fold_base[ra->cur_op]);
 }
 
 /* Caller-saved registers holding temps that outlive op CUR. */
@@ -754,11 +772,51 @@ static void emit_exit(struct ra *ra, const struct ir_op *op)
 	release_dead(ra, op);
 }
 
+static void count_use(struct ra *ra, ir_temp t, unsigned i)
+{
+	ra->last_use[t] = (uint16_t)i;
+	if (ra->n_uses[t] < 255)
+		ra->n_uses[t]++;
+}
+
+/* Guest memory accesses whose address is base + constant, computed only
+ * for them: fold the constant into the access's displacement. */
+static void fold_addresses(struct ra *ra)
+{
+	const struct ir_block *blk = ra->blk;
+	int64_t v;
+
+	for (unsigned i = 0; i < blk->n_ops; i++) {
+		const struct ir_op *op = &blk->ops[i], *d;
+		unsigned k;
+
+		ra->fold_base[i] = IR_NO_TEMP;
+		ra->fold_skip[i] = false;
+		if (op->opc != IR_LOAD && op->opc != IR_STORE)
+			continue;
+		k = blk->def[op->a];
+		if (k >= i || ra->n_uses[op->a] != 1)
+			continue;
+		d = &blk->ops[k];
+		if (d->opc != IR_ADD || d->aux != 0 || d->dst != op->a ||
+		    !is_const(ra, d->b, &v) || is_const(ra, d->a, NULL) ||
+		    !fits_i32(v + ra->cfg->mem->guest_base) ||
+		    !fits_i32(v))
+			continue;
+		ra->fold_base[i] = d->a;
+		ra->fold_disp[i] = (int32_t)v;
+		ra->fold_skip[k] = true;
+		if (ra->last_use[d->a] < i)
+			ra->last_use[d->a] = (uint16_t)i;
+	}
+}
+
 static void compute_last_use(struct ra *ra)
 {
 	const struct ir_block *blk = ra->blk;
 
 	memset(ra->last_use, 0, sizeof(uint16_t) * blk->n_temps);
+	memset(ra->n_uses, 0, blk->n_temps);
 	for (unsigned i = 0; i < blk->n_ops; i++) {
 		const struct ir_op *op = &blk->ops[i];
 
@@ -767,15 +825,16 @@ static void compute_last_use(struct ra *ra)
 		if (op->dst != IR_NO_TEMP)
 			ra->last_use[op->dst] = (uint16_t)i;
 		if (op->a != IR_NO_TEMP)
-			ra->last_use[op->a] = (uint16_t)i;
+			count_use(ra, op->a, i);
 		if (op->b != IR_NO_TEMP)
-			ra->last_use[op->b] = (uint16_t)i;
+			count_use(ra, op->b, i);
 		if (op->c != IR_NO_TEMP)
-			ra->last_use[op->c] = (uint16_t)i;
+			count_use(ra, op->c, i);
 		if (op->opc == IR_CALL)
 			for (unsigned k = 0; k < op->aux; k++)
-				ra->last_use[op->args[k]] = (uint16_t)i;
+				count_use(ra, op->args[k], i);
 	}
+	fold_addresses(ra);
 }
 
 static void emit_op(struct ra *ra, const struct ir_op *op)
@@ -877,6 +936,8 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 
 		ra.cur_op = i;
 		ra.locked = 0;
+		if (ra.fold_skip[i])
+			continue;
 		emit_op(&ra, op);
 		/* A result nobody reads (a helper's unused return value). */
 		if (op->dst != IR_NO_TEMP && ra.temp_reg[op->dst] != NO_REG &&
@@ -932,14 +993,16 @@ void x86_64_patch_jump(uint8_t *jmp, uint64_t jmp_exec, uint64_t target_exec)
 
 /* ---- user-mode memory lowering: host address = guest address ---- */
 
-static void user_load(struct emitter *e, int dst, int addr, unsigned size)
+static void user_load(struct emitter *e, int dst, int addr, int32_t disp,
+		      unsigned size)
 {
-	asm_load(e, dst, addr, (int32_t)tr_mem_user.guest_base, size);
+	asm_load(e, dst, addr, (int32_t)(tr_mem_user.guest_base + disp), size);
 }
 
-static void user_store(struct emitter *e, int addr, int val, unsigned size)
+static void user_store(struct emitter *e, int addr, int32_t disp, int val,
+		       unsigned size)
 {
-	asm_store(e, addr, (int32_t)tr_mem_user.guest_base, val, size);
+	asm_store(e, addr, (int32_t)(tr_mem_user.guest_base + disp), val, size);
 }
 
 const struct tr_mem_lowering tr_mem_user = {
