@@ -49,7 +49,7 @@ static ir_temp new_temp(struct ir_block *blk)
 		return 0;
 	}
 	blk->is_const[blk->n_temps] = false;
-	blk->clean32[blk->n_temps] = false;
+	blk->zbits[blk->n_temps] = 64;
 	blk->def[blk->n_temps] = IR_MAX_OPS;
 	return blk->n_temps++;
 }
@@ -68,14 +68,20 @@ static const struct ir_op *def_of(const struct ir_block *blk, ir_temp t)
 	return blk->def[t] < IR_MAX_OPS ? &blk->ops[blk->def[t]] : NULL;
 }
 
-/* The upper 32 bits of T are known to be zero. */
-static bool is_clean32(const struct ir_block *blk, ir_temp t)
+/* Bits of T above the result are known to be zero. */
+static unsigned value_bits(const struct ir_block *blk, ir_temp t)
 {
 	int64_t v;
 
 	if (ir_is_const(blk, t, &v))
-		return (uint64_t)v <= 0xffffffffull;
-	return blk->clean32[t];
+		return v ? 64 - (unsigned)__builtin_clzll((uint64_t)v) : 0;
+	return blk->zbits[t];
+}
+
+/* The upper 32 bits of T are known to be zero. */
+static bool is_clean32(const struct ir_block *blk, ir_temp t)
+{
+	return value_bits(blk, t) <= 32;
 }
 
 /* A temp with the same low 32 bits as T, looking through zero
@@ -175,7 +181,15 @@ static ir_temp new_binop(struct ir_block *blk, enum ir_opcode opc, ir_temp a,
 	op->a = a;
 	op->b = b;
 	def_temp(blk, op);
-	blk->clean32[op->dst] = aux == IR_W32;
+	blk->zbits[op->dst] = aux == IR_W32 ? 32 : 64;
+	if (opc == IR_AND) {
+		unsigned na = value_bits(blk, a), nb = value_bits(blk, b);
+
+		if (nb < na)
+			na = nb;
+		if (na < blk->zbits[op->dst])
+			blk->zbits[op->dst] = (uint8_t)na;
+	}
 	return op->dst;
 }
 
@@ -266,7 +280,9 @@ ir_temp ir_unop(struct ir_block *blk, enum ir_opcode opc, ir_temp a)
 		return ir_const(blk, (int64_t)fold_unop(opc, va));
 	if (opc == IR_MOV)
 		return a;
-	if (opc == IR_ZEXT32 && is_clean32(blk, a))
+	if ((opc == IR_ZEXT32 && value_bits(blk, a) <= 32) ||
+	    (opc == IR_ZEXT16 && value_bits(blk, a) <= 16) ||
+	    (opc == IR_ZEXT8 && value_bits(blk, a) <= 8))
 		return a;
 	/* zext32(a op b) is the 32-bit op when the low half of the result
 	 * depends only on the low halves of the operands. */
@@ -283,14 +299,15 @@ ir_temp ir_unop(struct ir_block *blk, enum ir_opcode opc, ir_temp a)
 		op->aux = IR_W32;
 		op->a = a;
 		def_temp(blk, op);
-		blk->clean32[op->dst] = true;
+		blk->zbits[op->dst] = 32;
 		return op->dst;
 	}
 	op = emit(blk, opc);
 	op->a = a;
 	def_temp(blk, op);
 	if (opc == IR_ZEXT8 || opc == IR_ZEXT16 || opc == IR_ZEXT32)
-		blk->clean32[op->dst] = true;
+		blk->zbits[op->dst] = opc == IR_ZEXT8 ? 8 :
+				      opc == IR_ZEXT16 ? 16 : 32;
 	return op->dst;
 }
 
@@ -309,7 +326,7 @@ ir_temp ir_bswap(struct ir_block *blk, ir_temp a, unsigned size)
 	op->aux = (uint8_t)size;
 	op->a = a;
 	def_temp(blk, op);
-	blk->clean32[op->dst] = size == 4;
+	blk->zbits[op->dst] = size == 4 ? 32 : 64;
 	return op->dst;
 }
 
@@ -343,7 +360,7 @@ ir_temp ir_setcc(struct ir_block *blk, enum ir_cond cond, ir_temp a,
 	op->a = a;
 	op->b = b;
 	def_temp(blk, op);
-	blk->clean32[op->dst] = true;
+	blk->zbits[op->dst] = 1;
 	return op->dst;
 }
 
@@ -361,7 +378,9 @@ ir_temp ir_select(struct ir_block *blk, ir_temp c, ir_temp a, ir_temp b)
 	op->a = a;
 	op->b = b;
 	def_temp(blk, op);
-	blk->clean32[op->dst] = is_clean32(blk, a) && is_clean32(blk, b);
+	blk->zbits[op->dst] = (uint8_t)(value_bits(blk, a) > value_bits(blk, b) ?
+					value_bits(blk, a) :
+					value_bits(blk, b));
 	return op->dst;
 }
 
@@ -372,7 +391,7 @@ ir_temp ir_load(struct ir_block *blk, ir_temp addr, unsigned size)
 	op->a = addr;
 	op->aux = size;
 	def_temp(blk, op);
-	blk->clean32[op->dst] = size <= 4;
+	blk->zbits[op->dst] = (uint8_t)(8 * size);
 	return op->dst;
 }
 
@@ -468,6 +487,15 @@ static void forward_gets(struct ir_block *blk)
 
 		rename_operands(op, rename);
 		switch (op->opc) {
+		case IR_ZEXT8: case IR_ZEXT16: case IR_ZEXT32:
+			/* The GET it extended became a narrow value. */
+			if (value_bits(blk, op->a) <=
+			    (op->opc == IR_ZEXT8 ? 8u :
+			     op->opc == IR_ZEXT16 ? 16u : 32u)) {
+				rename[op->dst] = op->a;
+				op->opc = IR_NOP;
+			}
+			break;
 		case IR_GET:
 			if (slot < ENV_SLOTS && known[slot] != IR_NO_TEMP) {
 				rename[op->dst] = known[slot];

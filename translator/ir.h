@@ -100,9 +100,10 @@ struct ir_block {
 	/* Builder state for constant folding. */
 	bool is_const[IR_MAX_TEMPS];
 	int64_t const_val[IR_MAX_TEMPS];
-	/* Builder state for width folding: the upper 32 bits are known to
-	 * be zero; the op defining each temp (IR_MAX_OPS: none). */
-	bool clean32[IR_MAX_TEMPS];
+	/* Builder state for width folding: the value fits in this many
+	 * low bits (the others are known to be zero); the op defining each
+	 * temp (IR_MAX_OPS: none). */
+	uint8_t zbits[IR_MAX_TEMPS];
 	uint16_t def[IR_MAX_TEMPS];
 };
 

@@ -471,8 +471,10 @@ static uint8_t host_cc(enum ir_cond c)
 	return map[c];
 }
 
-/* A comparison whose only use is the conditional exit right after it
- * stays in the host flags: cmp + jcc instead of setcc + test + jcc. */
+/* A comparison whose only use is the conditional exit or select right
+ * after it stays in the host flags: cmp + jcc instead of setcc + test +
+ * jcc, cmp + cmov instead of setcc + test + cmov.  (The select's operands
+ * must not be constants: materializing 0 would clobber the flags.) */
 static bool setcc_feeds_branch(const struct ra *ra, const struct ir_op *op)
 {
 	const struct ir_block *blk = ra->blk;
@@ -483,6 +485,10 @@ static bool setcc_feeds_branch(const struct ra *ra, const struct ir_op *op)
 		if (n->opc == IR_NOP || n->opc == IR_CONST ||
 		    n->opc == IR_INSN_START)
 			continue;
+		if (n->opc == IR_SELECT && n->c == op->dst &&
+		    ra->last_use[op->dst] == j)
+			return !is_const(ra, n->a, NULL) &&
+			       !is_const(ra, n->b, NULL);
 		return n->opc == IR_BRCOND && n->a == op->dst &&
 		       ra->last_use[op->dst] == j;
 	}
@@ -527,9 +533,15 @@ static void emit_select(struct ra *ra, const struct ir_op *op)
 	b = use(ra, op->b, H_R11);
 	asm_mov_rr(e, d, b);
 	a = use(ra, op->a, H_R11);
-	c = use(ra, op->c, H_RCX);
-	asm_test_rr(e, c, c);
-	asm_cmov(e, HCC_NE, d, a);
+	if (ra->flags_temp == op->c) {
+		/* Only moves since the comparison: its flags are intact. */
+		asm_cmov(e, ra->flags_cc, d, a);
+		ra->flags_temp = IR_NO_TEMP;
+	} else {
+		c = use(ra, op->c, H_RCX);
+		asm_test_rr(e, c, c);
+		asm_cmov(e, HCC_NE, d, a);
+	}
 	release_dead(ra, op);
 	bind_temp(ra, op->dst, d);
 }
