@@ -18,14 +18,15 @@
 #include "translator/ir.h"
 
 struct emitter;
+struct asm_mem;
 
 struct tr_mem_lowering {
-	/* Load SIZE bytes zero-extended from the guest address ADDR + DISP
-	 * (ADDR a host register) into host register DST. */
-	void (*emit_load)(struct emitter *e, int dst, int addr, int32_t disp,
-			  unsigned size);
-	void (*emit_store)(struct emitter *e, int addr, int32_t disp, int val,
-			   unsigned size);
+	/* Load SIZE bytes zero-extended from the guest address ADDR (host
+	 * registers and a displacement) into host register DST. */
+	void (*emit_load)(struct emitter *e, int dst,
+			  const struct asm_mem *addr, unsigned size);
+	void (*emit_store)(struct emitter *e, const struct asm_mem *addr,
+			   int val, unsigned size);
 	int64_t guest_base;
 };
 

@@ -40,9 +40,10 @@ static void modrm_rr(struct emitter *e, int reg, int rm)
 	asm_byte(e, 0xc0 | (reg & 7) << 3 | (rm & 7));
 }
 
-/* ModRM (+SIB, +disp) for [base + index + disp]; no index if < 0. */
+/* ModRM (+SIB, +disp) for [base + (index << scale) + disp]; no index if
+ * < 0. */
 static void modrm_mem_index(struct emitter *e, int reg, int base, int index,
-			    int32_t disp)
+			    unsigned scale, int32_t disp)
 {
 	uint8_t mod;
 
@@ -54,7 +55,8 @@ static void modrm_mem_index(struct emitter *e, int reg, int base, int index,
 		mod = 2;
 	if (index >= 0) {
 		asm_byte(e, mod << 6 | (reg & 7) << 3 | 4);
-		asm_byte(e, (uint8_t)((index & 7) << 3 | (base & 7)));
+		asm_byte(e, (uint8_t)(scale << 6 | (index & 7) << 3 |
+				      (base & 7)));
 	} else {
 		asm_byte(e, mod << 6 | (reg & 7) << 3 | (base & 7));
 		if ((base & 7) == H_RSP)
@@ -68,7 +70,7 @@ static void modrm_mem_index(struct emitter *e, int reg, int base, int index,
 
 static void modrm_mem(struct emitter *e, int reg, int base, int32_t disp)
 {
-	modrm_mem_index(e, reg, base, -1, disp);
+	modrm_mem_index(e, reg, base, -1, 0, disp);
 }
 
 void asm_mov_rr(struct emitter *e, int dst, int src)
@@ -102,40 +104,52 @@ void asm_mov_ri(struct emitter *e, int dst, int64_t imm)
 	}
 }
 
+/* REX for a memory operand M (X for its index). */
+static void rex_mem(struct emitter *e, bool w, int reg,
+		    const struct asm_mem *m, bool force)
+{
+	uint8_t r = (uint8_t)(0x40 | (w ? 8 : 0) | ((reg & 8) ? 4 : 0) |
+			      (m->index >= 0 && (m->index & 8) ? 2 : 0) |
+			      ((m->base & 8) ? 1 : 0));
+
+	if (r != 0x40 || force)
+		asm_byte(e, r);
+}
+
 void asm_load(struct emitter *e, int dst, int base, int32_t disp,
 	      unsigned size)
 {
-	switch (size) {
-	case 1:
-		rex(e, false, dst, base, false);
+	struct asm_mem m = { .base = base, .index = -1, .disp = disp };
+
+	asm_load_m(e, dst, &m, size);
+}
+
+void asm_load_m(struct emitter *e, int dst, const struct asm_mem *m,
+		unsigned size)
+{
+	rex_mem(e, size == 8, dst, m, false);
+	if (size <= 2)
 		asm_byte(e, 0x0f);
-		asm_byte(e, 0xb6);
-		break;
-	case 2:
-		rex(e, false, dst, base, false);
-		asm_byte(e, 0x0f);
-		asm_byte(e, 0xb7);
-		break;
-	case 4:
-		rex(e, false, dst, base, false);
-		asm_byte(e, 0x8b);
-		break;
-	default:
-		rex(e, true, dst, base, false);
-		asm_byte(e, 0x8b);
-		break;
-	}
-	modrm_mem(e, dst, base, disp);
+	asm_byte(e, size == 1 ? 0xb6 : size == 2 ? 0xb7 : 0x8b);
+	modrm_mem_index(e, dst, m->base, m->index, m->scale, m->disp);
 }
 
 void asm_store(struct emitter *e, int base, int32_t disp, int src,
 	       unsigned size)
 {
+	struct asm_mem m = { .base = base, .index = -1, .disp = disp };
+
+	asm_store_m(e, &m, src, size);
+}
+
+void asm_store_m(struct emitter *e, const struct asm_mem *m, int src,
+		 unsigned size)
+{
 	if (size == 2)
 		asm_byte(e, 0x66);
-	rex(e, size == 8, src, base, size == 1 && src >= 4);
+	rex_mem(e, size == 8, src, m, size == 1 && src >= 4);
 	asm_byte(e, size == 1 ? 0x88 : 0x89);
-	modrm_mem(e, src, base, disp);
+	modrm_mem_index(e, src, m->base, m->index, m->scale, m->disp);
 }
 
 void asm_store_imm32(struct emitter *e, int base, int32_t disp, int32_t imm)
@@ -271,7 +285,7 @@ void asm_lea(struct emitter *e, int dst, int base, int index, int32_t disp,
 	if (r != 0x40)
 		asm_byte(e, r);
 	asm_byte(e, 0x8d);
-	modrm_mem_index(e, dst, base, index, disp);
+	modrm_mem_index(e, dst, base, index, 0, disp);
 }
 
 void asm_test_rr(struct emitter *e, int a, int b)

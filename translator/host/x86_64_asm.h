@@ -26,6 +26,13 @@ void asm_byte(struct emitter *e, uint8_t b);
 void asm_u32(struct emitter *e, uint32_t v);
 void asm_u64(struct emitter *e, uint64_t v);
 
+/* [base + (index << scale) + disp]; index < 0: none. */
+struct asm_mem {
+	int base, index;
+	unsigned scale;
+	int32_t disp;
+};
+
 void asm_mov_rr(struct emitter *e, int dst, int src);		/* 64-bit */
 void asm_mov_ri(struct emitter *e, int dst, int64_t imm);
 void asm_load(struct emitter *e, int dst, int base, int32_t disp,
@@ -33,6 +40,10 @@ void asm_load(struct emitter *e, int dst, int base, int32_t disp,
 void asm_store(struct emitter *e, int base, int32_t disp, int src,
 	       unsigned size);
 void asm_store_imm32(struct emitter *e, int base, int32_t disp, int32_t imm);
+void asm_load_m(struct emitter *e, int dst, const struct asm_mem *m,
+		unsigned size);	/* zero-extending */
+void asm_store_m(struct emitter *e, const struct asm_mem *m, int src,
+		 unsigned size);
 void asm_alu_rr(struct emitter *e, enum asm_alu op, int dst, int src);
 void asm_alu_ri(struct emitter *e, enum asm_alu op, int dst, int32_t imm);
 void asm_shift_ri(struct emitter *e, enum asm_shift op, int dst, uint8_t n);

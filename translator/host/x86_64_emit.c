@@ -57,11 +57,13 @@ struct ra {
 	ir_temp flags_temp;		/* SETCC result living in host flags */
 	uint8_t flags_cc;		/* its host condition */
 	uint64_t spill_used;		/* bitmap of spill slots */
-	/* A guest memory access at op i addresses fold_base[i] +
-	 * fold_disp[i] itself; the add that formed the address is
-	 * skipped (fold_skip). */
-	ir_temp fold_base[IR_MAX_OPS];
-	int32_t fold_disp[IR_MAX_OPS];
+	/* A guest memory access at op i addresses fold[i] itself; the adds
+	 * and shift that formed the address are skipped (fold_skip). */
+	struct folded_addr {
+		ir_temp base, index;	/* base NO_TEMP: not folded */
+		uint8_t scale;
+		int32_t disp;
+	} fold[IR_MAX_OPS];
 	bool fold_skip[IR_MAX_OPS];
 	uint8_t n_uses[IR_MAX_TEMPS];	/* saturating */
 };
@@ -562,33 +564,36 @@ static void record_pc(struct ra *ra)
 static void emit_memory(struct ra *ra, const struct ir_op *op)
 {
 	const struct tr_mem_lowering *mem = ra->cfg->mem;
-	int addr, val, d;
-
-	ir_temp base = ra->fold_base[ra->cur_op];
-	int32_t disp = 0;
+	const struct folded_addr *fa = &ra->fold[ra->cur_op];
+	struct asm_mem m = { .index = -1 };
+	int val, d = NO_REG;
 
 	sync_all(ra);
-	if (base != IR_NO_TEMP)
-		disp = ra->fold_disp[ra->cur_op];
-	else
-		base = op->a;
-	addr = use(ra, base, H_R11);
+	if (fa->base != IR_NO_TEMP) {
+		m.base = use(ra, fa->base, H_R11);
+		if (fa->index != IR_NO_TEMP)
+			m.index = use(ra, fa->index, H_RCX);
+		m.scale = fa->scale;
+		m.disp = fa->disp;
+	} else {
+		m.base = use(ra, op->a, H_R11);
+	}
 	if (op->opc == IR_LOAD) {
 		d = alloc_reg(ra);
 		record_pc(ra);
-		mem->emit_load(&ra->e, d, addr, disp, op->aux);
-		release_dead(ra, op);
-		if (ra->fold_base[ra->cur_op] != IR_NO_TEMP)
-			release_temp(ra, ra->fold_base[ra->cur_op]);
-		bind_temp(ra, op->dst, d);
-		return;
+		mem->emit_load(&ra->e, d, &m, op->aux);
+	} else {
+		val = use(ra, op->b, H_RCX);
+		record_pc(ra);
+		mem->emit_store(&ra->e, &m, val, op->aux);
 	}
-	val = use(ra, op->b, H_RCX);
-	record_pc(ra);
-	mem->emit_store(&ra->e, addr, disp, val, op->aux);
 	release_dead(ra, op);
-	if (ra->fold_base[ra->cur_op] != IR_NO_TEMP)
-		release_temp(ra, ra->fold_base[ra->cur_op]);
+	if (fa->base != IR_NO_TEMP)
+		release_temp(ra, fa->base);
+	if (fa->index != IR_NO_TEMP)
+		release_temp(ra, fa->index);
+	if (op->opc == IR_LOAD)
+		bind_temp(ra, op->dst, d);
 }
 
 /* Caller-saved registers holding temps that outlive op CUR. */
@@ -791,36 +796,88 @@ static void count_use(struct ra *ra, ir_temp t, unsigned i)
 		ra->n_uses[t]++;
 }
 
-/* Guest memory accesses whose address is base + constant, computed only
- * for them: fold the constant into the access's displacement. */
+/* The op defining T if it is OPC (64-bit), before op I, and T's only
+ * use is the op being folded. */
+static const struct ir_op *sole_def(const struct ra *ra, ir_temp t,
+				    unsigned i, enum ir_opcode opc)
+{
+	unsigned k = ra->blk->def[t];
+	const struct ir_op *d;
+
+	if (k >= i || ra->n_uses[t] != 1)
+		return NULL;
+	d = &ra->blk->ops[k];
+	return d->opc == opc && d->aux == 0 && d->dst == t ? d : NULL;
+}
+
+/* Guest memory accesses whose address is base [+ index << scale] [+
+ * constant], computed only for them: address with the host's modes and
+ * skip the adds and the shift. */
+static void fold_address(struct ra *ra, unsigned i)
+{
+	const struct ir_block *blk = ra->blk;
+	const struct ir_op *d, *skip[4];
+	ir_temp stack[4], terms[2];
+	unsigned n_stack = 0, n_terms = 0, n_skip = 0;
+	struct folded_addr *fa = &ra->fold[i];
+	int64_t disp = 0, v;
+
+	stack[n_stack++] = blk->ops[i].a;
+	while (n_stack) {
+		ir_temp t = stack[--n_stack];
+
+		if (is_const(ra, t, &v)) {
+			disp += v;
+		} else if (n_skip < 3 && (d = sole_def(ra, t, i, IR_ADD))) {
+			skip[n_skip++] = d;
+			stack[n_stack++] = d->a;
+			stack[n_stack++] = d->b;
+		} else if (n_terms < 2) {
+			terms[n_terms++] = t;
+		} else {
+			return;
+		}
+	}
+	if (n_skip == 0 || n_terms == 0 || !fits_i32(disp) ||
+	    !fits_i32(disp + ra->cfg->mem->guest_base))
+		return;
+	fa->index = IR_NO_TEMP;
+	fa->scale = 0;
+	for (unsigned k = 0; k < n_terms && n_terms == 2; k++) {
+		d = sole_def(ra, terms[k], i, IR_SHL);
+		if (d && is_const(ra, d->b, &v) && v >= 1 && v <= 3 &&
+		    !is_const(ra, d->a, NULL)) {
+			skip[n_skip++] = d;
+			fa->index = d->a;
+			fa->scale = (uint8_t)v;
+			terms[k] = terms[1 - k];
+			break;
+		}
+	}
+	if (n_terms == 2 && fa->index == IR_NO_TEMP)
+		fa->index = terms[1];
+	fa->base = terms[0];
+	fa->disp = (int32_t)disp;
+	for (unsigned k = 0; k < n_skip; k++)
+		ra->fold_skip[skip[k] - blk->ops] = true;
+	if (ra->last_use[fa->base] < i)
+		ra->last_use[fa->base] = (uint16_t)i;
+	if (fa->index != IR_NO_TEMP && ra->last_use[fa->index] < i)
+		ra->last_use[fa->index] = (uint16_t)i;
+}
+
 static void fold_addresses(struct ra *ra)
 {
 	const struct ir_block *blk = ra->blk;
-	int64_t v;
 
 	for (unsigned i = 0; i < blk->n_ops; i++) {
-		const struct ir_op *op = &blk->ops[i], *d;
-		unsigned k;
-
-		ra->fold_base[i] = IR_NO_TEMP;
+		ra->fold[i].base = IR_NO_TEMP;
+		ra->fold[i].index = IR_NO_TEMP;
 		ra->fold_skip[i] = false;
-		if (op->opc != IR_LOAD && op->opc != IR_STORE)
-			continue;
-		k = blk->def[op->a];
-		if (k >= i || ra->n_uses[op->a] != 1)
-			continue;
-		d = &blk->ops[k];
-		if (d->opc != IR_ADD || d->aux != 0 || d->dst != op->a ||
-		    !is_const(ra, d->b, &v) || is_const(ra, d->a, NULL) ||
-		    !fits_i32(v + ra->cfg->mem->guest_base) ||
-		    !fits_i32(v))
-			continue;
-		ra->fold_base[i] = d->a;
-		ra->fold_disp[i] = (int32_t)v;
-		ra->fold_skip[k] = true;
-		if (ra->last_use[d->a] < i)
-			ra->last_use[d->a] = (uint16_t)i;
 	}
+	for (unsigned i = 0; i < blk->n_ops; i++)
+		if (blk->ops[i].opc == IR_LOAD || blk->ops[i].opc == IR_STORE)
+			fold_address(ra, i);
 }
 
 static void compute_last_use(struct ra *ra)
@@ -1005,16 +1062,24 @@ void x86_64_patch_jump(uint8_t *jmp, uint64_t jmp_exec, uint64_t target_exec)
 
 /* ---- user-mode memory lowering: host address = guest address ---- */
 
-static void user_load(struct emitter *e, int dst, int addr, int32_t disp,
+/* The backend only folds displacements for which disp + guest_base
+ * fits in 32 bits. */
+static void user_load(struct emitter *e, int dst, const struct asm_mem *addr,
 		      unsigned size)
 {
-	asm_load(e, dst, addr, (int32_t)(tr_mem_user.guest_base + disp), size);
+	struct asm_mem m = *addr;
+
+	m.disp = (int32_t)(m.disp + tr_mem_user.guest_base);
+	asm_load_m(e, dst, &m, size);
 }
 
-static void user_store(struct emitter *e, int addr, int32_t disp, int val,
+static void user_store(struct emitter *e, const struct asm_mem *addr, int val,
 		       unsigned size)
 {
-	asm_store(e, addr, (int32_t)(tr_mem_user.guest_base + disp), val, size);
+	struct asm_mem m = *addr;
+
+	m.disp = (int32_t)(m.disp + tr_mem_user.guest_base);
+	asm_store_m(e, &m, val, size);
 }
 
 const struct tr_mem_lowering tr_mem_user = {
