@@ -8,10 +8,12 @@
  * of one or more slots (after IR_GET or IR_SET); slots are written back
  * when dirty at the points listed in backend.h.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -548,17 +550,60 @@ static void emit_select(struct ra *ra, const struct ir_op *op)
 	bind_temp(ra, op->dst, d);
 }
 
+/* The guest memory access about to be emitted may fault: record its
+ * guest pc and where the dirty guest state is, so that the fault handler
+ * can rebuild the precise state (x86_64_restore_state) and the access
+ * needs no write-back.  With more dirty slots than the record holds,
+ * they are written back instead. */
 static void record_pc(struct ra *ra)
 {
 	struct tr_code_info *info = ra->info;
+	struct tr_pc_state st = { 0, 0 };
+	unsigned n = 0;
 
 	if (info->n_pcmap >= TR_MAX_PCMAP) {
 		ra->e.overflow = true;	/* caller retries with a smaller block */
 		return;
 	}
+	for (unsigned s = 0; s < CACHED_SLOTS; s++)
+		if (ra->slot_reg[s] != NO_REG && ra->slot_dirty[s])
+			n++;
+	if (n > 16) {
+		sync_all(ra);
+	} else {
+		n = 0;
+		for (unsigned s = 0; s < CACHED_SLOTS; s++)
+			if (ra->slot_reg[s] != NO_REG && ra->slot_dirty[s]) {
+				st.dirty |= 1u << s;
+				st.regs |= (uint64_t)ra->slot_reg[s] << (4 * n++);
+			}
+	}
 	info->pcmap_host[info->n_pcmap] = (uint32_t)ra->e.pos;
 	info->pcmap_guest[info->n_pcmap] = ra->cur_guest_pc;
+	info->pcmap_state[info->n_pcmap] = st;
 	info->n_pcmap++;
+}
+
+void x86_64_restore_state(const struct tr_pc_state *st, const void *ucontext,
+			  uint64_t *env)
+{
+	static const int greg[16] = {
+		[H_RAX] = REG_RAX, [H_RCX] = REG_RCX, [H_RDX] = REG_RDX,
+		[H_RBX] = REG_RBX, [H_RSP] = REG_RSP, [H_RBP] = REG_RBP,
+		[H_RSI] = REG_RSI, [H_RDI] = REG_RDI, [H_R8] = REG_R8,
+		[H_R9] = REG_R9, [H_R10] = REG_R10, [H_R11] = REG_R11,
+		[H_R12] = REG_R12, [H_R13] = REG_R13, [H_R14] = REG_R14,
+		[H_R15] = REG_R15,
+	};
+	const ucontext_t *uc = ucontext;
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < 32; s++)
+		if (st->dirty & (1u << s)) {
+			unsigned r = (st->regs >> (4 * n++)) & 15;
+
+			env[s] = (uint64_t)uc->uc_mcontext.gregs[greg[r]];
+		}
 }
 
 static void emit_memory(struct ra *ra, const struct ir_op *op)
@@ -568,7 +613,6 @@ static void emit_memory(struct ra *ra, const struct ir_op *op)
 	struct asm_mem m = { .index = -1 };
 	int val, d = NO_REG;
 
-	sync_all(ra);
 	if (fa->base != IR_NO_TEMP) {
 		m.base = use(ra, fa->base, H_R11);
 		if (fa->index != IR_NO_TEMP)
