@@ -285,11 +285,12 @@ ir_temp ir_unop(struct ir_block *blk, enum ir_opcode opc, ir_temp a)
 	    (opc == IR_ZEXT8 && value_bits(blk, a) <= 8))
 		return a;
 	/* zext32(a op b) is the 32-bit op when the low half of the result
-	 * depends only on the low halves of the operands. */
+	 * depends only on the low halves of the operands (for a shift: and
+	 * the count is below 32, the 32-bit op masks it with 31). */
 	if (opc == IR_ZEXT32 && d && d->dst == a && d->aux == 0 &&
 	    (d->opc == IR_ADD || d->opc == IR_SUB || d->opc == IR_AND ||
 	     d->opc == IR_OR || d->opc == IR_XOR || d->opc == IR_MUL ||
-	     d->opc == IR_SHL))
+	     (d->opc == IR_SHL && value_bits(blk, d->b) <= 5)))
 		return ir_binop32(blk, d->opc, d->a, d->b);
 	if (opc == IR_ZEXT32 && d && d->dst == a && d->aux == 0 &&
 	    (d->opc == IR_NEG || d->opc == IR_NOT)) {

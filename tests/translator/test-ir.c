@@ -129,6 +129,15 @@ static void test_ir_width_folding(void)
 	r = ir_xor(&blk, s, ir_load(&blk, a, 4));
 	CU_ASSERT_EQUAL(blk.ops[blk.def[r]].aux, IR_W32);
 	CU_ASSERT_EQUAL(ir_unop(&blk, IR_ZEXT32, r), r);
+	/* A 64-bit shift by an unknown count may shift by 32..63: its
+	 * zero extension is not the 32-bit shift (which masks by 31). */
+	r = ir_unop(&blk, IR_ZEXT32, ir_shl(&blk, a, ir_get(&blk, 24)));
+	CU_ASSERT_EQUAL(blk.ops[blk.def[r]].opc, IR_ZEXT32);
+	r = ir_unop(&blk, IR_ZEXT32,
+		    ir_shl(&blk, a, ir_and(&blk, ir_get(&blk, 24),
+					   ir_const(&blk, 31))));
+	CU_ASSERT_EQUAL(blk.ops[blk.def[r]].opc, IR_SHL);
+	CU_ASSERT_EQUAL(blk.ops[blk.def[r]].aux, IR_W32);
 	/* 32-bit folding wraps and masks shift counts by 31. */
 	r = ir_binop32(&blk, IR_ADD, ir_const(&blk, 0xffffffff),
 		       ir_const(&blk, 2));
