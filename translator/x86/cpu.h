@@ -21,6 +21,7 @@ enum x86_cc_kind {
 	CC_EFLAGS,	/* cc_src holds the flags themselves */
 	CC_ADD, CC_ADC, CC_SUB, CC_SBB, CC_LOGIC, CC_INC, CC_DEC,
 	CC_SHL, CC_SHR, CC_SAR, CC_MUL,
+	CC_CMP,		/* SUB without its result: cc_dst = minuend */
 	CC_NUM_KINDS
 };
 

@@ -63,6 +63,13 @@ uint64_t x86_compute_eflags(uint64_t cc_op, uint64_t dst, uint64_t src,
 		of = !!(((a ^ src) & (a ^ dst)) & sign);
 		f |= (a ^ src ^ dst) & X86_AF;
 		break;
+	case CC_CMP:
+		a = (dst - src) & mask;
+		cf = dst < src;
+		of = !!(((dst ^ src) & (dst ^ a)) & sign);
+		f |= (a ^ src ^ dst) & X86_AF;
+		dst = a;
+		break;
 	case CC_LOGIC:
 		break;
 	case CC_INC:

@@ -273,6 +273,8 @@ ir_temp fe_carry(struct fe *f)
 					    size);
 			return ir_setcc(b, IR_LTU, a, f->cc_src);
 		}
+		if (kind == CC_CMP)
+			return ir_setcc(b, IR_LTU, f->cc_dst, f->cc_src);
 		if (kind == CC_ADD)
 			return ir_setcc(b, IR_LTU, f->cc_dst, f->cc_src);
 		if (kind == CC_LOGIC)
@@ -283,23 +285,26 @@ ir_temp fe_carry(struct fe *f)
 	return flag_bit(f, fe_eflags(f), 0);
 }
 
-/* Condition codes 0..15 evaluated on a known SUB (cmp) without flags. */
+/* Condition codes 0..15 evaluated on a known SUB or CMP without flags. */
 static ir_temp cond_after_sub(struct fe *f, unsigned cc)
 {
 	struct ir_block *b = f->blk;
 	unsigned size = 1u << CC_SIZE_LOG2(f->cc_op);
-	ir_temp a = f->cc_a != IR_NO_TEMP ? f->cc_a :
+	bool cmp = CC_KIND(f->cc_op) == CC_CMP;
+	ir_temp a = cmp ? f->cc_dst : f->cc_a != IR_NO_TEMP ? f->cc_a :
 		    fe_zext(f, ir_add(b, f->cc_dst, f->cc_src), size);
 	ir_temp s = f->cc_src;
 
 	switch (cc >> 1) {
 	case 1: return ir_setcc(b, IR_LTU, a, s);
 	case 2:
-		if (f->cc_a != IR_NO_TEMP)
+		if (cmp || f->cc_a != IR_NO_TEMP)
 			return ir_setcc(b, IR_EQ, a, s);
 		return ir_setcc(b, IR_EQ, f->cc_dst, fe_const(f, 0));
 	case 3: return ir_setcc(b, IR_LEU, a, s);
-	case 4: return ir_setcc(b, IR_LT, fe_sext(f, f->cc_dst, size),
+	case 4: return ir_setcc(b, IR_LT,
+				fe_sext(f, cmp ? ir_sub(b, a, s) : f->cc_dst,
+					size),
 				fe_const(f, 0));
 	case 6: return ir_setcc(b, IR_LT, fe_sext(f, a, size),
 				fe_sext(f, s, size));
@@ -350,7 +355,8 @@ ir_temp fe_cond(struct fe *f, unsigned cc)
 	struct ir_block *b = f->blk;
 	ir_temp r = IR_NO_TEMP, e;
 
-	if (f->cc_op >= 0 && CC_KIND(f->cc_op) == CC_SUB)
+	if (f->cc_op >= 0 && (CC_KIND(f->cc_op) == CC_SUB ||
+			      CC_KIND(f->cc_op) == CC_CMP))
 		r = cond_after_sub(f, cc);
 	else if (f->cc_op >= 0 && CC_KIND(f->cc_op) == CC_LOGIC)
 		r = cond_after_logic(f, cc);
@@ -360,8 +366,8 @@ ir_temp fe_cond(struct fe *f, unsigned cc)
 		rotate_cf_of(f, f->cc_op, f->cc_src2, &cf, &of);
 		r = cc >> 1 ? cf : of;
 	}
-	else if (f->cc_op >= 0 && CC_KIND(f->cc_op) != CC_EFLAGS &&
-		 (cc >> 1) == 2)
+	else if (f->cc_op >= 0 && CC_KIND(f->cc_op & 0xff) != CC_EFLAGS &&
+		 CC_KIND(f->cc_op & 0xff) != CC_CMP && (cc >> 1) == 2)
 		r = ir_setcc(b, IR_EQ, f->cc_dst, fe_const(f, 0));
 	if (r == IR_NO_TEMP) {
 		e = fe_eflags(f);

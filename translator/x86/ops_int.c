@@ -79,6 +79,11 @@ static ir_temp alu_compute(struct fe *f, unsigned op, unsigned size,
 		cc->src = IR_NO_TEMP;
 	r = fe_zext(f, r, size);
 	cc->dst = r;
+	if (op == ALU_CMP) {
+		/* The difference is rarely needed: keep the operands. */
+		cc->kind = CC_CMP;
+		cc->dst = a;
+	}
 	return r;
 }
 
