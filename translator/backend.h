@@ -3,8 +3,9 @@
  * The backend allocates host registers for IR temps and caches guest
  * state slots (the first 32 qwords of env) in host registers within a
  * block: IR_GET of a cached slot costs nothing, IR_SET only rebinds; dirty
- * slots are written back before guest memory accesses and helpers that
- * read env (precise state) and at every exit.
+ * slots are written back before helpers that read env and at every exit.
+ * At guest memory accesses they stay in registers: struct tr_pc_state
+ * records where, and x86_64_restore_state() rebuilds env on a fault.
  *
  * Guest memory accesses are lowered by a struct tr_mem_lowering: the seam
  * between user mode (host = guest + base) and system mode (soft TLB).

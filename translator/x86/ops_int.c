@@ -2,8 +2,8 @@
  *
  * Order inside every instruction: loads, computation, stores, and only
  * then guest registers and flags.  A faulting load or store therefore
- * leaves the guest state of the instruction's start in env, which is what
- * precise faults need (the backend syncs guest state before each access).
+ * sees the guest state of the instruction's start, which is what precise
+ * faults need (the backend records where that state is at each access).
  */
 #include "translator/x86/frontend_internal.h"
 #include "translator/x86/helpers.h"
