@@ -759,7 +759,6 @@ static void emit_brcond(struct ra *ra, const struct ir_op *op)
 	int c;
 	size_t skip;
 
-	sync_all(ra);		/* plain moves: host flags survive */
 	if (ra->flags_temp == op->a) {
 		skip = asm_jcc_fwd(e, ra->flags_cc ^ 1);
 		ra->flags_temp = IR_NO_TEMP;
@@ -768,6 +767,11 @@ static void emit_brcond(struct ra *ra, const struct ir_op *op)
 		asm_test_rr(e, c, c);
 		skip = asm_jcc_fwd(e, HCC_E);
 	}
+	/* Only the leaving path writes dirty guest state back: the block
+	 * goes on with it in registers. */
+	for (unsigned s = 0; s < CACHED_SLOTS; s++)
+		if (ra->slot_reg[s] != NO_REG && ra->slot_dirty[s])
+			asm_store(e, H_RBP, (int32_t)(s * 8), ra->slot_reg[s], 8);
 	if (op->aux)
 		emit_exit_special(ra, op->aux, (uint64_t)op->imm);
 	else

@@ -415,7 +415,10 @@ void fe_illegal(struct fe *f)
 	const struct x86_insn *in = f->insn;
 	unsigned key = (in->map & 3) << 8 | in->opcode;
 
-	if (missing_count[key]++ == 0)
+	f->illegal = true;
+	if (f->speculative)
+		;	/* dropped by x86_translate_block: no report */
+	else if (missing_count[key]++ == 0)
 		log_warnx("instruction not supported yet at %#llx: map %u "
 			  "opcode %#04x%s (guest gets SIGILL)",
 			  (unsigned long long)in->pc, in->map, in->opcode,
@@ -466,9 +469,31 @@ static void translate_insn(struct fe *f)
 		fe_illegal(f);
 }
 
+/* The instruction just translated ended the block with a conditional
+ * exit and a jump to the next instruction (jcc, loop, jrcxz): drop the
+ * jump and go on translating, the exit becoming a side exit, while the
+ * block has chainable exits left (TR_MAX_CHAIN_EXITS in backend.h: 4;
+ * two kept for a last jcc's pair). */
+static bool continue_after_branch(struct fe *f, unsigned *side_exits)
+{
+	struct ir_block *b = f->blk;
+	const struct ir_op *last = &b->ops[b->n_ops - 1];
+
+	if (b->n_ops < 2 || last->opc != IR_EXIT ||
+	    (uint64_t)last->imm != f->next_pc ||
+	    b->ops[b->n_ops - 2].opc != IR_BRCOND ||
+	    b->ops[b->n_ops - 2].aux != 0 || *side_exits >= 2)
+		return false;
+	b->n_ops--;
+	++*side_exits;
+	f->ended = false;
+	return true;
+}
+
 void x86_translate_block(struct ir_block *blk, uint64_t pc,
 			 const struct x86_frontend_config *cfg)
 {
+	unsigned side_exits = 0;
 	struct x86_insn insn;
 	struct fe f = { .blk = blk, .insn = &insn, .cc_op = -1 };
 	uint8_t buf[X86_MAX_INSN_LEN];
@@ -477,6 +502,8 @@ void x86_translate_block(struct ir_block *blk, uint64_t pc,
 
 	ir_init(blk, pc);
 	for (unsigned n = 0;; n++) {
+		unsigned ops_before = blk->n_ops, insns_before = blk->n_insns;
+
 		if (n >= cfg->max_insns || ir_nearly_full(blk, 256) ||
 		    (n > 0 && (pc >> 12) != (blk->guest_pc >> 12))) {
 			ir_exit(blk, pc);
@@ -484,6 +511,11 @@ void x86_translate_block(struct ir_block *blk, uint64_t pc,
 		}
 		avail = cfg->fetch(cfg->fetch_opaque, pc, buf, sizeof(buf));
 		rc = x86_decode(&insn, buf, avail, pc);
+		if (rc < 0 && f.speculative) {
+			/* A block of its own reports it if it is reached. */
+			ir_exit(blk, pc);
+			break;
+		}
 		if (rc == -EFAULT && avail == 0) {
 			ir_insn_start(blk, pc);
 			ir_exit_special(blk, X86_EXIT_SEGV, pc);
@@ -502,10 +534,18 @@ void x86_translate_block(struct ir_block *blk, uint64_t pc,
 		}
 		f.next_pc = pc + insn.len;
 		f.ended = false;
+		f.illegal = false;
 		translate_insn(&f);
-		blk->guest_end = f.next_pc;
-		if (f.ended)
+		if (f.illegal && f.speculative) {
+			blk->n_ops = ops_before;
+			blk->n_insns = insns_before;
+			ir_exit(blk, pc);
 			break;
+		}
+		blk->guest_end = f.next_pc;
+		if (f.ended && !continue_after_branch(&f, &side_exits))
+			break;
+		f.speculative = side_exits > 0;
 		pc = f.next_pc;
 	}
 }

@@ -13,6 +13,11 @@ struct fe {
 	const struct x86_insn *insn;
 	uint64_t next_pc;	/* address of the following instruction */
 	bool ended;		/* the instruction ended the block */
+	/* Past a side exit: the code may never run (unsupported
+	 * instructions end the block quietly before them, see
+	 * fe_illegal). */
+	bool speculative;
+	bool illegal;		/* fe_illegal() was called */
 	/* Lazy flags set earlier in this block, usable for fast paths. */
 	int cc_op;		/* -1: unknown (read from env) */
 	ir_temp cc_dst, cc_src, cc_src2;
