@@ -3,8 +3,9 @@
  * The backend allocates host registers for IR temps and caches guest
  * state slots (the first 32 qwords of env) in host registers within a
  * block: IR_GET of a cached slot costs nothing, IR_SET only rebinds; dirty
- * slots are written back before guest memory accesses and helpers that
- * read env (precise state) and at every exit.
+ * slots are written back before helpers that read env and at every exit.
+ * At guest memory accesses they stay in registers: struct tr_pc_state
+ * records where, and x86_64_restore_state() rebuilds env on a fault.
  *
  * Guest memory accesses are lowered by a struct tr_mem_lowering: the seam
  * between user mode (host = guest + base) and system mode (soft TLB).
@@ -18,12 +19,15 @@
 #include "translator/ir.h"
 
 struct emitter;
+struct asm_mem;
 
 struct tr_mem_lowering {
-	/* Load SIZE bytes zero-extended from the guest address in host
-	 * register ADDR into host register DST. */
-	void (*emit_load)(struct emitter *e, int dst, int addr, unsigned size);
-	void (*emit_store)(struct emitter *e, int addr, int val, unsigned size);
+	/* Load SIZE bytes zero-extended from the guest address ADDR (host
+	 * registers and a displacement) into host register DST. */
+	void (*emit_load)(struct emitter *e, int dst,
+			  const struct asm_mem *addr, unsigned size);
+	void (*emit_store)(struct emitter *e, const struct asm_mem *addr,
+			   int val, unsigned size);
 	int64_t guest_base;
 };
 
@@ -51,16 +55,32 @@ struct tr_backend_config {
 #define TR_MAX_CHAIN_EXITS 4
 #define TR_MAX_PCMAP 1024
 
+/* Guest state at a guest memory access that is not in env yet: slot s
+ * (the qword at env + 8 * s) is in a host register for each bit s of
+ * DIRTY; REGS holds those registers, 4 bits each, lowest slot first. */
+struct tr_pc_state {
+	uint32_t dirty;
+	uint64_t regs;
+};
+
 struct tr_code_info {
 	uint32_t size;
 	unsigned n_exits;
 	uint32_t exit_jmp_off[TR_MAX_CHAIN_EXITS];	/* offset of E9 */
 	uint64_t exit_target[TR_MAX_CHAIN_EXITS];
-	/* Host offset of each guest memory access -> guest insn pc. */
+	/* Host offset of each guest memory access -> guest insn pc, and
+	 * the guest state still in host registers there. */
 	unsigned n_pcmap;
 	uint32_t pcmap_host[TR_MAX_PCMAP];
 	uint64_t pcmap_guest[TR_MAX_PCMAP];
+	struct tr_pc_state pcmap_state[TR_MAX_PCMAP];
 };
+
+/* A guest memory access at a pcmap entry faulted: copy the guest state
+ * that was still in host registers (UCONTEXT, a ucontext_t of the fault)
+ * to ENV. */
+void x86_64_restore_state(const struct tr_pc_state *st, const void *ucontext,
+			  uint64_t *env);
 
 /* Emit host code for BLK into BUF (writable view, CAP bytes) that will
  * run at EXEC_ADDR.  Returns 0, or -ENOSPC when CAP is too small. */

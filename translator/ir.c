@@ -49,14 +49,59 @@ static ir_temp new_temp(struct ir_block *blk)
 		return 0;
 	}
 	blk->is_const[blk->n_temps] = false;
+	blk->zbits[blk->n_temps] = 64;
+	blk->def[blk->n_temps] = IR_MAX_OPS;
 	return blk->n_temps++;
+}
+
+/* A new temp defined by OP (the op just emitted). */
+static ir_temp def_temp(struct ir_block *blk, struct ir_op *op)
+{
+	op->dst = new_temp(blk);
+	if (!blk->full)
+		blk->def[op->dst] = (uint16_t)(op - blk->ops);
+	return op->dst;
+}
+
+static const struct ir_op *def_of(const struct ir_block *blk, ir_temp t)
+{
+	return blk->def[t] < IR_MAX_OPS ? &blk->ops[blk->def[t]] : NULL;
+}
+
+/* Bits of T above the result are known to be zero. */
+static unsigned value_bits(const struct ir_block *blk, ir_temp t)
+{
+	int64_t v;
+
+	if (ir_is_const(blk, t, &v))
+		return v ? 64 - (unsigned)__builtin_clzll((uint64_t)v) : 0;
+	return blk->zbits[t];
+}
+
+/* The upper 32 bits of T are known to be zero. */
+static bool is_clean32(const struct ir_block *blk, ir_temp t)
+{
+	return value_bits(blk, t) <= 32;
+}
+
+/* A temp with the same low 32 bits as T, looking through zero
+ * extensions (an IR_W32 operand needs no extension of its own). */
+static ir_temp low32_source(const struct ir_block *blk, ir_temp t)
+{
+	const struct ir_op *d = def_of(blk, t);
+
+	while (d && d->opc == IR_ZEXT32 && d->dst == t) {
+		t = d->a;
+		d = def_of(blk, t);
+	}
+	return t;
 }
 
 ir_temp ir_const(struct ir_block *blk, int64_t v)
 {
 	struct ir_op *op = emit(blk, IR_CONST);
 
-	op->dst = new_temp(blk);
+	def_temp(blk, op);
 	op->imm = v;
 	blk->is_const[op->dst] = true;
 	blk->const_val[op->dst] = v;
@@ -67,7 +112,7 @@ ir_temp ir_get(struct ir_block *blk, unsigned env_off)
 {
 	struct ir_op *op = emit(blk, IR_GET);
 
-	op->dst = new_temp(blk);
+	def_temp(blk, op);
 	op->imm = env_off;
 	return op->dst;
 }
@@ -100,12 +145,84 @@ static uint64_t fold_binop(enum ir_opcode opc, uint64_t a, uint64_t b)
 	}
 }
 
+static uint64_t fold_binop32(enum ir_opcode opc, uint32_t a, uint32_t b)
+{
+	unsigned n = b & 31;
+
+	switch (opc) {
+	case IR_SAR: return (uint32_t)((int32_t)a >> n);
+	case IR_ROL: return n ? (uint32_t)(a << n | a >> (32 - n)) : a;
+	case IR_ROR: return n ? (uint32_t)(a >> n | a << (32 - n)) : a;
+	default:
+		return (uint32_t)fold_binop(opc, a, opc >= IR_SHL &&
+					    opc <= IR_ROR ? n : b);
+	}
+}
+
+static bool commutative(enum ir_opcode opc)
+{
+	return opc == IR_ADD || opc == IR_AND || opc == IR_OR ||
+	       opc == IR_XOR || opc == IR_MUL;
+}
+
+static ir_temp new_binop(struct ir_block *blk, enum ir_opcode opc, ir_temp a,
+			 ir_temp b, uint8_t aux)
+{
+	struct ir_op *op;
+
+	/* Keep a constant second: the backend encodes it as an immediate. */
+	if (ir_is_const(blk, a, NULL) && commutative(opc)) {
+		ir_temp t = a;
+		a = b;
+		b = t;
+	}
+	op = emit(blk, opc);
+	op->aux = aux;
+	op->a = a;
+	op->b = b;
+	def_temp(blk, op);
+	blk->zbits[op->dst] = aux == IR_W32 ? 32 : 64;
+	if (opc == IR_AND) {
+		unsigned na = value_bits(blk, a), nb = value_bits(blk, b);
+
+		if (nb < na)
+			na = nb;
+		if (na < blk->zbits[op->dst])
+			blk->zbits[op->dst] = (uint8_t)na;
+	}
+	return op->dst;
+}
+
+ir_temp ir_binop32(struct ir_block *blk, enum ir_opcode opc, ir_temp a,
+		   ir_temp b)
+{
+	int64_t va = 0, vb = 0;
+	bool ca, cb;
+
+	a = low32_source(blk, a);
+	b = low32_source(blk, b);
+	ca = ir_is_const(blk, a, &va);
+	cb = ir_is_const(blk, b, &vb);
+	if (ca && cb)
+		return ir_const(blk, (int64_t)fold_binop32(opc, (uint32_t)va,
+							   (uint32_t)vb));
+	if (a == b && (opc == IR_XOR || opc == IR_SUB))
+		return ir_const(blk, 0);
+	if ((a == b && (opc == IR_AND || opc == IR_OR)) ||
+	    (cb && (uint32_t)vb == 0 && opc != IR_AND && opc != IR_MUL) ||
+	    (cb && (uint32_t)vb == 0xffffffffu && opc == IR_AND) ||
+	    (cb && (vb & 31) == 0 && opc >= IR_SHL && opc <= IR_ROR))
+		return ir_unop(blk, IR_ZEXT32, a);
+	if (cb && (uint32_t)vb == 0 && (opc == IR_AND || opc == IR_MUL))
+		return ir_const(blk, 0);
+	return new_binop(blk, opc, a, b, IR_W32);
+}
+
 ir_temp ir_binop(struct ir_block *blk, enum ir_opcode opc, ir_temp a,
 		 ir_temp b)
 {
 	int64_t va = 0, vb = 0;
 	bool ca = ir_is_const(blk, a, &va), cb = ir_is_const(blk, b, &vb);
-	struct ir_op *op;
 
 	if (ca && cb)
 		return ir_const(blk, (int64_t)fold_binop(opc, va, vb));
@@ -127,18 +244,13 @@ ir_temp ir_binop(struct ir_block *blk, enum ir_opcode opc, ir_temp a,
 	if (((cb && vb == 0) || (ca && va == 0)) &&
 	    (opc == IR_AND || opc == IR_MUL))
 		return ir_const(blk, 0);
-	/* Keep a constant second: the backend encodes it as an immediate. */
-	if (ca && (opc == IR_ADD || opc == IR_AND || opc == IR_OR ||
-		   opc == IR_XOR || opc == IR_MUL)) {
-		ir_temp t = a;
-		a = b;
-		b = t;
-	}
-	op = emit(blk, opc);
-	op->a = a;
-	op->b = b;
-	op->dst = new_temp(blk);
-	return op->dst;
+	/* Same result as the 32-bit form when the upper halves are zero. */
+	if ((opc == IR_AND && (is_clean32(blk, a) || is_clean32(blk, b))) ||
+	    ((opc == IR_OR || opc == IR_XOR) && is_clean32(blk, a) &&
+	     is_clean32(blk, b)) ||
+	    ((opc == IR_SHR) && is_clean32(blk, a) && cb && (vb & 63) < 32))
+		return ir_binop32(blk, opc, a, b);
+	return new_binop(blk, opc, a, b, 0);
 }
 
 static uint64_t fold_unop(enum ir_opcode opc, uint64_t a)
@@ -162,13 +274,60 @@ ir_temp ir_unop(struct ir_block *blk, enum ir_opcode opc, ir_temp a)
 	int64_t va = 0;
 	struct ir_op *op;
 
+	const struct ir_op *d = def_of(blk, a);
+
 	if (ir_is_const(blk, a, &va))
 		return ir_const(blk, (int64_t)fold_unop(opc, va));
 	if (opc == IR_MOV)
 		return a;
+	if ((opc == IR_ZEXT32 && value_bits(blk, a) <= 32) ||
+	    (opc == IR_ZEXT16 && value_bits(blk, a) <= 16) ||
+	    (opc == IR_ZEXT8 && value_bits(blk, a) <= 8))
+		return a;
+	/* zext32(a op b) is the 32-bit op when the low half of the result
+	 * depends only on the low halves of the operands (for a shift: and
+	 * the count is below 32, the 32-bit op masks it with 31). */
+	if (opc == IR_ZEXT32 && d && d->dst == a && d->aux == 0 &&
+	    (d->opc == IR_ADD || d->opc == IR_SUB || d->opc == IR_AND ||
+	     d->opc == IR_OR || d->opc == IR_XOR || d->opc == IR_MUL ||
+	     (d->opc == IR_SHL && value_bits(blk, d->b) <= 5)))
+		return ir_binop32(blk, d->opc, d->a, d->b);
+	if (opc == IR_ZEXT32 && d && d->dst == a && d->aux == 0 &&
+	    (d->opc == IR_NEG || d->opc == IR_NOT)) {
+		opc = d->opc;
+		a = low32_source(blk, d->a);
+		op = emit(blk, opc);
+		op->aux = IR_W32;
+		op->a = a;
+		def_temp(blk, op);
+		blk->zbits[op->dst] = 32;
+		return op->dst;
+	}
 	op = emit(blk, opc);
 	op->a = a;
-	op->dst = new_temp(blk);
+	def_temp(blk, op);
+	if (opc == IR_ZEXT8 || opc == IR_ZEXT16 || opc == IR_ZEXT32)
+		blk->zbits[op->dst] = opc == IR_ZEXT8 ? 8 :
+				      opc == IR_ZEXT16 ? 16 : 32;
+	return op->dst;
+}
+
+ir_temp ir_bswap(struct ir_block *blk, ir_temp a, unsigned size)
+{
+	int64_t va = 0;
+	struct ir_op *op;
+
+	if (size == 4)
+		a = low32_source(blk, a);
+	if (ir_is_const(blk, a, &va))
+		return ir_const(blk, size == 8 ?
+				(int64_t)__builtin_bswap64((uint64_t)va) :
+				(int64_t)__builtin_bswap32((uint32_t)va));
+	op = emit(blk, IR_BSWAP);
+	op->aux = (uint8_t)size;
+	op->a = a;
+	def_temp(blk, op);
+	blk->zbits[op->dst] = size == 4 ? 32 : 64;
 	return op->dst;
 }
 
@@ -201,7 +360,8 @@ ir_temp ir_setcc(struct ir_block *blk, enum ir_cond cond, ir_temp a,
 	op->aux = cond;
 	op->a = a;
 	op->b = b;
-	op->dst = new_temp(blk);
+	def_temp(blk, op);
+	blk->zbits[op->dst] = 1;
 	return op->dst;
 }
 
@@ -218,7 +378,10 @@ ir_temp ir_select(struct ir_block *blk, ir_temp c, ir_temp a, ir_temp b)
 	op->c = c;
 	op->a = a;
 	op->b = b;
-	op->dst = new_temp(blk);
+	def_temp(blk, op);
+	blk->zbits[op->dst] = (uint8_t)(value_bits(blk, a) > value_bits(blk, b) ?
+					value_bits(blk, a) :
+					value_bits(blk, b));
 	return op->dst;
 }
 
@@ -228,7 +391,8 @@ ir_temp ir_load(struct ir_block *blk, ir_temp addr, unsigned size)
 
 	op->a = addr;
 	op->aux = size;
-	op->dst = new_temp(blk);
+	def_temp(blk, op);
+	blk->zbits[op->dst] = (uint8_t)(8 * size);
 	return op->dst;
 }
 
@@ -253,7 +417,7 @@ ir_temp ir_call(struct ir_block *blk, const void *helper, unsigned flags,
 	op->aux = nargs;
 	for (unsigned i = 0; i < nargs; i++)
 		op->args[i] = args[i];
-	op->dst = new_temp(blk);
+	def_temp(blk, op);
 	return op->dst;
 }
 
@@ -348,6 +512,15 @@ static void forward_gets(struct ir_block *blk)
 
 		rename_operands(op, rename);
 		switch (op->opc) {
+		case IR_ZEXT8: case IR_ZEXT16: case IR_ZEXT32:
+			/* The GET it extended became a narrow value. */
+			if (value_bits(blk, op->a) <=
+			    (op->opc == IR_ZEXT8 ? 8u :
+			     op->opc == IR_ZEXT16 ? 16u : 32u)) {
+				rename[op->dst] = op->a;
+				op->opc = IR_NOP;
+			}
+			break;
 		case IR_GET:
 			if (slot < ENV_SLOTS && known_epoch[slot] == ep) {
 				rename[op->dst] = known[slot];
@@ -458,7 +631,8 @@ static const char *const opcode_names[IR_NUM_OPCODES] = {
 	[IR_SUB] = "sub", [IR_AND] = "and", [IR_OR] = "or", [IR_XOR] = "xor",
 	[IR_SHL] = "shl", [IR_SHR] = "shr", [IR_SAR] = "sar",
 	[IR_ROL] = "rol", [IR_ROR] = "ror", [IR_MUL] = "mul",
-	[IR_NEG] = "neg", [IR_NOT] = "not", [IR_ZEXT8] = "zext8",
+	[IR_NEG] = "neg", [IR_NOT] = "not", [IR_BSWAP] = "bswap",
+	[IR_ZEXT8] = "zext8",
 	[IR_ZEXT16] = "zext16", [IR_ZEXT32] = "zext32",
 	[IR_SEXT8] = "sext8", [IR_SEXT16] = "sext16", [IR_SEXT32] = "sext32",
 	[IR_SETCC] = "setcc", [IR_SELECT] = "select", [IR_LOAD] = "load",

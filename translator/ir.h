@@ -33,6 +33,7 @@ enum ir_opcode {
 	IR_SHL, IR_SHR, IR_SAR, IR_ROL, IR_ROR,	/* count = b & 63 */
 	IR_MUL,		/* low 64 bits */
 	IR_NEG, IR_NOT,
+	IR_BSWAP,	/* byte swap of the low aux (4 or 8) bytes */
 	IR_ZEXT8, IR_ZEXT16, IR_ZEXT32,
 	IR_SEXT8, IR_SEXT16, IR_SEXT32,
 	IR_SETCC,	/* dst = (a cond b) ? 1 : 0, cond = aux */
@@ -47,6 +48,11 @@ enum ir_opcode {
 	IR_EXIT_SPECIAL, /* leave to the runtime: reason aux, guest pc imm */
 	IR_NUM_OPCODES
 };
+
+/* aux of IR_ADD..IR_NOT: IR_W32 makes the op work on the low 32 bits of
+ * its operands and zero-extend its result (shift counts & 31), which is
+ * what 32-bit guest and host operations do.  0 = 64-bit. */
+#define IR_W32 4
 
 enum ir_cond {
 	IR_EQ, IR_NE, IR_LTU, IR_LEU, IR_GTU, IR_GEU, IR_LT, IR_LE, IR_GT,
@@ -94,6 +100,11 @@ struct ir_block {
 	/* Builder state for constant folding. */
 	bool is_const[IR_MAX_TEMPS];
 	int64_t const_val[IR_MAX_TEMPS];
+	/* Builder state for width folding: the value fits in this many
+	 * low bits (the others are known to be zero); the op defining each
+	 * temp (IR_MAX_OPS: none). */
+	uint8_t zbits[IR_MAX_TEMPS];
+	uint16_t def[IR_MAX_TEMPS];
 };
 
 void ir_init(struct ir_block *blk, uint64_t guest_pc);
@@ -105,7 +116,11 @@ ir_temp ir_get(struct ir_block *blk, unsigned env_off);
 void ir_set(struct ir_block *blk, unsigned env_off, ir_temp v);
 ir_temp ir_binop(struct ir_block *blk, enum ir_opcode opc, ir_temp a,
 		 ir_temp b);
+/* The IR_W32 form: low 32 bits of A and B, result zero-extended. */
+ir_temp ir_binop32(struct ir_block *blk, enum ir_opcode opc, ir_temp a,
+		   ir_temp b);
 ir_temp ir_unop(struct ir_block *blk, enum ir_opcode opc, ir_temp a);
+ir_temp ir_bswap(struct ir_block *blk, ir_temp a, unsigned size);
 ir_temp ir_setcc(struct ir_block *blk, enum ir_cond cond, ir_temp a,
 		 ir_temp b);
 ir_temp ir_select(struct ir_block *blk, ir_temp c, ir_temp a, ir_temp b);

@@ -59,6 +59,7 @@ static struct {
 	struct tb **hash;		/* TB_HASH_SIZE chains */
 	uint32_t *pcmap_host;
 	uint64_t *pcmap_guest;
+	struct tr_pc_state *pcmap_state;
 	uint32_t pcmap_used;
 	struct ir_block *blk;
 	struct tr_code_info info;
@@ -222,11 +223,12 @@ int tr_init(const struct tr_config *cfg)
 	tr.tbs = calloc(TB_MAX, sizeof(*tr.tbs));
 	tr.pcmap_host = calloc(PCMAP_MAX, sizeof(*tr.pcmap_host));
 	tr.pcmap_guest = calloc(PCMAP_MAX, sizeof(*tr.pcmap_guest));
+	tr.pcmap_state = calloc(PCMAP_MAX, sizeof(*tr.pcmap_state));
 	tr.blk = malloc(sizeof(*tr.blk));
 	tr.hash = calloc(TB_HASH_SIZE, sizeof(*tr.hash));
 	tr.chunks = calloc(CHUNK_SLOTS, sizeof(*tr.chunks));
-	if (!tr.tbs || !tr.pcmap_host || !tr.pcmap_guest || !tr.blk ||
-	    !tr.hash || !tr.chunks)
+	if (!tr.tbs || !tr.pcmap_host || !tr.pcmap_guest || !tr.pcmap_state ||
+	    !tr.blk || !tr.hash || !tr.chunks)
 		return -ENOMEM;
 	tr.max_insns = cfg && cfg->max_block_insns ? cfg->max_block_insns : 64;
 	tr.protect_code = cfg && cfg->protect_code_pages;
@@ -412,6 +414,7 @@ static int tb_emit(struct tb *tb, unsigned max_insns)
 	tb->pcmap_count = tr.info.n_pcmap;
 	for (unsigned i = 0; i < tr.info.n_pcmap; i++) {
 		tr.pcmap_host[tr.pcmap_used] = tr.info.pcmap_host[i];
+		tr.pcmap_state[tr.pcmap_used] = tr.info.pcmap_state[i];
 		tr.pcmap_guest[tr.pcmap_used++] = tr.info.pcmap_guest[i];
 	}
 	tr.code.used = off + tr.info.size;
@@ -701,8 +704,10 @@ int tr_cpu_exec(struct tr_cpu *cpu)
 	}
 }
 
-/* Host PC inside generated code -> guest PC of the faulting access. */
-static bool host_pc_to_guest(uint64_t host_pc, uint64_t *guest_pc)
+/* Host PC inside generated code -> guest PC of the faulting access; the
+ * guest state still in host registers (UC) goes to ENV. */
+static bool host_pc_to_guest(uint64_t host_pc, const ucontext_t *uc,
+			     struct x86_cpu *env, uint64_t *guest_pc)
 {
 	uint64_t base = codebuf_exec_addr(&tr.code, 0);
 	uint32_t off = (uint32_t)(host_pc - base);
@@ -724,6 +729,8 @@ static bool host_pc_to_guest(uint64_t host_pc, uint64_t *guest_pc)
 
 		if (tr.tbs[lo].code_off + tr.pcmap_host[k] == off) {
 			*guest_pc = tr.pcmap_guest[k];
+			x86_64_restore_state(&tr.pcmap_state[k], uc,
+					     (uint64_t *)(void *)env);
 			return true;
 		}
 	}
@@ -747,7 +754,7 @@ static void fault_handler(int sig, siginfo_t *si, void *uc_void)
 		if (!cpu || !cpu->in_exec)
 			return;
 		if (codebuf_contains(&tr.code, pc)) {
-			if (!host_pc_to_guest(pc, &guest_pc))
+			if (!host_pc_to_guest(pc, uc, &cpu->env, &guest_pc))
 				goto host_bug;
 			cpu->env.rip = guest_pc;
 		} else if (!x86_helper_in_guest_memory) {
@@ -759,7 +766,7 @@ static void fault_handler(int sig, siginfo_t *si, void *uc_void)
 	}
 	if (cpu && cpu->in_exec) {
 		if (codebuf_contains(&tr.code, pc) &&
-		    host_pc_to_guest(pc, &guest_pc)) {
+		    host_pc_to_guest(pc, uc, &cpu->env, &guest_pc)) {
 			cpu->env.rip = guest_pc;
 		} else if (!x86_helper_in_guest_memory) {
 			goto host_bug;

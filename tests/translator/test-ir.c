@@ -108,7 +108,52 @@ static void test_ir_dead_pure_call(void)
 	CU_ASSERT_EQUAL(count_ops(IR_CALL), 1);
 }
 
+/* zext32(a op b) becomes the 32-bit op on the unextended operands; a
+ * zero extension of a value already known to be 32-bit clean vanishes. */
+static void test_ir_width_folding(void)
+{
+	ir_temp a, b, s, r;
+	int64_t v;
+
+	ir_init(&blk, 0x1000);
+	a = ir_unop(&blk, IR_ZEXT32, ir_get(&blk, 8));
+	b = ir_unop(&blk, IR_ZEXT32, ir_get(&blk, 16));
+	s = ir_unop(&blk, IR_ZEXT32, ir_add(&blk, a, b));
+	CU_ASSERT_EQUAL(blk.ops[blk.def[s]].opc, IR_ADD);
+	CU_ASSERT_EQUAL(blk.ops[blk.def[s]].aux, IR_W32);
+	/* The operands are the GETs, not their zero extensions. */
+	CU_ASSERT_EQUAL(blk.ops[blk.def[blk.ops[blk.def[s]].a]].opc, IR_GET);
+	CU_ASSERT_EQUAL(blk.ops[blk.def[blk.ops[blk.def[s]].b]].opc, IR_GET);
+	CU_ASSERT_EQUAL(ir_unop(&blk, IR_ZEXT32, s), s);
+	/* Logic on clean values is 32-bit without extensions either. */
+	r = ir_xor(&blk, s, ir_load(&blk, a, 4));
+	CU_ASSERT_EQUAL(blk.ops[blk.def[r]].aux, IR_W32);
+	CU_ASSERT_EQUAL(ir_unop(&blk, IR_ZEXT32, r), r);
+	/* A 64-bit shift by an unknown count may shift by 32..63: its
+	 * zero extension is not the 32-bit shift (which masks by 31). */
+	r = ir_unop(&blk, IR_ZEXT32, ir_shl(&blk, a, ir_get(&blk, 24)));
+	CU_ASSERT_EQUAL(blk.ops[blk.def[r]].opc, IR_ZEXT32);
+	r = ir_unop(&blk, IR_ZEXT32,
+		    ir_shl(&blk, a, ir_and(&blk, ir_get(&blk, 24),
+					   ir_const(&blk, 31))));
+	CU_ASSERT_EQUAL(blk.ops[blk.def[r]].opc, IR_SHL);
+	CU_ASSERT_EQUAL(blk.ops[blk.def[r]].aux, IR_W32);
+	/* 32-bit folding wraps and masks shift counts by 31. */
+	r = ir_binop32(&blk, IR_ADD, ir_const(&blk, 0xffffffff),
+		       ir_const(&blk, 2));
+	CU_ASSERT_TRUE(ir_is_const(&blk, r, &v));
+	CU_ASSERT_EQUAL(v, 1);
+	r = ir_binop32(&blk, IR_ROL, ir_const(&blk, 0x80000001),
+		       ir_const(&blk, 33));
+	CU_ASSERT_TRUE(ir_is_const(&blk, r, &v));
+	CU_ASSERT_EQUAL(v, 3);
+	r = ir_bswap(&blk, ir_const(&blk, 0x11223344), 4);
+	CU_ASSERT_TRUE(ir_is_const(&blk, r, &v));
+	CU_ASSERT_EQUAL(v, 0x44332211);
+}
+
 CUTEST_MAIN("translator-ir",
+	    CUTEST(test_ir_width_folding),
 	    CUTEST(test_ir_constant_folding),
 	    CUTEST(test_ir_get_forwarding),
 	    CUTEST(test_ir_dead_flags),

@@ -21,8 +21,10 @@ static void modrm_rr(struct emitter *e, int reg, int rm)
 	asm_byte(e, 0xc0 | (reg & 7) << 3 | (rm & 7));
 }
 
-/* ModRM (+SIB, +disp) for [base + disp]. */
-static void modrm_mem(struct emitter *e, int reg, int base, int32_t disp)
+/* ModRM (+SIB, +disp) for [base + (index << scale) + disp]; no index if
+ * < 0. */
+static void modrm_mem_index(struct emitter *e, int reg, int base, int index,
+			    unsigned scale, int32_t disp)
 {
 	uint8_t mod;
 
@@ -32,13 +34,24 @@ static void modrm_mem(struct emitter *e, int reg, int base, int32_t disp)
 		mod = 1;
 	else
 		mod = 2;
-	asm_byte(e, mod << 6 | (reg & 7) << 3 | (base & 7));
-	if ((base & 7) == H_RSP)
-		asm_byte(e, 0x24);
+	if (index >= 0) {
+		asm_byte(e, mod << 6 | (reg & 7) << 3 | 4);
+		asm_byte(e, (uint8_t)(scale << 6 | (index & 7) << 3 |
+				      (base & 7)));
+	} else {
+		asm_byte(e, mod << 6 | (reg & 7) << 3 | (base & 7));
+		if ((base & 7) == H_RSP)
+			asm_byte(e, 0x24);
+	}
 	if (mod == 1)
 		asm_byte(e, (uint8_t)disp);
 	else if (mod == 2)
 		asm_u32(e, (uint32_t)disp);
+}
+
+static void modrm_mem(struct emitter *e, int reg, int base, int32_t disp)
+{
+	modrm_mem_index(e, reg, base, -1, 0, disp);
 }
 
 void asm_mov_rr(struct emitter *e, int dst, int src)
@@ -72,40 +85,52 @@ void asm_mov_ri(struct emitter *e, int dst, int64_t imm)
 	}
 }
 
+/* REX for a memory operand M (X for its index). */
+static void rex_mem(struct emitter *e, bool w, int reg,
+		    const struct asm_mem *m, bool force)
+{
+	uint8_t r = (uint8_t)(0x40 | (w ? 8 : 0) | ((reg & 8) ? 4 : 0) |
+			      (m->index >= 0 && (m->index & 8) ? 2 : 0) |
+			      ((m->base & 8) ? 1 : 0));
+
+	if (r != 0x40 || force)
+		asm_byte(e, r);
+}
+
 void asm_load(struct emitter *e, int dst, int base, int32_t disp,
 	      unsigned size)
 {
-	switch (size) {
-	case 1:
-		rex(e, false, dst, base, false);
+	struct asm_mem m = { .base = base, .index = -1, .disp = disp };
+
+	asm_load_m(e, dst, &m, size);
+}
+
+void asm_load_m(struct emitter *e, int dst, const struct asm_mem *m,
+		unsigned size)
+{
+	rex_mem(e, size == 8, dst, m, false);
+	if (size <= 2)
 		asm_byte(e, 0x0f);
-		asm_byte(e, 0xb6);
-		break;
-	case 2:
-		rex(e, false, dst, base, false);
-		asm_byte(e, 0x0f);
-		asm_byte(e, 0xb7);
-		break;
-	case 4:
-		rex(e, false, dst, base, false);
-		asm_byte(e, 0x8b);
-		break;
-	default:
-		rex(e, true, dst, base, false);
-		asm_byte(e, 0x8b);
-		break;
-	}
-	modrm_mem(e, dst, base, disp);
+	asm_byte(e, size == 1 ? 0xb6 : size == 2 ? 0xb7 : 0x8b);
+	modrm_mem_index(e, dst, m->base, m->index, m->scale, m->disp);
 }
 
 void asm_store(struct emitter *e, int base, int32_t disp, int src,
 	       unsigned size)
 {
+	struct asm_mem m = { .base = base, .index = -1, .disp = disp };
+
+	asm_store_m(e, &m, src, size);
+}
+
+void asm_store_m(struct emitter *e, const struct asm_mem *m, int src,
+		 unsigned size)
+{
 	if (size == 2)
 		asm_byte(e, 0x66);
-	rex(e, size == 8, src, base, size == 1 && src >= 4);
+	rex_mem(e, size == 8, src, m, size == 1 && src >= 4);
 	asm_byte(e, size == 1 ? 0x88 : 0x89);
-	modrm_mem(e, src, base, disp);
+	modrm_mem_index(e, src, m->base, m->index, m->scale, m->disp);
 }
 
 void asm_store_imm32(struct emitter *e, int base, int32_t disp, int32_t imm)
@@ -118,14 +143,26 @@ void asm_store_imm32(struct emitter *e, int base, int32_t disp, int32_t imm)
 
 void asm_alu_rr(struct emitter *e, enum asm_alu op, int dst, int src)
 {
-	rex(e, true, src, dst, false);
+	asm_alu_rr_sz(e, op, dst, src, 8);
+}
+
+void asm_alu_rr_sz(struct emitter *e, enum asm_alu op, int dst, int src,
+		   unsigned size)
+{
+	rex(e, size == 8, src, dst, false);
 	asm_byte(e, (uint8_t)(op << 3 | 1));
 	modrm_rr(e, src, dst);
 }
 
 void asm_alu_ri(struct emitter *e, enum asm_alu op, int dst, int32_t imm)
 {
-	rex(e, true, 0, dst, false);
+	asm_alu_ri_sz(e, op, dst, imm, 8);
+}
+
+void asm_alu_ri_sz(struct emitter *e, enum asm_alu op, int dst, int32_t imm,
+		   unsigned size)
+{
+	rex(e, size == 8, 0, dst, false);
 	if (imm >= -128 && imm <= 127) {
 		asm_byte(e, 0x83);
 		modrm_rr(e, op, dst);
@@ -139,22 +176,39 @@ void asm_alu_ri(struct emitter *e, enum asm_alu op, int dst, int32_t imm)
 
 void asm_shift_ri(struct emitter *e, enum asm_shift op, int dst, uint8_t n)
 {
-	rex(e, true, 0, dst, false);
+	asm_shift_ri_sz(e, op, dst, n, 8);
+}
+
+void asm_shift_ri_sz(struct emitter *e, enum asm_shift op, int dst,
+		     uint8_t n, unsigned size)
+{
+	rex(e, size == 8, 0, dst, false);
 	asm_byte(e, 0xc1);
 	modrm_rr(e, op, dst);
-	asm_byte(e, n & 63);
+	asm_byte(e, n & (size * 8 - 1));
 }
 
 void asm_shift_rcl(struct emitter *e, enum asm_shift op, int dst)
 {
-	rex(e, true, 0, dst, false);
+	asm_shift_rcl_sz(e, op, dst, 8);
+}
+
+void asm_shift_rcl_sz(struct emitter *e, enum asm_shift op, int dst,
+		      unsigned size)
+{
+	rex(e, size == 8, 0, dst, false);
 	asm_byte(e, 0xd3);
 	modrm_rr(e, op, dst);
 }
 
 void asm_imul_rr(struct emitter *e, int dst, int src)
 {
-	rex(e, true, dst, src, false);
+	asm_imul_rr_sz(e, dst, src, 8);
+}
+
+void asm_imul_rr_sz(struct emitter *e, int dst, int src, unsigned size)
+{
+	rex(e, size == 8, dst, src, false);
 	asm_byte(e, 0x0f);
 	asm_byte(e, 0xaf);
 	modrm_rr(e, dst, src);
@@ -162,7 +216,13 @@ void asm_imul_rr(struct emitter *e, int dst, int src)
 
 void asm_imul_rri(struct emitter *e, int dst, int src, int32_t imm)
 {
-	rex(e, true, dst, src, false);
+	asm_imul_rri_sz(e, dst, src, imm, 8);
+}
+
+void asm_imul_rri_sz(struct emitter *e, int dst, int src, int32_t imm,
+		     unsigned size)
+{
+	rex(e, size == 8, dst, src, false);
 	asm_byte(e, 0x69);
 	modrm_rr(e, dst, src);
 	asm_u32(e, (uint32_t)imm);
@@ -170,16 +230,43 @@ void asm_imul_rri(struct emitter *e, int dst, int src, int32_t imm)
 
 void asm_neg(struct emitter *e, int dst)
 {
-	rex(e, true, 0, dst, false);
-	asm_byte(e, 0xf7);
-	modrm_rr(e, 3, dst);
+	asm_unary_sz(e, 3, dst, 8);
 }
 
 void asm_not(struct emitter *e, int dst)
 {
-	rex(e, true, 0, dst, false);
+	asm_unary_sz(e, 2, dst, 8);
+}
+
+/* Group-3 F7 /digit: 2 = not, 3 = neg. */
+void asm_unary_sz(struct emitter *e, unsigned digit, int dst, unsigned size)
+{
+	rex(e, size == 8, 0, dst, false);
 	asm_byte(e, 0xf7);
-	modrm_rr(e, 2, dst);
+	modrm_rr(e, (int)digit, dst);
+}
+
+void asm_bswap(struct emitter *e, int dst, unsigned size)
+{
+	rex(e, size == 8, 0, dst, false);
+	asm_byte(e, 0x0f);
+	asm_byte(e, (uint8_t)(0xc8 + (dst & 7)));
+}
+
+/* lea dst, [base + index + disp] (index may be -1); size 4 truncates
+ * and zero-extends the sum. */
+void asm_lea(struct emitter *e, int dst, int base, int index, int32_t disp,
+	     unsigned size)
+{
+	uint8_t r = (uint8_t)(0x40 | (size == 8 ? 8 : 0) |
+			      ((dst & 8) ? 4 : 0) |
+			      (index >= 0 && (index & 8) ? 2 : 0) |
+			      ((base & 8) ? 1 : 0));
+
+	if (r != 0x40)
+		asm_byte(e, r);
+	asm_byte(e, 0x8d);
+	modrm_mem_index(e, dst, base, index, 0, disp);
 }
 
 void asm_test_rr(struct emitter *e, int a, int b)

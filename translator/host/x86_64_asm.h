@@ -55,6 +55,13 @@ static inline void asm_u64(struct emitter *e, uint64_t v)
 		asm_byte(e, (uint8_t)(v >> (8 * i)));
 }
 
+/* [base + (index << scale) + disp]; index < 0: none. */
+struct asm_mem {
+	int base, index;
+	unsigned scale;
+	int32_t disp;
+};
+
 void asm_mov_rr(struct emitter *e, int dst, int src);		/* 64-bit */
 void asm_mov_ri(struct emitter *e, int dst, int64_t imm);
 void asm_load(struct emitter *e, int dst, int base, int32_t disp,
@@ -62,6 +69,10 @@ void asm_load(struct emitter *e, int dst, int base, int32_t disp,
 void asm_store(struct emitter *e, int base, int32_t disp, int src,
 	       unsigned size);
 void asm_store_imm32(struct emitter *e, int base, int32_t disp, int32_t imm);
+void asm_load_m(struct emitter *e, int dst, const struct asm_mem *m,
+		unsigned size);	/* zero-extending */
+void asm_store_m(struct emitter *e, const struct asm_mem *m, int src,
+		 unsigned size);
 void asm_alu_rr(struct emitter *e, enum asm_alu op, int dst, int src);
 void asm_alu_ri(struct emitter *e, enum asm_alu op, int dst, int32_t imm);
 void asm_shift_ri(struct emitter *e, enum asm_shift op, int dst, uint8_t n);
@@ -71,6 +82,22 @@ void asm_imul_rri(struct emitter *e, int dst, int src, int32_t imm);
 void asm_neg(struct emitter *e, int dst);
 void asm_not(struct emitter *e, int dst);
 void asm_test_rr(struct emitter *e, int a, int b);
+/* Operand size 4 (zero-extends the result) or 8. */
+void asm_alu_rr_sz(struct emitter *e, enum asm_alu op, int dst, int src,
+		   unsigned size);
+void asm_alu_ri_sz(struct emitter *e, enum asm_alu op, int dst, int32_t imm,
+		   unsigned size);
+void asm_shift_ri_sz(struct emitter *e, enum asm_shift op, int dst,
+		     uint8_t n, unsigned size);
+void asm_shift_rcl_sz(struct emitter *e, enum asm_shift op, int dst,
+		      unsigned size);
+void asm_imul_rr_sz(struct emitter *e, int dst, int src, unsigned size);
+void asm_imul_rri_sz(struct emitter *e, int dst, int src, int32_t imm,
+		     unsigned size);
+void asm_unary_sz(struct emitter *e, unsigned digit, int dst, unsigned size);
+void asm_bswap(struct emitter *e, int dst, unsigned size);
+void asm_lea(struct emitter *e, int dst, int base, int index, int32_t disp,
+	     unsigned size);
 void asm_setcc(struct emitter *e, uint8_t cc, int dst);	/* + movzx */
 void asm_cmov(struct emitter *e, uint8_t cc, int dst, int src);
 void asm_extend(struct emitter *e, int dst, int src, unsigned size,

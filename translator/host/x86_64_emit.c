@@ -8,8 +8,13 @@
  * of one or more slots (after IR_GET or IR_SET); slots are written back
  * when dirty at the points listed in backend.h.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "translator/backend.h"
@@ -42,6 +47,10 @@ struct ra {
 	uint16_t last_use[IR_MAX_TEMPS];
 	int8_t slot_reg[CACHED_SLOTS];
 	uint32_t slot_dirty;	/* bit s: the register is newer than env */
+	/* env holds this constant in the slot (stored earlier in the block
+	 * and not changed since): storing it again is a no-op. */
+	bool slot_const_known[CACHED_SLOTS];
+	int64_t slot_const[CACHED_SLOTS];
 	uint32_t reg_slots[16];
 	uint8_t reg_temps[16];
 	unsigned evict_cursor;
@@ -50,6 +59,15 @@ struct ra {
 	ir_temp flags_temp;		/* SETCC result living in host flags */
 	uint8_t flags_cc;		/* its host condition */
 	uint64_t spill_used;		/* bitmap of spill slots */
+	/* A guest memory access at op i addresses fold[i] itself; the adds
+	 * and shift that formed the address are skipped (fold_skip). */
+	struct folded_addr {
+		ir_temp base, index;	/* base NO_TEMP: not folded */
+		uint8_t scale;
+		int32_t disp;
+	} fold[IR_MAX_OPS];
+	bool fold_skip[IR_MAX_OPS];
+	uint8_t n_uses[IR_MAX_TEMPS];	/* saturating */
 };
 
 static bool cacheable(int64_t off)
@@ -223,6 +241,19 @@ static int use_noalloc(struct ra *ra, ir_temp t, int scratch)
 	return use(ra, t, scratch);
 }
 
+/* T's register or spill slot, if this op was its last use. */
+static void release_temp(struct ra *ra, ir_temp t)
+{
+	if (ra->temp_spill[t] != NO_REG && ra->last_use[t] <= ra->cur_op) {
+		ra->spill_used &= ~(1ull << ra->temp_spill[t]);
+		ra->temp_spill[t] = NO_REG;
+	}
+	if (ra->temp_reg[t] != NO_REG && ra->last_use[t] <= ra->cur_op) {
+		ra->reg_temps[ra->temp_reg[t]]--;
+		ra->temp_reg[t] = NO_REG;
+	}
+}
+
 static void release_dead(struct ra *ra, const struct ir_op *op)
 {
 	ir_temp ts[3 + IR_MAX_ARGS];
@@ -234,22 +265,9 @@ static void release_dead(struct ra *ra, const struct ir_op *op)
 	if (op->opc == IR_CALL)
 		for (unsigned i = 0; i < op->aux; i++)
 			ts[n++] = op->args[i];
-	for (unsigned i = 0; i < n; i++) {
-		ir_temp t = ts[i];
-
-		if (t == IR_NO_TEMP)
-			continue;
-		if (ra->temp_spill[t] != NO_REG && ra->last_use[t] <= ra->cur_op) {
-			ra->spill_used &= ~(1ull << ra->temp_spill[t]);
-			ra->temp_spill[t] = NO_REG;
-		}
-		if (ra->temp_reg[t] == NO_REG)
-			continue;
-		if (ra->last_use[t] <= ra->cur_op) {
-			ra->reg_temps[ra->temp_reg[t]]--;
-			ra->temp_reg[t] = NO_REG;
-		}
-	}
+	for (unsigned i = 0; i < n; i++)
+		if (ts[i] != IR_NO_TEMP)
+			release_temp(ra, ts[i]);
 }
 
 /* A register for the result of a two-address operation whose first
@@ -277,6 +295,16 @@ static int dst_from(struct ra *ra, ir_temp a)
 	else
 		fatalx("temp t%u used before definition", a);
 	return d;
+}
+
+/* dst_from(A) would have to copy A: A is used later or shares its
+ * register, and it is in a register now. */
+static bool first_operand_survives(const struct ra *ra, ir_temp a)
+{
+	int r = ra->temp_reg[a];
+
+	return r != NO_REG && !(ra->last_use[a] <= ra->cur_op &&
+				ra->reg_temps[r] == 1 && ra->reg_slots[r] == 0);
 }
 
 /* ---- ops ---- */
@@ -309,6 +337,12 @@ static void emit_set(struct ra *ra, const struct ir_op *op)
 	if (cacheable(op->imm))
 		slot_unbind(ra, s);
 	if (ra->temp_reg[op->a] == NO_REG && is_const(ra, op->a, &v)) {
+		if (cacheable(op->imm)) {
+			if (ra->slot_const_known[s] && ra->slot_const[s] == v)
+				return;
+			ra->slot_const_known[s] = true;
+			ra->slot_const[s] = v;
+		}
 		if (fits_i32(v)) {
 			asm_store_imm32(&ra->e, H_RBP, (int32_t)op->imm,
 					(int32_t)v);
@@ -319,6 +353,8 @@ static void emit_set(struct ra *ra, const struct ir_op *op)
 		return;
 	}
 	r = use(ra, op->a, H_R11);
+	if (cacheable(op->imm))
+		ra->slot_const_known[s] = false;
 	if (!cacheable(op->imm)) {
 		asm_store(&ra->e, H_RBP, (int32_t)op->imm, r, 8);
 	} else {
@@ -340,43 +376,60 @@ static void emit_binop(struct ra *ra, const struct ir_op *op)
 		[IR_ROL] = S_ROL, [IR_ROR] = S_ROR,
 	};
 	struct emitter *e = &ra->e;
+	unsigned sz = op->aux == IR_W32 ? 4 : 8;
 	int64_t vb;
 	bool cb = ra->temp_reg[op->b] == NO_REG && is_const(ra, op->b, &vb);
 	int d, rb = NO_REG;
 
+	/* A 32-bit operation only sees the low half of an immediate. */
+	if (cb && sz == 4)
+		vb = (int32_t)vb;
 	if (!cb)
 		rb = use(ra, op->b, H_R11);
 	if (op->opc >= IR_SHL && op->opc <= IR_ROR && !cb)
 		asm_mov_rr(e, H_RCX, rb);
+	/* The first operand lives on: a three-address lea saves a copy. */
+	if ((op->opc == IR_ADD || (op->opc == IR_SUB && cb && vb != INT64_MIN)) &&
+	    (!cb || fits_i32(op->opc == IR_SUB ? -vb : vb)) &&
+	    first_operand_survives(ra, op->a)) {
+		int a = use(ra, op->a, H_R11);
+
+		d = alloc_reg(ra);
+		asm_lea(e, d, a, cb ? -1 : rb,
+			cb ? (int32_t)(op->opc == IR_SUB ? -vb : vb) : 0, sz);
+		release_dead(ra, op);
+		bind_temp(ra, op->dst, d);
+		return;
+	}
 	d = dst_from(ra, op->a);
 	switch (op->opc) {
 	case IR_ADD: case IR_SUB: case IR_AND: case IR_OR: case IR_XOR:
 		if (cb && fits_i32(vb)) {
-			asm_alu_ri(e, alu[op->opc], d, (int32_t)vb);
+			asm_alu_ri_sz(e, alu[op->opc], d, (int32_t)vb, sz);
 		} else {
 			if (cb) {
 				asm_mov_ri(e, H_R11, vb);
 				rb = H_R11;
 			}
-			asm_alu_rr(e, alu[op->opc], d, rb);
+			asm_alu_rr_sz(e, alu[op->opc], d, rb, sz);
 		}
 		break;
 	case IR_MUL:
 		if (cb && fits_i32(vb)) {
-			asm_imul_rri(e, d, d, (int32_t)vb);
+			asm_imul_rri_sz(e, d, d, (int32_t)vb, sz);
 		} else {
 			if (cb) {
 				asm_mov_ri(e, H_R11, vb);
 				rb = H_R11;
 			}
-			asm_imul_rr(e, d, rb);
+			asm_imul_rr_sz(e, d, rb, sz);
 		}
 		break;
 	default:
 		if (cb)
-			asm_shift_ri(e, sh[op->opc], d, (uint8_t)vb);
+			asm_shift_ri_sz(e, sh[op->opc], d, (uint8_t)vb, sz);
 		else
-			asm_shift_rcl(e, sh[op->opc], d);
+			asm_shift_rcl_sz(e, sh[op->opc], d, sz);
 		break;
 	}
 	release_dead(ra, op);
@@ -391,10 +444,13 @@ static void emit_unop(struct ra *ra, const struct ir_op *op)
 	switch (op->opc) {
 	case IR_NEG: case IR_NOT: case IR_MOV:
 		d = dst_from(ra, op->a);
-		if (op->opc == IR_NEG)
-			asm_neg(e, d);
-		else if (op->opc == IR_NOT)
-			asm_not(e, d);
+		if (op->opc != IR_MOV)
+			asm_unary_sz(e, op->opc == IR_NEG ? 3 : 2, d,
+				     op->aux == IR_W32 ? 4 : 8);
+		break;
+	case IR_BSWAP:
+		d = dst_from(ra, op->a);
+		asm_bswap(e, d, op->aux);
 		break;
 	default: {
 		static const unsigned sizes[] = { 1, 2, 4, 1, 2, 4 };
@@ -421,8 +477,10 @@ static uint8_t host_cc(enum ir_cond c)
 	return map[c];
 }
 
-/* A comparison whose only use is the conditional exit right after it
- * stays in the host flags: cmp + jcc instead of setcc + test + jcc. */
+/* A comparison whose only use is the conditional exit or select right
+ * after it stays in the host flags: cmp + jcc instead of setcc + test +
+ * jcc, cmp + cmov instead of setcc + test + cmov.  (The select's operands
+ * must not be constants: materializing 0 would clobber the flags.) */
 static bool setcc_feeds_branch(const struct ra *ra, const struct ir_op *op)
 {
 	const struct ir_block *blk = ra->blk;
@@ -433,6 +491,10 @@ static bool setcc_feeds_branch(const struct ra *ra, const struct ir_op *op)
 		if (n->opc == IR_NOP || n->opc == IR_CONST ||
 		    n->opc == IR_INSN_START)
 			continue;
+		if (n->opc == IR_SELECT && n->c == op->dst &&
+		    ra->last_use[op->dst] == j)
+			return !is_const(ra, n->a, NULL) &&
+			       !is_const(ra, n->b, NULL);
 		return n->opc == IR_BRCOND && n->a == op->dst &&
 		       ra->last_use[op->dst] == j;
 	}
@@ -477,45 +539,107 @@ static void emit_select(struct ra *ra, const struct ir_op *op)
 	b = use(ra, op->b, H_R11);
 	asm_mov_rr(e, d, b);
 	a = use(ra, op->a, H_R11);
-	c = use(ra, op->c, H_RCX);
-	asm_test_rr(e, c, c);
-	asm_cmov(e, HCC_NE, d, a);
+	if (ra->flags_temp == op->c) {
+		/* Only moves since the comparison: its flags are intact. */
+		asm_cmov(e, ra->flags_cc, d, a);
+		ra->flags_temp = IR_NO_TEMP;
+	} else {
+		c = use(ra, op->c, H_RCX);
+		asm_test_rr(e, c, c);
+		asm_cmov(e, HCC_NE, d, a);
+	}
 	release_dead(ra, op);
 	bind_temp(ra, op->dst, d);
 }
 
+/* The guest memory access about to be emitted may fault: record its
+ * guest pc and where the dirty guest state is, so that the fault handler
+ * can rebuild the precise state (x86_64_restore_state) and the access
+ * needs no write-back.  With more dirty slots than the record holds,
+ * they are written back instead. */
 static void record_pc(struct ra *ra)
 {
 	struct tr_code_info *info = ra->info;
+	struct tr_pc_state st = { 0, 0 };
+	unsigned n = 0;
 
 	if (info->n_pcmap >= TR_MAX_PCMAP) {
 		ra->e.overflow = true;	/* caller retries with a smaller block */
 		return;
 	}
+	for (unsigned s = 0; s < CACHED_SLOTS; s++)
+		if (ra->slot_reg[s] != NO_REG && (ra->slot_dirty & (1u << s)))
+			n++;
+	if (n > 16) {
+		sync_all(ra);
+	} else {
+		n = 0;
+		for (unsigned s = 0; s < CACHED_SLOTS; s++)
+			if (ra->slot_reg[s] != NO_REG && (ra->slot_dirty & (1u << s))) {
+				st.dirty |= 1u << s;
+				st.regs |= (uint64_t)ra->slot_reg[s] << (4 * n++);
+			}
+	}
 	info->pcmap_host[info->n_pcmap] = (uint32_t)ra->e.pos;
 	info->pcmap_guest[info->n_pcmap] = ra->cur_guest_pc;
+	info->pcmap_state[info->n_pcmap] = st;
 	info->n_pcmap++;
+}
+
+void x86_64_restore_state(const struct tr_pc_state *st, const void *ucontext,
+			  uint64_t *env)
+{
+	static const int greg[16] = {
+		[H_RAX] = REG_RAX, [H_RCX] = REG_RCX, [H_RDX] = REG_RDX,
+		[H_RBX] = REG_RBX, [H_RSP] = REG_RSP, [H_RBP] = REG_RBP,
+		[H_RSI] = REG_RSI, [H_RDI] = REG_RDI, [H_R8] = REG_R8,
+		[H_R9] = REG_R9, [H_R10] = REG_R10, [H_R11] = REG_R11,
+		[H_R12] = REG_R12, [H_R13] = REG_R13, [H_R14] = REG_R14,
+		[H_R15] = REG_R15,
+	};
+	const ucontext_t *uc = ucontext;
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < 32; s++)
+		if (st->dirty & (1u << s)) {
+			unsigned r = (st->regs >> (4 * n++)) & 15;
+
+			env[s] = (uint64_t)uc->uc_mcontext.gregs[greg[r]];
+		}
 }
 
 static void emit_memory(struct ra *ra, const struct ir_op *op)
 {
 	const struct tr_mem_lowering *mem = ra->cfg->mem;
-	int addr, val, d;
+	const struct folded_addr *fa = &ra->fold[ra->cur_op];
+	struct asm_mem m = { .index = -1 };
+	int val, d = NO_REG;
 
-	sync_all(ra);
-	addr = use(ra, op->a, H_R11);
+	if (fa->base != IR_NO_TEMP) {
+		m.base = use(ra, fa->base, H_R11);
+		if (fa->index != IR_NO_TEMP)
+			m.index = use(ra, fa->index, H_RCX);
+		m.scale = fa->scale;
+		m.disp = fa->disp;
+	} else {
+		m.base = use(ra, op->a, H_R11);
+	}
 	if (op->opc == IR_LOAD) {
 		d = alloc_reg(ra);
 		record_pc(ra);
-		mem->emit_load(&ra->e, d, addr, op->aux);
-		release_dead(ra, op);
-		bind_temp(ra, op->dst, d);
-		return;
+		mem->emit_load(&ra->e, d, &m, op->aux);
+	} else {
+		val = use(ra, op->b, H_RCX);
+		record_pc(ra);
+		mem->emit_store(&ra->e, &m, val, op->aux);
 	}
-	val = use(ra, op->b, H_RCX);
-	record_pc(ra);
-	mem->emit_store(&ra->e, addr, val, op->aux);
 	release_dead(ra, op);
+	if (fa->base != IR_NO_TEMP)
+		release_temp(ra, fa->base);
+	if (fa->index != IR_NO_TEMP)
+		release_temp(ra, fa->index);
+	if (op->opc == IR_LOAD)
+		bind_temp(ra, op->dst, d);
 }
 
 /* Caller-saved registers holding temps that outlive op CUR. */
@@ -575,9 +699,11 @@ static void emit_call(struct ra *ra, const struct ir_op *op)
 		if (keep & (1u << r))
 			asm_pop(e, r);
 	release_dead(ra, op);
-	if (op->helper_flags & IR_HELPER_WRITES_ENV)
+	if (op->helper_flags & IR_HELPER_WRITES_ENV) {
 		for (unsigned s = 0; s < CACHED_SLOTS; s++)
 			slot_unbind(ra, s);
+		memset(ra->slot_const_known, 0, sizeof(ra->slot_const_known));
+	}
 	if (keep & (1u << H_RAX)) {
 		d = alloc_reg(ra);
 		asm_mov_rr(e, d, H_R11);
@@ -635,7 +761,6 @@ static void emit_brcond(struct ra *ra, const struct ir_op *op)
 	int c;
 	size_t skip;
 
-	sync_all(ra);		/* plain moves: host flags survive */
 	if (ra->flags_temp == op->a) {
 		skip = asm_jcc_fwd(e, ra->flags_cc ^ 1);
 		ra->flags_temp = IR_NO_TEMP;
@@ -644,6 +769,11 @@ static void emit_brcond(struct ra *ra, const struct ir_op *op)
 		asm_test_rr(e, c, c);
 		skip = asm_jcc_fwd(e, HCC_E);
 	}
+	/* Only the leaving path writes dirty guest state back: the block
+	 * goes on with it in registers. */
+	for (unsigned s = 0; s < CACHED_SLOTS; s++)
+		if (ra->slot_reg[s] != NO_REG && (ra->slot_dirty & (1u << s)))
+			asm_store(e, H_RBP, (int32_t)(s * 8), ra->slot_reg[s], 8);
 	if (op->aux)
 		emit_exit_special(ra, op->aux, (uint64_t)op->imm);
 	else
@@ -709,11 +839,103 @@ static void emit_exit(struct ra *ra, const struct ir_op *op)
 	release_dead(ra, op);
 }
 
+static void count_use(struct ra *ra, ir_temp t, unsigned i)
+{
+	ra->last_use[t] = (uint16_t)i;
+	if (ra->n_uses[t] < 255)
+		ra->n_uses[t]++;
+}
+
+/* The op defining T if it is OPC (64-bit), before op I, and T's only
+ * use is the op being folded. */
+static const struct ir_op *sole_def(const struct ra *ra, ir_temp t,
+				    unsigned i, enum ir_opcode opc)
+{
+	unsigned k = ra->blk->def[t];
+	const struct ir_op *d;
+
+	if (k >= i || ra->n_uses[t] != 1)
+		return NULL;
+	d = &ra->blk->ops[k];
+	return d->opc == opc && d->aux == 0 && d->dst == t ? d : NULL;
+}
+
+/* Guest memory accesses whose address is base [+ index << scale] [+
+ * constant], computed only for them: address with the host's modes and
+ * skip the adds and the shift. */
+static void fold_address(struct ra *ra, unsigned i)
+{
+	const struct ir_block *blk = ra->blk;
+	const struct ir_op *d, *skip[4];
+	ir_temp stack[4], terms[2];
+	unsigned n_stack = 0, n_terms = 0, n_skip = 0;
+	struct folded_addr *fa = &ra->fold[i];
+	int64_t disp = 0, v;
+
+	stack[n_stack++] = blk->ops[i].a;
+	while (n_stack) {
+		ir_temp t = stack[--n_stack];
+
+		if (is_const(ra, t, &v)) {
+			disp += v;
+		} else if (n_skip < 3 && (d = sole_def(ra, t, i, IR_ADD))) {
+			skip[n_skip++] = d;
+			stack[n_stack++] = d->a;
+			stack[n_stack++] = d->b;
+		} else if (n_terms < 2) {
+			terms[n_terms++] = t;
+		} else {
+			return;
+		}
+	}
+	if (n_skip == 0 || n_terms == 0 || !fits_i32(disp) ||
+	    !fits_i32(disp + ra->cfg->mem->guest_base))
+		return;
+	fa->index = IR_NO_TEMP;
+	fa->scale = 0;
+	for (unsigned k = 0; k < n_terms && n_terms == 2; k++) {
+		d = sole_def(ra, terms[k], i, IR_SHL);
+		if (d && is_const(ra, d->b, &v) && v >= 1 && v <= 3 &&
+		    !is_const(ra, d->a, NULL)) {
+			skip[n_skip++] = d;
+			fa->index = d->a;
+			fa->scale = (uint8_t)v;
+			terms[k] = terms[1 - k];
+			break;
+		}
+	}
+	if (n_terms == 2 && fa->index == IR_NO_TEMP)
+		fa->index = terms[1];
+	fa->base = terms[0];
+	fa->disp = (int32_t)disp;
+	for (unsigned k = 0; k < n_skip; k++)
+		ra->fold_skip[skip[k] - blk->ops] = true;
+	if (ra->last_use[fa->base] < i)
+		ra->last_use[fa->base] = (uint16_t)i;
+	if (fa->index != IR_NO_TEMP && ra->last_use[fa->index] < i)
+		ra->last_use[fa->index] = (uint16_t)i;
+}
+
+static void fold_addresses(struct ra *ra)
+{
+	const struct ir_block *blk = ra->blk;
+
+	for (unsigned i = 0; i < blk->n_ops; i++) {
+		ra->fold[i].base = IR_NO_TEMP;
+		ra->fold[i].index = IR_NO_TEMP;
+		ra->fold_skip[i] = false;
+	}
+	for (unsigned i = 0; i < blk->n_ops; i++)
+		if (blk->ops[i].opc == IR_LOAD || blk->ops[i].opc == IR_STORE)
+			fold_address(ra, i);
+}
+
 static void compute_last_use(struct ra *ra)
 {
 	const struct ir_block *blk = ra->blk;
 
 	memset(ra->last_use, 0, sizeof(uint16_t) * blk->n_temps);
+	memset(ra->n_uses, 0, blk->n_temps);
 	for (unsigned i = 0; i < blk->n_ops; i++) {
 		const struct ir_op *op = &blk->ops[i];
 
@@ -722,15 +944,16 @@ static void compute_last_use(struct ra *ra)
 		if (op->dst != IR_NO_TEMP)
 			ra->last_use[op->dst] = (uint16_t)i;
 		if (op->a != IR_NO_TEMP)
-			ra->last_use[op->a] = (uint16_t)i;
+			count_use(ra, op->a, i);
 		if (op->b != IR_NO_TEMP)
-			ra->last_use[op->b] = (uint16_t)i;
+			count_use(ra, op->b, i);
 		if (op->c != IR_NO_TEMP)
-			ra->last_use[op->c] = (uint16_t)i;
+			count_use(ra, op->c, i);
 		if (op->opc == IR_CALL)
 			for (unsigned k = 0; k < op->aux; k++)
-				ra->last_use[op->args[k]] = (uint16_t)i;
+				count_use(ra, op->args[k], i);
 	}
+	fold_addresses(ra);
 }
 
 static void emit_op(struct ra *ra, const struct ir_op *op)
@@ -749,7 +972,8 @@ static void emit_op(struct ra *ra, const struct ir_op *op)
 	case IR_MUL:
 		emit_binop(ra, op);
 		break;
-	case IR_MOV: case IR_NEG: case IR_NOT: case IR_ZEXT8: case IR_ZEXT16:
+	case IR_MOV: case IR_NEG: case IR_NOT: case IR_BSWAP:
+	case IR_ZEXT8: case IR_ZEXT16:
 	case IR_ZEXT32: case IR_SEXT8: case IR_SEXT16: case IR_SEXT32:
 		emit_unop(ra, op);
 		break;
@@ -760,6 +984,34 @@ static void emit_op(struct ra *ra, const struct ir_op *op)
 	case IR_BRCOND: emit_brcond(ra, op); break;
 	default: emit_exit(ra, op); break;
 	}
+}
+
+/* MICA_PERF_MAP=1: name every block by its guest pc in /tmp/perf-PID.map
+ * so that `perf report` attributes time in generated code to guest code. */
+static void perf_map_add(uint64_t exec_addr, uint32_t size, uint64_t guest_pc)
+{
+	static int enabled = -1;
+	static FILE *map;
+	static pid_t map_pid;
+	char path[64];
+
+	if (enabled < 0)
+		enabled = getenv("MICA_PERF_MAP") != NULL;
+	if (!enabled)
+		return;
+	if (!map || map_pid != getpid()) {
+		/* A forked child writes its own map. */
+		map_pid = getpid();
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)map_pid);
+		map = fopen(path, "a");
+		if (!map) {
+			enabled = 0;
+			return;
+		}
+	}
+	fprintf(map, "%llx %x guest_%llx\n", (unsigned long long)exec_addr,
+		size, (unsigned long long)guest_pc);
+	fflush(map);
 }
 
 int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
@@ -783,6 +1035,7 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 	ra.flags_temp = IR_NO_TEMP;
 	memset(ra.slot_reg, NO_REG, sizeof(ra.slot_reg));
 	ra.slot_dirty = 0;
+	memset(ra.slot_const_known, 0, sizeof(ra.slot_const_known));
 	memset(ra.reg_slots, 0, sizeof(ra.reg_slots));
 	memset(ra.reg_temps, 0, sizeof(ra.reg_temps));
 	info->n_exits = 0;
@@ -802,6 +1055,8 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 
 		ra.cur_op = i;
 		ra.locked = 0;
+		if (ra.fold_skip[i])
+			continue;
 		emit_op(&ra, op);
 		/* A result nobody reads (a helper's unused return value). */
 		if (op->dst != IR_NO_TEMP && ra.temp_reg[op->dst] != NO_REG &&
@@ -813,6 +1068,7 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 	if (ra.e.overflow)
 		return -ENOSPC;
 	info->size = (uint32_t)ra.e.pos;
+	perf_map_add(exec_addr, info->size, blk->guest_pc);
 	return 0;
 }
 
@@ -856,14 +1112,24 @@ void x86_64_patch_jump(uint8_t *jmp, uint64_t jmp_exec, uint64_t target_exec)
 
 /* ---- user-mode memory lowering: host address = guest address ---- */
 
-static void user_load(struct emitter *e, int dst, int addr, unsigned size)
+/* The backend only folds displacements for which disp + guest_base
+ * fits in 32 bits. */
+static void user_load(struct emitter *e, int dst, const struct asm_mem *addr,
+		      unsigned size)
 {
-	asm_load(e, dst, addr, (int32_t)tr_mem_user.guest_base, size);
+	struct asm_mem m = *addr;
+
+	m.disp = (int32_t)(m.disp + tr_mem_user.guest_base);
+	asm_load_m(e, dst, &m, size);
 }
 
-static void user_store(struct emitter *e, int addr, int val, unsigned size)
+static void user_store(struct emitter *e, const struct asm_mem *addr, int val,
+		       unsigned size)
 {
-	asm_store(e, addr, (int32_t)tr_mem_user.guest_base, val, size);
+	struct asm_mem m = *addr;
+
+	m.disp = (int32_t)(m.disp + tr_mem_user.guest_base);
+	asm_store_m(e, &m, val, size);
 }
 
 const struct tr_mem_lowering tr_mem_user = {

@@ -21,10 +21,22 @@ enum x86_cc_kind {
 	CC_EFLAGS,	/* cc_src holds the flags themselves */
 	CC_ADD, CC_ADC, CC_SUB, CC_SBB, CC_LOGIC, CC_INC, CC_DEC,
 	CC_SHL, CC_SHR, CC_SAR, CC_MUL,
+	CC_CMP,		/* SUB without its result: cc_dst = minuend */
 	CC_NUM_KINDS
 };
 
 #define CC_OP(kind, size_log2) ((kind) << 2 | (size_log2))
+/* A rotate after the operation in the low byte of cc_op: CF and OF are
+ * those of the rotate, whose result is in cc_src2; the other flags stay
+ * those of the operation.  Only on kinds whose flags need cc_src2 for
+ * nothing but CF or OF (not ADC, SBB, EFLAGS).  CC_KIND() of such a cc_op
+ * matches no kind, so code that does not know it takes the generic path. */
+#define CC_ROT(op) (((op) >> 8) & 3)		/* 0, CC_ROT_L or CC_ROT_R */
+#define CC_ROT_L 1
+#define CC_ROT_R 2
+#define CC_ROT_SIZE_LOG2(op) (((op) >> 10) & 3)
+#define CC_WITH_ROT(op, rot, size_log2) \
+	(((op) & 0xff) | (rot) << 8 | (size_log2) << 10)
 #define CC_KIND(op) ((op) >> 2)
 #define CC_SIZE_LOG2(op) ((op) & 3)
 

@@ -19,6 +19,21 @@ uint64_t x86_compute_eflags(uint64_t cc_op, uint64_t dst, uint64_t src,
 	uint64_t a, f = 0;
 	int cf = 0, of = 0;
 
+	if (CC_ROT(cc_op)) {
+		unsigned rbits = 8u << CC_ROT_SIZE_LOG2(cc_op);
+		unsigned msb = (src2 >> (rbits - 1)) & 1;
+
+		if (CC_ROT(cc_op) == CC_ROT_L) {
+			cf = src2 & 1;
+			of = msb ^ cf;
+		} else {
+			cf = msb;
+			of = msb ^ ((src2 >> (rbits - 2)) & 1);
+		}
+		f = x86_compute_eflags(cc_op & 0xff, dst, src, 0);
+		return (f & ~(uint64_t)(X86_CF | X86_OF)) |
+		       (cf ? X86_CF : 0) | (of ? X86_OF : 0);
+	}
 	dst &= mask;
 	src &= mask;
 	switch (CC_KIND(cc_op)) {
@@ -47,6 +62,13 @@ uint64_t x86_compute_eflags(uint64_t cc_op, uint64_t dst, uint64_t src,
 		cf = (src2 & 1) ? a <= src : a < src;
 		of = !!(((a ^ src) & (a ^ dst)) & sign);
 		f |= (a ^ src ^ dst) & X86_AF;
+		break;
+	case CC_CMP:
+		a = (dst - src) & mask;
+		cf = dst < src;
+		of = !!(((dst ^ src) & (dst ^ a)) & sign);
+		f |= (a ^ src ^ dst) & X86_AF;
+		dst = a;
 		break;
 	case CC_LOGIC:
 		break;

@@ -176,6 +176,50 @@ void fe_set_cc(struct fe *f, unsigned kind, unsigned size, ir_temp dst,
 	f->cc_src2 = src2;
 }
 
+/* CF and OF (0/1) of the rotate recorded in a known cc_op. */
+static void rotate_cf_of(struct fe *f, int cc_op, ir_temp r, ir_temp *cf,
+			 ir_temp *of)
+{
+	struct ir_block *b = f->blk;
+	unsigned bits = 8u << CC_ROT_SIZE_LOG2(cc_op);
+	ir_temp msb = ir_and(b, ir_shr(b, r, fe_const(f, bits - 1)),
+			     fe_const(f, 1));
+
+	if (CC_ROT(cc_op) == CC_ROT_L) {
+		*cf = ir_and(b, r, fe_const(f, 1));
+		*of = ir_xor(b, msb, *cf);
+	} else {
+		*cf = msb;
+		*of = ir_xor(b, msb, ir_and(b, ir_shr(b, r,
+						      fe_const(f, bits - 2)),
+					    fe_const(f, 1)));
+	}
+}
+
+void fe_set_rotate_cc(struct fe *f, bool right, unsigned size, ir_temp r)
+{
+	struct ir_block *b = f->blk;
+	unsigned kind = f->cc_op >= 0 ? CC_KIND(f->cc_op & 0xff) : CC_EFLAGS;
+	int op = CC_WITH_ROT(f->cc_op, right ? CC_ROT_R : CC_ROT_L,
+			     size_log2(size));
+	ir_temp cf, of, e;
+
+	if (f->cc_op < 0 || kind == CC_EFLAGS || kind == CC_ADC ||
+	    kind == CC_SBB) {
+		rotate_cf_of(f, op, r, &cf, &of);
+		e = ir_and(b, fe_eflags(f),
+			   fe_const(f, ~(int64_t)(X86_CF | X86_OF)));
+		e = ir_or(b, e, ir_or(b, cf, ir_shl(b, of, fe_const(f, 11))));
+		fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP, e, IR_NO_TEMP);
+		return;
+	}
+	f->cc_op = op;
+	f->cc_src2 = r;
+	f->cc_a = IR_NO_TEMP;
+	ir_set(b, X86_ENV_OFF(cc_op), fe_const(f, op));
+	ir_set(b, X86_ENV_OFF(cc_src2), r);
+}
+
 void fe_forget_cc(struct fe *f)
 {
 	f->cc_op = -1;
@@ -214,6 +258,12 @@ ir_temp fe_carry(struct fe *f)
 {
 	struct ir_block *b = f->blk;
 
+	if (f->cc_op >= 0 && CC_ROT(f->cc_op)) {
+		ir_temp cf, of;
+
+		rotate_cf_of(f, f->cc_op, f->cc_src2, &cf, &of);
+		return cf;
+	}
 	if (f->cc_op >= 0) {
 		unsigned kind = CC_KIND(f->cc_op);
 		unsigned size = 1u << CC_SIZE_LOG2(f->cc_op);
@@ -223,6 +273,8 @@ ir_temp fe_carry(struct fe *f)
 					    size);
 			return ir_setcc(b, IR_LTU, a, f->cc_src);
 		}
+		if (kind == CC_CMP)
+			return ir_setcc(b, IR_LTU, f->cc_dst, f->cc_src);
 		if (kind == CC_ADD)
 			return ir_setcc(b, IR_LTU, f->cc_dst, f->cc_src);
 		if (kind == CC_LOGIC)
@@ -233,23 +285,26 @@ ir_temp fe_carry(struct fe *f)
 	return flag_bit(f, fe_eflags(f), 0);
 }
 
-/* Condition codes 0..15 evaluated on a known SUB (cmp) without flags. */
+/* Condition codes 0..15 evaluated on a known SUB or CMP without flags. */
 static ir_temp cond_after_sub(struct fe *f, unsigned cc)
 {
 	struct ir_block *b = f->blk;
 	unsigned size = 1u << CC_SIZE_LOG2(f->cc_op);
-	ir_temp a = f->cc_a != IR_NO_TEMP ? f->cc_a :
+	bool cmp = CC_KIND(f->cc_op) == CC_CMP;
+	ir_temp a = cmp ? f->cc_dst : f->cc_a != IR_NO_TEMP ? f->cc_a :
 		    fe_zext(f, ir_add(b, f->cc_dst, f->cc_src), size);
 	ir_temp s = f->cc_src;
 
 	switch (cc >> 1) {
 	case 1: return ir_setcc(b, IR_LTU, a, s);
 	case 2:
-		if (f->cc_a != IR_NO_TEMP)
+		if (cmp || f->cc_a != IR_NO_TEMP)
 			return ir_setcc(b, IR_EQ, a, s);
 		return ir_setcc(b, IR_EQ, f->cc_dst, fe_const(f, 0));
 	case 3: return ir_setcc(b, IR_LEU, a, s);
-	case 4: return ir_setcc(b, IR_LT, fe_sext(f, f->cc_dst, size),
+	case 4: return ir_setcc(b, IR_LT,
+				fe_sext(f, cmp ? ir_sub(b, a, s) : f->cc_dst,
+					size),
 				fe_const(f, 0));
 	case 6: return ir_setcc(b, IR_LT, fe_sext(f, a, size),
 				fe_sext(f, s, size));
@@ -300,12 +355,19 @@ ir_temp fe_cond(struct fe *f, unsigned cc)
 	struct ir_block *b = f->blk;
 	ir_temp r = IR_NO_TEMP, e;
 
-	if (f->cc_op >= 0 && CC_KIND(f->cc_op) == CC_SUB)
+	if (f->cc_op >= 0 && (CC_KIND(f->cc_op) == CC_SUB ||
+			      CC_KIND(f->cc_op) == CC_CMP))
 		r = cond_after_sub(f, cc);
 	else if (f->cc_op >= 0 && CC_KIND(f->cc_op) == CC_LOGIC)
 		r = cond_after_logic(f, cc);
-	else if (f->cc_op >= 0 && CC_KIND(f->cc_op) != CC_EFLAGS &&
-		 (cc >> 1) == 2)
+	else if (f->cc_op >= 0 && CC_ROT(f->cc_op) && cc >> 1 < 2) {
+		ir_temp cf, of;
+
+		rotate_cf_of(f, f->cc_op, f->cc_src2, &cf, &of);
+		r = cc >> 1 ? cf : of;
+	}
+	else if (f->cc_op >= 0 && CC_KIND(f->cc_op & 0xff) != CC_EFLAGS &&
+		 CC_KIND(f->cc_op & 0xff) != CC_CMP && (cc >> 1) == 2)
 		r = ir_setcc(b, IR_EQ, f->cc_dst, fe_const(f, 0));
 	if (r == IR_NO_TEMP) {
 		e = fe_eflags(f);
@@ -353,7 +415,10 @@ void fe_illegal(struct fe *f)
 	const struct x86_insn *in = f->insn;
 	unsigned key = (in->map & 3) << 8 | in->opcode;
 
-	if (missing_count[key]++ == 0)
+	f->illegal = true;
+	if (f->speculative)
+		;	/* dropped by x86_translate_block: no report */
+	else if (missing_count[key]++ == 0)
 		log_warnx("instruction not supported yet at %#llx: map %u "
 			  "opcode %#04x%s (guest gets SIGILL)",
 			  (unsigned long long)in->pc, in->map, in->opcode,
@@ -405,9 +470,31 @@ static void translate_insn(struct fe *f)
 		fe_illegal(f);
 }
 
+/* The instruction just translated ended the block with a conditional
+ * exit and a jump to the next instruction (jcc, loop, jrcxz): drop the
+ * jump and go on translating, the exit becoming a side exit, while the
+ * block has chainable exits left (TR_MAX_CHAIN_EXITS in backend.h: 4;
+ * two kept for a last jcc's pair). */
+static bool continue_after_branch(struct fe *f, unsigned *side_exits)
+{
+	struct ir_block *b = f->blk;
+	const struct ir_op *last = &b->ops[b->n_ops - 1];
+
+	if (b->n_ops < 2 || last->opc != IR_EXIT ||
+	    (uint64_t)last->imm != f->next_pc ||
+	    b->ops[b->n_ops - 2].opc != IR_BRCOND ||
+	    b->ops[b->n_ops - 2].aux != 0 || *side_exits >= 2)
+		return false;
+	b->n_ops--;
+	++*side_exits;
+	f->ended = false;
+	return true;
+}
+
 void x86_translate_block(struct ir_block *blk, uint64_t pc,
 			 const struct x86_frontend_config *cfg)
 {
+	unsigned side_exits = 0;
 	struct x86_insn insn;
 	struct fe f = { .blk = blk, .insn = &insn, .cc_op = -1 };
 	uint8_t buf[X86_MAX_INSN_LEN];
@@ -416,6 +503,8 @@ void x86_translate_block(struct ir_block *blk, uint64_t pc,
 
 	ir_init(blk, pc);
 	for (unsigned n = 0;; n++) {
+		unsigned ops_before = blk->n_ops, insns_before = blk->n_insns;
+
 		if (n >= cfg->max_insns || ir_nearly_full(blk, 256) ||
 		    (n > 0 && (pc >> 12) != (blk->guest_pc >> 12))) {
 			ir_exit(blk, pc);
@@ -423,6 +512,11 @@ void x86_translate_block(struct ir_block *blk, uint64_t pc,
 		}
 		avail = cfg->fetch(cfg->fetch_opaque, pc, buf, sizeof(buf));
 		rc = x86_decode(&insn, buf, avail, pc);
+		if (rc < 0 && f.speculative) {
+			/* A block of its own reports it if it is reached. */
+			ir_exit(blk, pc);
+			break;
+		}
 		if (rc == -EFAULT && avail == 0) {
 			ir_insn_start(blk, pc);
 			ir_exit_special(blk, X86_EXIT_SEGV, pc);
@@ -441,10 +535,18 @@ void x86_translate_block(struct ir_block *blk, uint64_t pc,
 		}
 		f.next_pc = pc + insn.len;
 		f.ended = false;
+		f.illegal = false;
 		translate_insn(&f);
-		blk->guest_end = f.next_pc;
-		if (f.ended)
+		if (f.illegal && f.speculative) {
+			blk->n_ops = ops_before;
+			blk->n_insns = insns_before;
+			ir_exit(blk, pc);
 			break;
+		}
+		blk->guest_end = f.next_pc;
+		if (f.ended && !continue_after_branch(&f, &side_exits))
+			break;
+		f.speculative = side_exits > 0;
 		pc = f.next_pc;
 	}
 }

@@ -13,6 +13,11 @@ struct fe {
 	const struct x86_insn *insn;
 	uint64_t next_pc;	/* address of the following instruction */
 	bool ended;		/* the instruction ended the block */
+	/* Past a side exit: the code may never run (unsupported
+	 * instructions end the block quietly before them, see
+	 * fe_illegal). */
+	bool speculative;
+	bool illegal;		/* fe_illegal() was called */
 	/* Lazy flags set earlier in this block, usable for fast paths. */
 	int cc_op;		/* -1: unknown (read from env) */
 	ir_temp cc_dst, cc_src, cc_src2;
@@ -40,6 +45,8 @@ ir_temp fe_eflags(struct fe *f);	/* the six arithmetic flags */
 ir_temp fe_carry(struct fe *f);		/* CF as 0/1 */
 ir_temp fe_cond(struct fe *f, unsigned cc);	/* x86 cc 0..15 -> 0/1 */
 void fe_forget_cc(struct fe *f);	/* a helper rewrote cc_* in env */
+/* ROL/ROR (result R of SIZE bytes): only CF and OF change. */
+void fe_set_rotate_cc(struct fe *f, bool right, unsigned size, ir_temp r);
 
 /* Block ends. */
 void fe_jump(struct fe *f, uint64_t target);

@@ -302,8 +302,9 @@ bool x86_translate_0f(struct fe *f)
 		ir_temp args[2] = { fe_const(f, in->opsize),
 				    fe_get_gpr(f, in->rm, in->opsize) };
 
-		v = ir_call(b, (const void *)x86_helper_bswap, IR_HELPER_PURE,
-			    2, args);
+		v = in->opsize >= 4 ? ir_bswap(b, args[1], in->opsize) :
+		    ir_call(b, (const void *)x86_helper_bswap,
+			    IR_HELPER_PURE, 2, args);
 		fe_set_gpr(f, in->rm, in->opsize, v);
 		return true;
 	}

@@ -2,8 +2,8 @@
  *
  * Order inside every instruction: loads, computation, stores, and only
  * then guest registers and flags.  A faulting load or store therefore
- * leaves the guest state of the instruction's start in env, which is what
- * precise faults need (the backend syncs guest state before each access).
+ * sees the guest state of the instruction's start, which is what precise
+ * faults need (the backend records where that state is at each access).
  */
 #include "translator/x86/frontend_internal.h"
 #include "translator/x86/helpers.h"
@@ -79,6 +79,11 @@ static ir_temp alu_compute(struct fe *f, unsigned op, unsigned size,
 		cc->src = IR_NO_TEMP;
 	r = fe_zext(f, r, size);
 	cc->dst = r;
+	if (op == ALU_CMP) {
+		/* The difference is rarely needed: keep the operands. */
+		cc->kind = CC_CMP;
+		cc->dst = a;
+	}
 	return r;
 }
 
@@ -194,18 +199,21 @@ static void translate_shift_cl(struct fe *f, unsigned size, unsigned op,
 	fe_forget_cc(f);
 }
 
-/* ROL/ROR by a constant: in IR.  They change only CF and OF, so the
- * other flags are materialized with a pure helper call that the dead
- * code pass removes when the next instruction overwrites the flags. */
+/* ROL/ROR by a constant: in IR.  They change only CF and OF, which
+ * fe_set_rotate_cc() records without materializing the other flags. */
 static void translate_rotate_imm(struct fe *f, unsigned size, unsigned op,
 				 ir_temp a, ir_temp addr, unsigned n)
 {
 	struct ir_block *b = f->blk;
 	unsigned bits = size * 8, k = n % bits;
-	ir_temp r, cf, of, e, msb;
+	ir_temp r;
 
 	if (k == 0)
 		r = a;
+	else if (size >= 4)
+		r = (size == 4 ? ir_binop32 : ir_binop)(b, op == 0 ? IR_ROL :
+							IR_ROR, a,
+							fe_const(f, k));
 	else if (op == 0)
 		r = ir_or(b, ir_shl(b, a, fe_const(f, k)),
 			  ir_shr(b, a, fe_const(f, bits - k)));
@@ -213,19 +221,8 @@ static void translate_rotate_imm(struct fe *f, unsigned size, unsigned op,
 		r = ir_or(b, ir_shr(b, a, fe_const(f, k)),
 			  ir_shl(b, a, fe_const(f, bits - k)));
 	r = fe_zext(f, r, size);
-	msb = ir_and(b, ir_shr(b, r, fe_const(f, bits - 1)), fe_const(f, 1));
-	if (op == 0) {
-		cf = ir_and(b, r, fe_const(f, 1));
-		of = ir_xor(b, msb, cf);
-	} else {
-		cf = msb;
-		of = ir_xor(b, msb, ir_and(b, ir_shr(b, r, fe_const(f, bits - 2)),
-					   fe_const(f, 1)));
-	}
 	fe_write_rm(f, size, addr, r);
-	e = ir_and(b, fe_eflags(f), fe_const(f, ~(int64_t)(X86_CF | X86_OF)));
-	e = ir_or(b, e, ir_or(b, cf, ir_shl(b, of, fe_const(f, 11))));
-	fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP, e, IR_NO_TEMP);
+	fe_set_rotate_cc(f, op == 1, size, r);
 }
 
 /* Shifts and rotates by a constant: result and flags in IR.  Rotates and
