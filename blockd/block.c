@@ -234,6 +234,11 @@ struct blk_image *blk_backing(const struct blk_image *img)
 	return img->backing;
 }
 
+int blk_fd(const struct blk_image *img)
+{
+	return img->fd;
+}
+
 bool blk_can_write(const struct blk_image *img)
 {
 	return !img->read_only && img->ops->pwritev != NULL &&

@@ -57,6 +57,8 @@ uint64_t blk_size(const struct blk_image *img);
 const char *blk_format_name(const struct blk_image *img);
 const char *blk_filename(const struct blk_image *img);
 struct blk_image *blk_backing(const struct blk_image *img);
+/* The file under IMG (owned by the image: for handing to a data path). */
+int blk_fd(const struct blk_image *img);
 
 /* Capability queries: what the image can do, separate from doing it. */
 bool blk_can_write(const struct blk_image *img);
