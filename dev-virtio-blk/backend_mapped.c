@@ -175,7 +175,9 @@ static int lookup(struct vblk_mapped *m, uint64_t off, uint64_t len,
 		cache_clear(m);
 		m->generation = r->generation;
 	}
-	for (size_t i = 0; i < r->n_extents; i++) {
+	/* Last to first: the one asked for goes in last, so that making room
+	 * for the others never evicts it. */
+	for (size_t i = r->n_extents; i-- > 0;) {
 		const Mica__BlockExtent *e = r->extents[i];
 		struct mapped_extent x = {
 			.offset = e->offset, .length = e->length, .kind = e->kind,
@@ -247,6 +249,9 @@ static int mapped_readv(void *opaque, const struct iovec *iov, int n, uint64_t o
 		np = iov_slice(iov, n, done, chunk, part, VQ_MAX_IOV);
 		if (np < 0)
 			return -EIO;
+		log_debug("blk", "read %" PRIu64 "+%" PRIu64 ": extent %" PRIu64 "+%" PRIu64
+			  " kind %u file %u host %#" PRIx64 "%s", at, chunk, e->offset, e->length,
+			  e->kind, e->file, e->host, e->writable ? " writable" : "");
 		if (e->kind == MAPPED_DATA)
 			err = vblk_fd_rw(m->fds[e->file], part, np, e->host + (at - e->offset),
 					 false);

@@ -11,7 +11,7 @@
 #define MAPPED_DATA       0        /* BlockExtent kinds */
 #define MAPPED_ZERO       1
 #define MAPPED_COMPRESSED 2
-#define MAPPED_CACHE      64       /* extents remembered */
+#define MAPPED_CACHE      128      /* extents remembered */
 
 /* What BlockOpened said, with its fds (file 0 the image, then backing). */
 struct vblk_opened {
