@@ -470,6 +470,8 @@ int blk_map(struct blk_image *img, uint64_t offset, uint64_t len,
 		if (ret < 0)
 			return ret;
 		ext->depth = depth;
+		if (depth > 0)
+			ext->owned = false;
 		if (ext->kind != BLK_EXTENT_UNALLOCATED ||
 		    img->backing == NULL)
 			return 0;

@@ -110,6 +110,9 @@ struct blk_extent {
 	unsigned depth;         /* 0 = this image, 1 = its backing, ... */
 	struct blk_image *owner; /* image in the chain that answered */
 	bool allocated;         /* allocated in OWNER (zero clusters too) */
+	bool owned;             /* DATA at depth 0 that only this image uses
+				   (qcow2: refcount 1, the COPIED flag): a data
+				   path may write it in place */
 };
 
 /* Resolve the first extent of [offset, offset+len) through the backing

@@ -16,7 +16,7 @@
 #include "blockd/mapsvc.h"
 #include "log.h"
 
-#define MAP_MAX_EXTENTS 32        /* per BlockMapReply */
+#define MAP_MAX_EXTENTS 64        /* per BlockMapReply */
 
 static void grants_abort_all(struct mapsvc_disk *d)
 {
@@ -158,6 +158,7 @@ static int serve_map(struct mapsvc_disk *d, int chan, const ipc_envelope *env)
 						       "long");
 			ext[n].file = extent_file(&e);
 			ext[n].host_offset = e.host_offset;
+			ext[n].writable = e.owned && !d->read_only && ext[n].file == 0;
 		}
 		/* Sector granularity on the wire: an image whose size is not a
 		 * sector multiple ends in a partial one, which blockd reads. */

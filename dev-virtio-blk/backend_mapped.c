@@ -35,7 +35,7 @@
 #include "virtio_blk.h"
 
 #define CALL_TIMEOUT_MS  30000
-#define MAP_AHEAD        (1u << 20)    /* map this much beyond a read miss */
+#define MAP_AHEAD        (256u << 20)  /* map this much beyond a miss */
 #define LOG_MAX_BYTES    (16u << 20)   /* unflushed allocations before we flush */
 
 static bool is_disconnect(int err)
@@ -105,45 +105,85 @@ static int block_op(struct vblk_mapped *m, Mica__BlockOpKind op, uint64_t off, u
 
 /* ---- the map cache ------------------------------------------------------- */
 
+/* The cache: extents sorted by guest offset, never overlapping. */
+
 static void cache_clear(struct vblk_mapped *m)
 {
-	for (unsigned i = 0; i < MAPPED_CACHE; i++)
-		m->cache[i].length = 0;
+	m->ncache = 0;
 }
 
-/* Forget whatever overlaps [off, off+len). */
+/* Index of the first extent ending after OFF (ncache if none). */
+static size_t cache_search(const struct vblk_mapped *m, uint64_t off)
+{
+	size_t lo = 0, hi = m->ncache;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (m->cache[mid].offset + m->cache[mid].length <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void cache_insert_at(struct vblk_mapped *m, size_t i, const struct mapped_extent *x)
+{
+	memmove(&m->cache[i + 1], &m->cache[i], (m->ncache - i) * sizeof(*x));
+	m->cache[i] = *x;
+	m->ncache++;
+}
+
+static void cache_remove_at(struct vblk_mapped *m, size_t i)
+{
+	memmove(&m->cache[i], &m->cache[i + 1], (m->ncache - i - 1) * sizeof(m->cache[0]));
+	m->ncache--;
+}
+
+/* Forget [off, off+len): overlapping extents are cut back to the rest. */
 static void cache_drop(struct vblk_mapped *m, uint64_t off, uint64_t len)
 {
-	for (unsigned i = 0; i < MAPPED_CACHE; i++) {
-		struct mapped_extent *e = &m->cache[i];
+	size_t i = cache_search(m, off);
 
-		if (e->length != 0 && off < e->offset + e->length && e->offset < off + len)
-			e->length = 0;
+	while (i < m->ncache && m->cache[i].offset < off + len) {
+		struct mapped_extent e = m->cache[i], right = e;
+		uint64_t end = e.offset + e.length;
+
+		cache_remove_at(m, i);
+		if (end > off + len) {
+			right.offset = off + len;
+			right.length = end - (off + len);
+			if (right.kind == MAPPED_DATA)
+				right.host += off + len - e.offset;
+			cache_insert_at(m, i, &right);
+		}
+		if (e.offset < off) {
+			e.length = off - e.offset;
+			cache_insert_at(m, i, &e);
+			i++;
+		}
+		if (end > off + len)
+			break;
 	}
 }
 
 static void cache_add(struct vblk_mapped *m, const struct mapped_extent *x)
 {
-	unsigned slot = MAPPED_CACHE;
-
+	/* Room for the cut below (one more) and x: forget pseudo-random ones. */
+	while (m->ncache + 2 > MAPPED_CACHE) {
+		m->victim = m->victim * 1103515245u + 12345u;
+		cache_remove_at(m, (m->victim >> 8) % m->ncache);
+	}
 	cache_drop(m, x->offset, x->length);
-	for (unsigned i = 0; i < MAPPED_CACHE && slot == MAPPED_CACHE; i++)
-		if (m->cache[i].length == 0)
-			slot = i;
-	if (slot == MAPPED_CACHE)
-		slot = m->victim++ % MAPPED_CACHE;
-	m->cache[slot] = *x;
+	cache_insert_at(m, cache_search(m, x->offset), x);
 }
 
 static const struct mapped_extent *cache_find(struct vblk_mapped *m, uint64_t off)
 {
-	for (unsigned i = 0; i < MAPPED_CACHE; i++) {
-		const struct mapped_extent *e = &m->cache[i];
+	size_t i = cache_search(m, off);
 
-		if (e->length != 0 && off >= e->offset && off - e->offset < e->length)
-			return e;
-	}
-	return NULL;
+	return i < m->ncache && m->cache[i].offset <= off ? &m->cache[i] : NULL;
 }
 
 /* The extent holding guest byte OFF, asking blockd on a miss. */
@@ -164,6 +204,7 @@ static int lookup(struct vblk_mapped *m, uint64_t off, uint64_t len,
 	req.index = m->index;
 	req.offset = off;
 	req.length = len + MAP_AHEAD < m->size - off ? len + MAP_AHEAD : m->size - off;
+	req.length &= ~511ULL;
 	env.body_case = MICA__ENVELOPE__BODY_BLOCK_MAP;
 	env.block_map = &req;
 	err = call(m, &env, MICA__ENVELOPE__BODY_BLOCK_MAP_REPLY, &reply);
@@ -182,6 +223,7 @@ static int lookup(struct vblk_mapped *m, uint64_t off, uint64_t len,
 		struct mapped_extent x = {
 			.offset = e->offset, .length = e->length, .kind = e->kind,
 			.file = e->file, .host = e->host_offset,
+			.writable = e->writable && e->kind == MAPPED_DATA && e->file == 0,
 		};
 
 		if (e->offset + e->length > m->size ||

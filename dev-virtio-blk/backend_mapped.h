@@ -11,7 +11,7 @@
 #define MAPPED_DATA       0        /* BlockExtent kinds */
 #define MAPPED_ZERO       1
 #define MAPPED_COMPRESSED 2
-#define MAPPED_CACHE      128      /* extents remembered */
+#define MAPPED_CACHE      1024     /* extents remembered */
 
 /* What BlockOpened said, with its fds (file 0 the image, then backing). */
 struct vblk_opened {
@@ -25,7 +25,7 @@ struct vblk_opened {
 };
 
 struct mapped_extent {
-	uint64_t offset, length;      /* guest range; length 0: free slot */
+	uint64_t offset, length;      /* guest range */
 	unsigned kind, file;
 	uint64_t host;
 	bool writable;                /* owned by the image: write in place */
@@ -52,7 +52,8 @@ struct vblk_mapped {
 	int fds[IPC_MAX_FDS];
 	unsigned nfiles;
 	bool dirty;                   /* written since the last fdatasync */
-	struct mapped_extent cache[MAPPED_CACHE];
+	struct mapped_extent cache[MAPPED_CACHE];   /* sorted by offset */
+	size_t ncache;
 	unsigned victim;
 	int bounce_fd;
 	uint8_t *bounce;
