@@ -48,6 +48,15 @@ int blk_open(const char *path, const char *format, unsigned flags,
 int blk_open_fd(int fd, const char *name, const char *format, unsigned flags,
 		struct blk_image **out);
 
+/* A process that cannot open paths (mica-blockd) resolves backing files
+ * through this: PATH is the backing file's name joined to the naming
+ * image's directory with "." and ".." folded (textually: no symlink is
+ * followed), NAMED_BY the image naming it.  Returns an fd the library
+ * takes over (opened read-only), or a negative errno after logging why.
+ * NULL restores opening by path. */
+typedef int (*blk_backing_resolver)(void *arg, const char *path, const char *named_by);
+void blk_set_backing_resolver(blk_backing_resolver fn, void *arg);
+
 /* Flush and close.  Returns the flush result; the image is freed anyway.
  * Closing NULL is a no-op returning 0. */
 int blk_close(struct blk_image *img);

@@ -7,10 +7,12 @@
  * disk's mica-blk: a raw image's fd goes to mica-blk for the data path;
  * for formats with metadata blockd serves mappings, write grants, the
  * ordered flush, discard and compressed reads over the channel
- * (mapsvc.c, docs/block.md).  Backing files cannot be opened from inside
- * the jail yet.
+ * (mapsvc.c, docs/block.md).  Backing files come as fds too: mica opens
+ * the ones the manifest lists for a disk, and the image's backing names
+ * must resolve to one of them (resolve_backing).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +36,10 @@ struct blockd_disk {
 	bool read_only;
 	long long size;
 	struct mapsvc_disk svc;
+	/* Backing files the manifest allows: canonical path and fd (mica's). */
+	char *backing_path[8];
+	int backing_fd[8];
+	size_t nbacking;
 };
 
 static struct blockd_disk disks[BLOCKD_MAX_DISKS];
@@ -132,6 +138,30 @@ static void on_channel(struct evloop *loop, int fd, uint32_t events, void *arg)
 		log_warnx("disk%zu: answering mica-blk: %s", i, strerror(-err));
 }
 
+/* libmica-block asks for a backing file by its resolved path: hand over
+ * the fd mica opened for it if the manifest allows it, else refuse. */
+static int resolve_backing(void *arg, const char *path, const char *named_by)
+{
+	struct blockd_disk *disk = arg;
+	int fd;
+
+	for (size_t j = 0; j < disk->nbacking; j++) {
+		if (strcmp(disk->backing_path[j], path) != 0)
+			continue;
+		if (disk->backing_fd[j] < 0) {
+			log_warnx("%s: backing file %s: mica did not hand its fd over (too many "
+				  "fds in one message)", named_by, path);
+			return -EMFILE;
+		}
+		fd = fcntl(disk->backing_fd[j], F_DUPFD_CLOEXEC, 3);
+		return fd < 0 ? -errno : fd;
+	}
+	log_warnx("%s names backing file %s, which the manifest does not allow for this "
+		  "disk (list it in the disk's \"backing\", or --disk ...,backing=PATH)",
+		  named_by, path);
+	return -EACCES;
+}
+
 static int blockd_setup(struct daemon *d, struct ipc_msg *msg)
 {
 	const Mica__Setup *s = msg->env->setup;
@@ -160,8 +190,17 @@ static int blockd_setup(struct daemon *d, struct ipc_msg *msg)
 		snprintf(disk->format, sizeof(disk->format), "%s", dc->format);
 		disk->read_only = dc->read_only;
 		disk->size = st.st_size;
-		err = blk_open_fd(disk->image_fd, dc->name, dc->format,
+		for (size_t j = 0; j < dc->n_backing && j < 8; j++) {
+			disk->backing_path[j] = strdup(dc->backing[j]);
+			disk->backing_fd[j] = daemon_take_fd(msg, MICA__FD_KIND__FD_DISK_BACKING,
+							     dc->index * 8 + j);
+			disk->nbacking++;
+		}
+		/* Backing names resolve against the image's real directory. */
+		blk_set_backing_resolver(resolve_backing, disk);
+		err = blk_open_fd(disk->image_fd, dc->path[0] ? dc->path : dc->name, dc->format,
 				  dc->read_only ? 0 : BLK_OPEN_RDWR, &disk->img);
+		blk_set_backing_resolver(NULL, NULL);
 		if (used < sizeof(detail) && err == 0)
 			used += snprintf(detail + used, sizeof(detail) - used,
 					 "%sdisk%u %s %s, %llu MiB virtual%s", i ? ", " : "",
@@ -172,7 +211,7 @@ static int blockd_setup(struct daemon *d, struct ipc_msg *msg)
 			used += snprintf(detail + used, sizeof(detail) - used,
 					 "%sdisk%u %s: cannot open as %s: %s", i ? ", " : "",
 					 dc->index, dc->name, dc->format,
-					 err == -ENOENT ? "backing files not supported yet here"
+					 err == -EACCES ? "backing file not allowed (see log)"
 							: strerror(-err));
 		disk->svc.img = disk->img;
 		disk->svc.name = disk->img != NULL ? blk_filename(disk->img) : "disk";

@@ -149,6 +149,10 @@ static int check_setup(const Mica__Setup *s, size_t nfds, char *reason, size_t r
 		if (s->machine->memory_bytes == 0)
 			return ipc_bad(reason, rlen, "setup: memory_bytes is 0");
 	}
+	for (size_t i = 0; i < s->n_disks; i++)
+		if (s->disks[i]->n_backing > 8)
+			return ipc_bad(reason, rlen, "setup: disks[%zu] has %zu backing files, "
+				       "at most 8", i, s->disks[i]->n_backing);
 	for (size_t i = 0; i < s->n_nets; i++)
 		if (s->nets[i]->mac.len != 0 && s->nets[i]->mac.len != 6)
 			return ipc_bad(reason, rlen, "setup: nets[%zu].mac is %zu bytes",

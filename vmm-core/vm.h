@@ -70,6 +70,7 @@ struct vm {
 	int listen_fd;
 	int ram_fd, kvm_fd, kernel_fd, initrd_fd, console_fd;
 	int disk_fds[CONFIG_MAX_DISKS];
+	int backing_fds[CONFIG_MAX_DISKS][CONFIG_MAX_BACKING];
 	int irq_fds[VM_ISA_IRQS];     /* eventfds of the legacy ISA lines */
 	bool unprivileged;            /* launched by a non-root user */
 	struct vm_proc procs[VM_MAX_PROCS];

@@ -10,7 +10,8 @@
 # Then the same under `mica run` for qcow2 disks, the way a VM runs them:
 # mica-blockd owns the image metadata and serves mappings, mica-blk does
 # the data I/O on the fds blockd gave it (docs/block.md): a qcow2 image, a
-# qcow2 overlay on a qcow2 and on a raw base, and kill -9 of mica-blockd
+# qcow2 overlay on a qcow2 and on a raw base (backing files listed for
+# the disk, refused otherwise), and kill -9 of mica-blockd
 # and mica-blk while the guest allocates ("walk"); afterwards qemu-img
 # check is clean and the data is all there (qemu-img compare, check-walk).
 . "$(dirname "$0")/../lib/testlib.sh"
@@ -170,6 +171,7 @@ mica_run() {
 	timeout 120 "$BIN/mica" run --name "vb$$-$nvm" --kernel "$GUESTS/virtio-blk.bz" \
 		--memory 64M --console "file:$tmp/cons" --disk "$disk" "$@" >"$tmp/mlog" 2>&1
 }
+quiet() { "$@" >/dev/null; }
 # qemu-img check: 0 clean, 3 leaked clusters only (allowed after a crash).
 no_corruption() {
 	qemu-img check "$1" >"$tmp/check.out" 2>&1
@@ -204,6 +206,39 @@ if command -v qemu-img >/dev/null; then
 		fail "mica run, qcow2"
 		show_run
 	fi
+
+	# Overlays: the backing file comes from mica (the manifest must list
+	# it), blockd matches the image's backing name against it.  The
+	# reference is the same guest on a raw copy of the base.
+	for basefmt in qcow2 raw; do
+		qemu-img create -q -f $basefmt "$tmp/base.$basefmt" 1M
+		qemu-io -f $basefmt -c "write -P 0x77 64k 64k" -c "write -P 0x66 0 2k" \
+			"$tmp/base.$basefmt" >/dev/null
+		qemu-img convert -O raw "$tmp/base.$basefmt" "$tmp/ref-$basefmt.raw"
+		next_vm
+		mica_run "$tmp/ref-$basefmt.raw,format=raw" >/dev/null
+		qemu-img create -q -f qcow2 -F $basefmt -b "$tmp/base.$basefmt" "$tmp/top.qcow2"
+		next_vm
+		if mica_run "$tmp/top.qcow2,format=qcow2,backing=$tmp/base.$basefmt" &&
+		   grep -q '^virtio-blk: ok$' "$tmp/cons"; then
+			pass "mica run, qcow2 overlay on a $basefmt base: guest verified its sectors"
+			check "mica run, overlay on $basefmt: qemu-img check is clean" \
+				qemu-img check -q "$tmp/top.qcow2"
+			check "mica run, overlay on $basefmt: qemu-img compare equals the guest on a raw copy of the base" \
+				qemu-img compare -q -f qcow2 -F raw "$tmp/top.qcow2" "$tmp/ref-$basefmt.raw"
+			check "mica run, overlay on $basefmt: the base is untouched" \
+				quiet qemu-io -f $basefmt -c "read -P 0 4k 8k" "$tmp/base.$basefmt"
+		else
+			fail "mica run, qcow2 overlay on a $basefmt base"
+			show_run
+		fi
+	done
+	# A backing file the manifest does not list is refused, clearly.
+	next_vm
+	mica_run "$tmp/top.qcow2,format=qcow2"
+	check "mica run, overlay without the backing file in the manifest: refused, named" \
+		grep -q "names backing file $tmp/base.raw, which the manifest does not allow" \
+		"$tmp/mlog"
 
 	# kill -9 of mica-blockd and mica-blk while the guest allocates a
 	# new cluster every round, flushing every 10: mica restarts them,
