@@ -447,6 +447,11 @@ static int mapped_flush(void *opaque)
 
 	if (m->chan < 0)
 		return -ENOTCONN;
+	if (m->lost) {
+		/* Writes the lost blockd had not flushed could not be replayed:
+		 * never acknowledge a flush over them. */
+		return -EIO;
+	}
 	if (m->dirty && fdatasync(m->fds[0]) < 0)
 		return -errno;
 	m->dirty = false;
@@ -670,5 +675,12 @@ int vblk_mapped_reconnect(struct vblk_mapped *m, int chan)
 	}
 	cache_clear(m);
 	m->generation = o.generation;
-	return replay(m);
+	err = replay(m);
+	if (err < 0 && m->chan >= 0) {
+		log_warnx("disk %u: unflushed writes could not be replayed (%s): flushes fail "
+			  "from now on", m->index, strerror(-err));
+		m->lost = true;
+		err = 0;
+	}
+	return err;
 }

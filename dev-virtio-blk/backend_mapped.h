@@ -52,6 +52,7 @@ struct vblk_mapped {
 	int fds[IPC_MAX_FDS];
 	unsigned nfiles;
 	bool dirty;                   /* written since the last fdatasync */
+	bool lost;                    /* a replay failed: flushes fail */
 	struct mapped_extent cache[MAPPED_CACHE];   /* sorted by offset */
 	size_t ncache;
 	unsigned victim;
