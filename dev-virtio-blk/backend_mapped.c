@@ -54,7 +54,7 @@ static int call(struct vblk_mapped *m, Mica__Envelope *env,
 	int err;
 
 	if (m->chan < 0)
-		return -ENOTCONN;
+		return m->standalone ? -EIO : -ENOTCONN;
 	env->seq = ++m->seq;
 	err = ipc_call(m->chan, env, CALL_TIMEOUT_MS, want, reply ? reply : &local,
 		       why, sizeof(why));
@@ -63,12 +63,15 @@ static int call(struct vblk_mapped *m, Mica__Envelope *env,
 	if (err == -EBADMSG && why[0] == '\0')
 		err = -ECONNRESET;
 	if (err < 0 && (is_disconnect(err) || err == -EBADMSG)) {
-		log_warnx("disk %u: mica-blockd channel lost (%s); waiting for a new one",
-			  m->index, why[0] ? why : strerror(-err));
+		log_warnx("disk %u: mica-blockd channel lost (%s)%s", m->index,
+			  why[0] ? why : strerror(-err),
+			  m->standalone ? "" : "; waiting for a new one");
 		close(m->chan);
 		m->chan = -1;
-		return -ENOTCONN;
+		m->lost |= m->standalone;  /* no new one will come: fail requests */
 	}
+	if (m->chan < 0)
+		return m->standalone ? -EIO : -ENOTCONN;
 	if (err < 0)
 		log_warnx("disk %u: mica-blockd: %s", m->index, why[0] ? why : strerror(-err));
 	return err;
@@ -445,7 +448,7 @@ static int mapped_flush(void *opaque)
 	struct vblk_mapped *m = opaque;
 	int err;
 
-	if (m->chan < 0)
+	if (m->chan < 0 && !m->standalone)
 		return -ENOTCONN;
 	if (m->lost) {
 		/* Writes the lost blockd had not flushed could not be replayed:

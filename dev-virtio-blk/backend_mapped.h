@@ -53,6 +53,7 @@ struct vblk_mapped {
 	unsigned nfiles;
 	bool dirty;                   /* written since the last fdatasync */
 	bool lost;                    /* a replay failed: flushes fail */
+	bool standalone;              /* mica-blk --mapping: blockd never comes back */
 	struct mapped_extent cache[MAPPED_CACHE];   /* sorted by offset */
 	size_t ncache;
 	unsigned victim;

@@ -210,6 +210,7 @@ static int start_blockd(struct evloop *loop, const char *file, const char *forma
 		log_warnx("--mapping: %s gave no image: %s", prog, why[0] ? why : strerror(-err));
 		return -1;
 	}
+	mapped.standalone = true;
 	err = serve_opened(&standalone.blk, loop, pair[0], 0, &img, queues, serial);
 	vblk_opened_close(&img);
 	return err;
