@@ -397,12 +397,13 @@ static int write_granted(struct vblk_mapped *m, const struct iovec *iov, int n,
 		else if (write_done(m, g->grant, true) < 0)
 			log_warnx("disk %u: giving grant %" PRIu64 " back failed", m->index,
 				  g->grant);
-		if (err == 0)
-			err = log_add(m, g->cluster_offset, g->cluster_bytes, g->cluster_host,
-				      false);
+		/* The last cluster may reach past the disk: not that part. */
 		x.offset = g->cluster_offset;
-		x.length = g->cluster_bytes;
+		x.length = g->cluster_offset + g->cluster_bytes > m->size
+			   ? m->size - g->cluster_offset : g->cluster_bytes;
 		x.host = g->cluster_host;
+		if (err == 0)
+			err = log_add(m, x.offset, x.length, x.host, false);
 	}
 	ipc_msg_free(&reply);
 	if (err == 0)

@@ -4,8 +4,11 @@
 # clusters).  The source mixes random (incompressible), text-like and zero
 # megabytes.  Each conversion runs REPEAT times per tool, interleaved; the
 # table shows the median wall and user+sys CPU seconds and mica/qemu ratios
-# (below 1: mica is faster).  The page cache is warm for both.  Results are
-# checked: every output must compare equal to the source (qemu-img compare).
+# (below 1: mica is faster).  The page cache is warm for both.  mica-img
+# ends with fdatasync; qemu-img convert does not sync its output (cache
+# mode unsafe), so qemu is also timed followed by `sync FILE` ("+sync",
+# and r_sync = mica wall / that).  Results are checked: every output must
+# compare equal to the source (qemu-img compare).
 #
 #   tests/bench/blk-convert.sh [REPEAT]
 set -e
@@ -42,12 +45,13 @@ one() {
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-printf '%-22s %9s %9s %9s %9s %7s %7s\n' conversion mica_wall qemu_wall mica_cpu qemu_cpu \
-	r_wall r_cpu
+printf '%-22s %9s %9s %10s %9s %9s %7s %7s %7s\n' conversion mica_wall qemu_wall \
+	qemu+sync mica_cpu qemu_cpu r_wall r_sync r_cpu
 run_case() {   # NAME SRC SRCFMT OUTFMT [-c]
 	local name=$1 src=$2 sf=$3 of=$4 c=$5
 	: >"$dir/mica.t"
 	: >"$dir/qemu.t"
+	: >"$dir/qsync.t"
 	for _ in $(seq "$repeat"); do
 		rm -f "$dir/out"
 		one build/bin/mica-img convert -f "$sf" -O "$of" $c "$src" "$dir/out" >>"$dir/mica.t"
@@ -55,15 +59,19 @@ run_case() {   # NAME SRC SRCFMT OUTFMT [-c]
 			{ echo "$name: mica-img output differs"; exit 1; }
 		rm -f "$dir/out"
 		one qemu-img convert -f "$sf" -O "$of" $c "$src" "$dir/out" >>"$dir/qemu.t"
+		rm -f "$dir/out"
+		one bash -c 'qemu-img convert "$@" && sync "${@: -1}"' - -f "$sf" -O "$of" $c \
+			"$src" "$dir/out" >>"$dir/qsync.t"
 	done
-	local mw qw mc qc
+	local mw qw qs mc qc
 	mw=$(cut -d' ' -f1 "$dir/mica.t" | median)
+	qs=$(cut -d' ' -f1 "$dir/qsync.t" | median)
 	qw=$(cut -d' ' -f1 "$dir/qemu.t" | median)
 	mc=$(cut -d' ' -f2 "$dir/mica.t" | median)
 	qc=$(cut -d' ' -f2 "$dir/qemu.t" | median)
-	awk -v n="$name" -v mw="$mw" -v qw="$qw" -v mc="$mc" -v qc="$qc" 'BEGIN {
-		printf "%-22s %9s %9s %9s %9s %7.2f %7.2f\n", n, mw, qw, mc, qc,
-			mw / qw, mc / qc }'
+	awk -v n="$name" -v mw="$mw" -v qw="$qw" -v qs="$qs" -v mc="$mc" -v qc="$qc" 'BEGIN {
+		printf "%-22s %9s %9s %10s %9s %9s %7.2f %7.2f %7.2f\n", n, mw, qw, qs, mc, qc,
+			mw / qw, mw / qs, mc / qc }'
 }
 run_case "raw -> qcow2" "$dir/src.raw" raw qcow2
 run_case "raw -> qcow2 -c" "$dir/src.raw" raw qcow2 -c
