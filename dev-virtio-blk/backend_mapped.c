@@ -37,6 +37,7 @@
 #define CALL_TIMEOUT_MS  30000
 #define MAP_AHEAD        (256u << 20)  /* map this much beyond a miss */
 #define LOG_MAX_BYTES    (16u << 20)   /* unflushed allocations before we flush */
+#define LOG_MAX_ENTRIES  4096
 
 static bool is_disconnect(int err)
 {
@@ -336,6 +337,15 @@ static int log_add(struct vblk_mapped *m, uint64_t off, uint64_t len, uint64_t h
 
 static int mapped_flush(void *opaque);
 
+/* Room in the replay log: past its budget, flush (which empties it)
+ * before allocating more. */
+static int log_room(struct vblk_mapped *m)
+{
+	if (m->log.bytes < LOG_MAX_BYTES && m->log.n < LOG_MAX_ENTRIES)
+		return 0;
+	return mapped_flush(m);
+}
+
 static int write_done(struct vblk_mapped *m, uint64_t grant, bool abort)
 {
 	Mica__Envelope env = MICA__ENVELOPE__INIT;
@@ -362,9 +372,7 @@ static int write_granted(struct vblk_mapped *m, const struct iovec *iov, int n,
 	struct ipc_msg reply;
 	int np, err;
 
-	/* Room in the replay log first: past its budget, flush (which
-	 * empties it) before allocating more. */
-	if (m->log.bytes >= LOG_MAX_BYTES && (err = mapped_flush(m)) < 0)
+	if ((err = log_room(m)) < 0)
 		return err;
 	req.index = m->index;
 	req.offset = off;
@@ -479,8 +487,10 @@ static int mapped_discard(void *opaque, uint64_t off, uint64_t len)
 static int mapped_write_zeroes(void *opaque, uint64_t off, uint64_t len, bool may_unmap)
 {
 	struct vblk_mapped *m = opaque;
-	int err = block_op(m, MICA__BLOCK_OP_KIND__BLOCK_OP_ZEROES, off, len);
+	int err = log_room(m);
 
+	if (err == 0)
+		err = block_op(m, MICA__BLOCK_OP_KIND__BLOCK_OP_ZEROES, off, len);
 	cache_clear(m);
 	if (err == 0)
 		err = log_add(m, off, len, 0, true);
