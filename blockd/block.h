@@ -57,6 +57,9 @@ int blk_open_fd(int fd, const char *name, const char *format, unsigned flags,
 typedef int (*blk_backing_resolver)(void *arg, const char *path, const char *named_by);
 void blk_set_backing_resolver(blk_backing_resolver fn, void *arg);
 
+/* Whether LEN bytes at P are all zero. */
+bool blk_buf_is_zero(const void *p, size_t len);
+
 /* Flush and close.  Returns the flush result; the image is freed anyway.
  * Closing NULL is a no-op returning 0. */
 int blk_close(struct blk_image *img);

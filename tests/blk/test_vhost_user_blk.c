@@ -404,6 +404,17 @@ static void test_no_header(void)
 }
 
 
+/* After stop_backend: mica-blk --mapping's mica-blockd child lets go of
+ * the image lock when it sees its channel close, a moment later. */
+static void wait_unlocked(const char *path)
+{
+	for (int i = 0; i < 100; i++) {
+		if (test_run("qemu-img info %s >/dev/null 2>&1", path) == 0)
+			return;
+		usleep(50000);
+	}
+}
+
 /* qcow2 over a raw backing file, made by qemu-img; reads fall through to
  * the backing file, writes land in the overlay (one of them half a
  * cluster: the rest is copied up); qemu-img check and qemu-io then agree
@@ -435,6 +446,7 @@ static void qcow2_with_backing(bool mapping)
 	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_OUT, 8, buf, 4096, NULL), 0);
 	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL), 0);
 	stop_backend();
+	wait_unlocked(qcow2);
 	CU_ASSERT(test_run("qemu-img check -q %s", qcow2) == 0);
 	CU_ASSERT(test_run("qemu-io -f qcow2 -c 'read -P 0x22 1M 64k' -c 'read -P 0x11 0 4k' "
 		      "-c 'read -P 0x33 4k 4k' -c 'read -P 0x11 8k 1016k' "
@@ -543,6 +555,7 @@ static void test_mapped_model(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL), 0);
 	stop_backend();
+	wait_unlocked(top);
 	CU_ASSERT(test_run("qemu-img check -q %s", top) == 0);
 	CU_ASSERT_FATAL(test_run("qemu-img convert -O raw %s %s", top, out) == 0);
 	fd = open(out, O_RDONLY | O_CLOEXEC);
