@@ -85,10 +85,7 @@ static int copy_old_cluster(struct qcow2 *q, uint64_t start, uint64_t host)
 	if (buf == NULL)
 		return -ENOMEM;
 	ret = blk_pread(q->img, buf, visible, start);
-	/* Zeroes (unallocated, zero clusters): no need to write them out. */
-	if (ret == 0 && blk_buf_is_zero(buf, cs))
-		ret = blk_file_write_zeroes(q->img->fd, host, cs);
-	else if (ret == 0)
+	if (ret == 0)
 		ret = blk_file_pwrite(q->img->fd, buf, cs, host);
 	free(buf);
 	return ret;

@@ -190,7 +190,7 @@ int qcow2_refcount_add(struct qcow2 *q, uint64_t cluster, int delta)
 
 int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset)
 {
-	uint64_t start = q->free_hint, skipped_free = UINT64_MAX, i;
+	uint64_t start = q->free_hint, i;
 	int ret = 0;
 
 	for (i = 0; i < n; i++) {
@@ -200,9 +200,6 @@ int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset)
 		if (ret < 0)
 			return ret;
 		if (rc != 0) {
-			/* free clusters before it were too few in a row */
-			if (i > 0 && skipped_free == UINT64_MAX)
-				skipped_free = start;
 			start += i + 1;
 			i = (uint64_t)-1;
 		}
@@ -214,10 +211,10 @@ int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset)
 	q->alloc_lo = q->alloc_hi = 0;
 	if (ret < 0)
 		return ret;
-	/* Everything from the hint up to the run is in use, except free
-	 * clusters skipped for being too few: the next search starts at the
-	 * first of those, or after the run (not again over the used ones). */
-	q->free_hint = skipped_free < start ? skipped_free : start + n;
+	/* The next search starts after the run, not again over the clusters
+	 * this one passed (used, or free but too few in a row), exactly like
+	 * QEMU's free_cluster_index; a free lowers the hint again. */
+	q->free_hint = start + n;
 	if ((start + n) << q->cluster_bits > q->file_size)
 		q->file_size = (start + n) << q->cluster_bits;
 	*offset = start << q->cluster_bits;

@@ -170,7 +170,6 @@ static int write_partial_cluster(struct qcow2 *q, const struct iovec *iov,
 	uint64_t visible = q->img->size - start < cs ? q->img->size - start : cs;
 	uint64_t host = 0;
 	uint8_t *table, *buf = calloc(1, cs);
-	bool zero;
 	int ret;
 
 	if (buf == NULL)
@@ -178,21 +177,14 @@ static int write_partial_cluster(struct qcow2 *q, const struct iovec *iov,
 	ret = qcow2_l2_table_for_write(q, off, &table);
 	if (ret == 0)
 		ret = blk_pread(q->img, buf, visible, start);
-	/* Old content all zeroes: the new cluster is zeroed without writing
-	 * them, then only the guest's bytes are written. */
-	zero = ret == 0 && blk_buf_is_zero(buf, cs);
 	if (ret == 0) {
 		blk_iov_to_buf(iov, iovcnt, skip, buf + (off - start), len);
 		ret = qcow2_alloc_clusters(q, 1, &host);
 	}
 	if (ret == 0)
 		ret = qcow2_check_data_write(q, host, cs, off);
-	if (ret == 0 && zero)
-		ret = blk_file_write_zeroes(q->img->fd, host, cs);
 	if (ret == 0)
-		ret = zero ? blk_file_pwrite(q->img->fd, buf + (off - start), len,
-					     host + (off - start))
-			   : blk_file_pwrite(q->img->fd, buf, cs, host);
+		ret = blk_file_pwrite(q->img->fd, buf, cs, host);
 	if (ret == 0)
 		ret = qcow2_set_entries(q, start, 1, host | QCOW2_OFLAG_COPIED, 0);
 	free(buf);
