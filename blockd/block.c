@@ -164,6 +164,61 @@ int blk_open(const char *path, const char *format, unsigned flags,
 	return blk_open_depth(path, format, flags, 0, out);
 }
 
+static blk_backing_resolver backing_resolver;
+static void *backing_resolver_arg;
+
+void blk_set_backing_resolver(blk_backing_resolver fn, void *arg)
+{
+	backing_resolver = fn;
+	backing_resolver_arg = arg;
+}
+
+/* Fold "//", "/./" and "/../" in an absolute path, in place. */
+static void fold_path(char *path)
+{
+	char *out = path, *in = path;
+
+	while (*in != '\0') {
+		if (in[0] == '/' && (in[1] == '/' || in[1] == '\0') && out != path) {
+			in++;
+		} else if (in[0] == '/' && in[1] == '.' && (in[2] == '/' || in[2] == '\0')) {
+			in += 2;
+		} else if (in[0] == '/' && in[1] == '.' && in[2] == '.' &&
+			   (in[3] == '/' || in[3] == '\0')) {
+			in += 3;
+			while (out > path && *--out != '/')
+				;
+		} else {
+			*out++ = *in++;
+		}
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = '\0';
+}
+
+/* The backing file through the resolver: it hands over an fd. */
+static int open_backing_resolved(struct blk_image *img, char *path, const char *format,
+				 unsigned flags, unsigned depth)
+{
+	int fd;
+
+	if (path[0] != '/') {
+		log_warnx("%s: backing file '%s' is not an absolute path here", img->filename,
+			  path);
+		return -EACCES;
+	}
+	if (depth > MAX_BACKING_DEPTH) {
+		log_warnx("%s: backing chain deeper than %d", path, MAX_BACKING_DEPTH);
+		return -ELOOP;
+	}
+	fold_path(path);
+	fd = backing_resolver(backing_resolver_arg, path, img->filename);
+	if (fd < 0)
+		return fd;
+	return blk_open_common(fd, path, format, flags, depth, &img->backing);
+}
+
 int blk_open_backing(struct blk_image *img, const char *name,
 		     const char *format)
 {
@@ -188,6 +243,8 @@ int blk_open_backing(struct blk_image *img, const char *name,
 	}
 	/* backing files are opened read-only */
 	flags = img->flags & BLK_OPEN_NO_LOCK;
+	if (backing_resolver != NULL)
+		return open_backing_resolved(img, path, format, flags, depth);
 	ret = blk_open_depth(path, format, flags, depth, &img->backing);
 	if (ret < 0)
 		log_warnx("%s: could not open backing file '%s'",
@@ -232,6 +289,11 @@ const char *blk_filename(const struct blk_image *img)
 struct blk_image *blk_backing(const struct blk_image *img)
 {
 	return img->backing;
+}
+
+int blk_fd(const struct blk_image *img)
+{
+	return img->fd;
 }
 
 bool blk_can_write(const struct blk_image *img)
@@ -465,6 +527,8 @@ int blk_map(struct blk_image *img, uint64_t offset, uint64_t len,
 		if (ret < 0)
 			return ret;
 		ext->depth = depth;
+		if (depth > 0)
+			ext->owned = false;
 		if (ext->kind != BLK_EXTENT_UNALLOCATED ||
 		    img->backing == NULL)
 			return 0;

@@ -48,6 +48,18 @@ int blk_open(const char *path, const char *format, unsigned flags,
 int blk_open_fd(int fd, const char *name, const char *format, unsigned flags,
 		struct blk_image **out);
 
+/* A process that cannot open paths (mica-blockd) resolves backing files
+ * through this: PATH is the backing file's name joined to the naming
+ * image's directory with "." and ".." folded (textually: no symlink is
+ * followed), NAMED_BY the image naming it.  Returns an fd the library
+ * takes over (opened read-only), or a negative errno after logging why.
+ * NULL restores opening by path. */
+typedef int (*blk_backing_resolver)(void *arg, const char *path, const char *named_by);
+void blk_set_backing_resolver(blk_backing_resolver fn, void *arg);
+
+/* Whether LEN bytes at P are all zero. */
+bool blk_buf_is_zero(const void *p, size_t len);
+
 /* Flush and close.  Returns the flush result; the image is freed anyway.
  * Closing NULL is a no-op returning 0. */
 int blk_close(struct blk_image *img);
@@ -57,6 +69,8 @@ uint64_t blk_size(const struct blk_image *img);
 const char *blk_format_name(const struct blk_image *img);
 const char *blk_filename(const struct blk_image *img);
 struct blk_image *blk_backing(const struct blk_image *img);
+/* The file under IMG (owned by the image: for handing to a data path). */
+int blk_fd(const struct blk_image *img);
 
 /* Capability queries: what the image can do, separate from doing it. */
 bool blk_can_write(const struct blk_image *img);
@@ -108,6 +122,9 @@ struct blk_extent {
 	unsigned depth;         /* 0 = this image, 1 = its backing, ... */
 	struct blk_image *owner; /* image in the chain that answered */
 	bool allocated;         /* allocated in OWNER (zero clusters too) */
+	bool owned;             /* DATA at depth 0 that only this image uses
+				   (qcow2: refcount 1, the COPIED flag): a data
+				   path may write it in place */
 };
 
 /* Resolve the first extent of [offset, offset+len) through the backing

@@ -1,5 +1,5 @@
 # mica-blockd: the daemon around the image formats.
-MICA_BLOCKD_SRCS := blockd/main.c blockd/policy.c
+MICA_BLOCKD_SRCS := blockd/main.c blockd/mapsvc.c blockd/policy.c
 
 $(BUILD)/bin/mica-blockd: $(call objs,$(MICA_BLOCKD_SRCS)) $(DAEMON_LIBS) \
 	$(BUILD)/lib/libmica-block.a

@@ -94,6 +94,10 @@ int blk_file_preadv(int fd, const struct iovec *iov, int iovcnt,
 		    uint64_t offset);
 int blk_file_pwritev(int fd, const struct iovec *iov, int iovcnt,
 		     uint64_t offset);
+/* Make [offset, offset+len) of the file zeroes (allocated, the file grows
+ * if needed): FALLOC_FL_ZERO_RANGE, or writes where that is missing. */
+int blk_file_write_zeroes(int fd, uint64_t offset, uint64_t len);
+
 
 /* iovec helpers */
 size_t blk_iov_size(const struct iovec *iov, int iovcnt);

@@ -1,5 +1,7 @@
 /* Whole-range file I/O and iovec helpers shared by the formats. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +19,31 @@ int blk_file_pwrite(int fd, const void *buf, size_t len, uint64_t offset)
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 
 	return blk_file_pwritev(fd, &iov, 1, offset);
+}
+
+int blk_file_write_zeroes(int fd, uint64_t offset, uint64_t len)
+{
+	static const char zeroes[65536];
+
+	if (fallocate(fd, FALLOC_FL_ZERO_RANGE, (off_t)offset, (off_t)len) == 0)
+		return 0;
+	while (len > 0) {
+		size_t n = len < sizeof(zeroes) ? len : sizeof(zeroes);
+		int ret = blk_file_pwrite(fd, zeroes, n, offset);
+
+		if (ret < 0)
+			return ret;
+		offset += n;
+		len -= n;
+	}
+	return 0;
+}
+
+bool blk_buf_is_zero(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	return len == 0 || (b[0] == 0 && memcmp(b, b + 1, len - 1) == 0);
 }
 
 /* Advance IOV past N bytes, editing the first remaining entry in place. */

@@ -309,6 +309,7 @@ int qcow2_map(struct blk_image *img, uint64_t offset, uint64_t len,
 		ext->kind = BLK_EXTENT_DATA;
 		ext->fd = img->fd;
 		ext->host_offset = r.host;
+		ext->owned = !img->read_only && (r.entry & QCOW2_OFLAG_COPIED);
 		break;
 	case QCOW2_CLUSTER_COMPRESSED:
 		ext->kind = BLK_EXTENT_COMPRESSED;

@@ -211,8 +211,10 @@ int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset)
 	q->alloc_lo = q->alloc_hi = 0;
 	if (ret < 0)
 		return ret;
-	if (q->free_hint == start)
-		q->free_hint = start + n;
+	/* The next search starts after the run, not again over the clusters
+	 * this one passed (used, or free but too few in a row), exactly like
+	 * QEMU's free_cluster_index; a free lowers the hint again. */
+	q->free_hint = start + n;
 	if ((start + n) << q->cluster_bits > q->file_size)
 		q->file_size = (start + n) << q->cluster_bits;
 	*offset = start << q->cluster_bits;

@@ -80,24 +80,12 @@ static int raw_flush(struct blk_image *img)
 static int raw_write_zeroes(struct blk_image *img, uint64_t offset,
 			    uint64_t len)
 {
-	static const char zeroes[65536];
-
-	if (fallocate(img->fd, FALLOC_FL_ZERO_RANGE, (off_t)offset,
-		      (off_t)len) == 0)
-		return 0;
-	if (fallocate(img->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	/* ZERO_RANGE first (blk_file_write_zeroes), else a hole, else writes */
+	if (fallocate(img->fd, FALLOC_FL_ZERO_RANGE, (off_t)offset, (off_t)len) == 0 ||
+	    fallocate(img->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      (off_t)offset, (off_t)len) == 0)
 		return 0;
-	while (len > 0) {
-		size_t n = len < sizeof(zeroes) ? len : sizeof(zeroes);
-		int ret = blk_file_pwrite(img->fd, zeroes, n, offset);
-
-		if (ret < 0)
-			return ret;
-		offset += n;
-		len -= n;
-	}
-	return 0;
+	return blk_file_write_zeroes(img->fd, offset, len);
 }
 
 static int raw_discard(struct blk_image *img, uint64_t offset, uint64_t len)

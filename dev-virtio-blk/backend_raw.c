@@ -14,10 +14,9 @@ static int raw_fd(void *opaque)
 
 /* preadv/pwritev until done; reads past the end of a sparse file that is
  * shorter than the disk return zeroes. */
-static int raw_rw(void *opaque, const struct iovec *iov, int n, uint64_t off, bool write)
+int vblk_fd_rw(int fd, const struct iovec *iov, int n, uint64_t off, bool write)
 {
 	struct iovec cur[VQ_MAX_IOV];
-	int fd = raw_fd(opaque);
 
 	memcpy(cur, iov, n * sizeof(*iov));
 	while (n > 0) {
@@ -49,12 +48,12 @@ static int raw_rw(void *opaque, const struct iovec *iov, int n, uint64_t off, bo
 
 static int raw_readv(void *opaque, const struct iovec *iov, int n, uint64_t off)
 {
-	return raw_rw(opaque, iov, n, off, false);
+	return vblk_fd_rw(raw_fd(opaque), iov, n, off, false);
 }
 
 static int raw_writev(void *opaque, const struct iovec *iov, int n, uint64_t off)
 {
-	return raw_rw(opaque, iov, n, off, true);
+	return vblk_fd_rw(raw_fd(opaque), iov, n, off, true);
 }
 
 static int raw_flush(void *opaque)

@@ -2,7 +2,8 @@
 # standalone mode.
 MICA_BLK_SRCS := dev-virtio-blk/main.c dev-virtio-blk/policy.c \
 	dev-virtio-blk/virtio_blk.c dev-virtio-blk/backend_raw.c \
-	dev-virtio-blk/backend_image.c dev-virtio-blk/aio_uring.c
+	dev-virtio-blk/backend_image.c dev-virtio-blk/backend_mapped.c \
+	dev-virtio-blk/aio_uring.c
 EXTRA_CFLAGS_dev-virtio-blk/ := -D_GNU_SOURCE
 
 $(BUILD)/bin/mica-blk: $(call objs,$(MICA_BLK_SRCS)) $(DAEMON_LIBS) $(BUILD)/lib/libmica-block.a

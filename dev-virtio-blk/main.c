@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +32,15 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "backend_mapped.h"
 #include "blockd/block.h"
 #include "virtio_blk.h"
 #include "log.h"
 #include "vu_listener.h"
 
 extern const struct jail_policy blk_policy;
+
+static bool use_uring = true;     /* --aio */
 
 /* ---- managed by mica ------------------------------------------------- */
 
@@ -47,46 +52,47 @@ static struct backend_ends ends = {
 };
 
 static struct vblk_dev managed;
-static bool serving;
+static struct vblk_mapped mapped = { .chan = -1, .bounce_fd = -1 };
+static bool serving, serving_mapped;
 
-/* Ask mica-blockd for the image of our disk; 0 with *fd and the answer,
- * or a negative errno with why filled. */
-static int block_open(int chan, uint32_t index, int *fd, Mica__BlockOpened *out,
-		      char *why, size_t len)
+/* Serve the disk blockd opened: a raw image's fd directly, any other
+ * format through blockd's mapping service on chan. */
+static int serve_opened(struct vblk_dev *b, struct evloop *loop, int chan, uint32_t index,
+			struct vblk_opened *o, unsigned queues, const char *serial)
 {
-	Mica__Envelope env = MICA__ENVELOPE__INIT;
-	Mica__BlockOpen req = MICA__BLOCK_OPEN__INIT;
-	struct ipc_msg msg;
-	int err;
+	bool raw = strcmp(o->format, "raw") == 0;
+	int fd = o->fds[0], err;
 
-	req.index = index;
-	env.body_case = MICA__ENVELOPE__BODY_BLOCK_OPEN;
-	env.block_open = &req;
-	env.seq = index + 1;
-	err = ipc_call(chan, &env, 5000, MICA__ENVELOPE__BODY_BLOCK_OPENED, &msg, why, len);
-	if (err < 0)
-		return err;
-	if (msg.env->block_opened->index != index) {
-		snprintf(why, len, "an answer for disk %u", msg.env->block_opened->index);
-		err = -EBADMSG;
+	if (raw) {
+		o->nfds = 0;              /* the raw backend owns fd 0 */
+		err = vblk_init(b, &vblk_raw_ops, (void *)(intptr_t)fd, o->size, o->read_only,
+				queues, serial);
 	} else {
-		*out = *msg.env->block_opened;
-		out->format = NULL;           /* freed with the message */
-		*fd = ipc_msg_take_fd(&msg, 0);
+		vblk_mapped_init(&mapped, chan, index, o);
+		serving_mapped = true;
+		err = vblk_init(b, &vblk_mapped_ops, &mapped, mapped.size, o->read_only,
+				queues, serial);
 	}
-	ipc_msg_free(&msg);
+	if (err == 0 && use_uring && (err = vblk_enable_uring(b, loop, fd)) < 0) {
+		log_warnx("io_uring not available (%s); I/O stays synchronous", strerror(-err));
+		err = 0;
+	}
 	return err;
 }
 
 static int blk_setup(struct daemon *d, struct ipc_msg *msg)
 {
-	Mica__BlockOpened img = MICA__BLOCK_OPENED__INIT;
+	struct vblk_opened img;
 	char why[IPC_REASON_MAX] = "", serial[24];
-	int err = backend_take_ends(&ends, d, msg), fd = -1;
+	int err = backend_take_ends(&ends, d, msg);
 
 	if (err < 0)
 		return err;
-	err = block_open(ends.provider_fd, d->index, &fd, &img, why, sizeof(why));
+	if (vblk_mapped_bounce(&mapped) < 0)
+		log_warn("disk %u: no bounce buffer; compressed clusters will not read",
+			 d->index);
+	err = vblk_block_open(ends.provider_fd, d->index, mapped.bounce_fd, &img, why,
+			      sizeof(why));
 	if (err < 0) {
 		/* The VM runs on without this disk; say why. */
 		log_warnx("disk %u: mica-blockd gave no image: %s", d->index,
@@ -96,20 +102,22 @@ static int blk_setup(struct daemon *d, struct ipc_msg *msg)
 		return 0;
 	}
 	snprintf(serial, sizeof(serial), "mica-disk%u", d->index);
-	err = vblk_init(&managed, &vblk_raw_ops, (void *)(intptr_t)fd, img.size_bytes,
-			img.read_only, 1, serial);
-	if (err == 0 && vblk_enable_uring(&managed, d->loop, fd) < 0)
-		log_warnx("io_uring not available; raw I/O stays synchronous");
+	err = serve_opened(&managed, d->loop, ends.provider_fd, d->index, &img, 1, serial);
 	if (err == 0)
 		err = vblk_serve(&managed, d->loop, ends.vhost_user_fd);
+	vblk_opened_close(&img);
 	if (err < 0)
 		return err;
 	serving = true;
 	ends.vhost_user_fd = -1;          /* the vhost-user device owns it now */
-	daemon_set_detail(d, "virtio-blk device %u: raw, %llu MiB%s, serving vhost-user "
-			  "to the runner", d->index,
-			  (unsigned long long)(img.size_bytes >> 20),
-			  img.read_only ? ", read-only" : "");
+	if (serving_mapped)
+		ends.provider_fd = -1;    /* and the mapping service the channel */
+	daemon_set_detail(d, "virtio-blk device %u: %s, %llu MiB%s, serving vhost-user "
+			  "to the runner%s", d->index, img.format,
+			  (unsigned long long)(img.size >> 20),
+			  img.read_only ? ", read-only" : "",
+			  serving_mapped ? " (data on the image fd, mappings from mica-blockd)"
+					 : "");
 	return 0;
 }
 
@@ -119,6 +127,18 @@ static int blk_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
 	if (info->kind == MICA__FD_KIND__FD_VHOST_USER_BLK && serving) {
 		vu_dev_detach(&managed.vu);
 		return vblk_serve(&managed, d->loop, fd);
+	}
+	/* A new mica-blockd: reopen, replay what it may have lost, resume. */
+	if (info->kind == MICA__FD_KIND__FD_BLOCK_CHANNEL && serving_mapped) {
+		int err;
+
+		vblk_drain(&managed);
+		err = vblk_mapped_reconnect(&mapped, fd);
+		if (err == 0) {
+			log_info("disk %u: mica-blockd is back; resuming", d->index);
+			vblk_resume(&managed);
+		}
+		return err;
 	}
 	return backend_attach(&ends, info, fd);
 }
@@ -152,6 +172,50 @@ static int serve_frontend(void *arg, struct evloop *loop, int conn)
 	return vblk_serve(arg, loop, conn);
 }
 
+/* --mapping: start mica-blockd (next to this program) on one end of a
+ * channel and serve what it opens, exactly as under mica run. */
+static int start_blockd(struct evloop *loop, const char *file, const char *format,
+			bool read_only, unsigned queues, const char *serial)
+{
+	char self[PATH_MAX], prog[PATH_MAX + 16], chan_arg[16], why[IPC_REASON_MAX] = "";
+	struct vblk_opened img;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int pair[2], err;
+	pid_t pid;
+
+	if (n < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+		log_warn("--mapping");
+		return -1;
+	}
+	self[n] = '\0';
+	snprintf(prog, sizeof(prog), "%s/mica-blockd", dirname(self));
+	pid = fork();
+	if (pid == 0) {
+		const char *argv[] = { prog, "--channel-fd", chan_arg, "--blk-file", file,
+				       "--format", format, read_only ? "--read-only" : NULL,
+				       NULL };
+		int chan = dup(pair[1]);  /* without CLOEXEC */
+
+		snprintf(chan_arg, sizeof(chan_arg), "%d", chan);
+		execv(prog, (char *const *)argv);
+		_exit(127);
+	}
+	close(pair[1]);
+	if (pid < 0)
+		return -1;
+	if (vblk_mapped_bounce(&mapped) < 0)
+		log_warn("no bounce buffer; compressed clusters will not read");
+	err = vblk_block_open(pair[0], 0, mapped.bounce_fd, &img, why, sizeof(why));
+	if (err < 0) {
+		log_warnx("--mapping: %s gave no image: %s", prog, why[0] ? why : strerror(-err));
+		return -1;
+	}
+	mapped.standalone = true;
+	err = serve_opened(&standalone.blk, loop, pair[0], 0, &img, queues, serial);
+	vblk_opened_close(&img);
+	return err;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -161,7 +225,9 @@ static void usage(FILE *out)
 "  --read-only           refuse writes, advertise VIRTIO_BLK_F_RO\n"
 "  --num-queues N        virtqueues (default 1, at most %d)\n"
 "  --serial TEXT         serial number the guest sees (20 bytes)\n"
-"  --aio io_uring|sync    raw images: io_uring (default) or synchronous I/O\n"
+"  --aio io_uring|sync   io_uring (default) or synchronous I/O on the image fd\n"
+"  --mapping             split like under mica run: a mica-blockd child owns the\n"
+"                        image metadata, this process does the data I/O\n"
 "  --no-sandbox          do not confine the process (debugging)\n", VU_MAX_QUEUES);
 }
 
@@ -178,6 +244,7 @@ static int standalone_main(int argc, char **argv)
 		{ "print-capabilities", no_argument, NULL, 'c' },
 		{ "no-sandbox", no_argument, NULL, 'n' },
 		{ "aio", required_argument, NULL, 'a' },
+		{ "mapping", no_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -186,7 +253,7 @@ static int standalone_main(int argc, char **argv)
 	const char *format = "raw";
 	struct blk_image *img = NULL;
 	uint64_t size;
-	bool read_only = false, sandbox = true, use_uring = true;
+	bool read_only = false, sandbox = true, split = false;
 	unsigned queues = 1;
 	struct stat st;
 	int c, fd = -1, err;
@@ -225,6 +292,7 @@ static int standalone_main(int argc, char **argv)
 			}
 			use_uring = strcmp(optarg, "io_uring") == 0;
 			break;
+		case 'm': split = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -233,7 +301,16 @@ static int standalone_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(format, "raw") == 0) {
+	if (split) {
+		/* The process split of mica run, without mica. */
+		if (socket_path != NULL && (sp->listen_fd = vu_listen_path(socket_path)) < 0)
+			return 1;
+		sp->loop = evloop_new();
+		if (sp->loop == NULL ||
+		    start_blockd(sp->loop, file, format, read_only, queues, serial) < 0)
+			return 1;
+		size = sp->blk.capacity;
+	} else if (strcmp(format, "raw") == 0) {
 		/* Raw goes straight to the fd: no format layer in the way. */
 		fd = open(file, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st) < 0) {
@@ -256,18 +333,22 @@ static int standalone_main(int argc, char **argv)
 		}
 		size = blk_size(img);
 	}
-	if (socket_path != NULL && (sp->listen_fd = vu_listen_path(socket_path)) < 0)
+	if (!split && socket_path != NULL && (sp->listen_fd = vu_listen_path(socket_path)) < 0)
 		return 1;
-	if (img != NULL)
+	if (split)
+		err = 0;
+	else if (img != NULL)
 		err = vblk_init(&sp->blk, &vblk_image_ops, img, size, read_only, queues, serial);
 	else
 		err = vblk_init(&sp->blk, &vblk_raw_ops, (void *)(intptr_t)fd, size, read_only,
 				queues, serial);
 	sp->blk.vu_ops.disconnected = on_disconnect;
-	sp->loop = evloop_new();
+	if (!split)
+		sp->loop = evloop_new();
 	if (err < 0 || sp->loop == NULL)
 		return 1;
-	if (img == NULL && use_uring && (err = vblk_enable_uring(&sp->blk, sp->loop, fd)) < 0)
+	if (img == NULL && !split && use_uring &&
+	    (err = vblk_enable_uring(&sp->blk, sp->loop, fd)) < 0)
 		log_warnx("io_uring not available (%s); raw I/O stays synchronous",
 			  strerror(-err));
 	if (vu_listener_start(&sp->listener, sp->loop, sp->listen_fd, serve_frontend,

@@ -15,8 +15,9 @@ static const struct jail_syscall_group blk_groups[] = {
 		   "eventfd are made after lockdown, when mica-blockd's image fd arrives",
 		   "io_uring_setup", "io_uring_enter", "io_uring_register", "eventfd2"),
 	JAIL_ALLOW("standalone: the next front-end on the listening socket", "accept4"),
-	JAIL_ALLOW("under mica run: waiting (bounded) for mica-blockd's answer", "poll",
-		   "ppoll"),
+	JAIL_ALLOW("waiting (bounded) for mica-blockd's answer; io_uring task work "
+		   "interrupts that wait and the kernel resumes it", "poll", "ppoll",
+		   "restart_syscall"),
 };
 
 const struct jail_policy blk_policy = {

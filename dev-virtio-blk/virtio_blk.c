@@ -83,6 +83,13 @@ static bool in_range(const struct vblk_dev *b, uint64_t sector, uint64_t len)
 }
 
 #define VBLK_STATUS_ASYNC 0xff   /* not a status: the request went to io_uring */
+#define VBLK_STATUS_PARK  0xfe   /* not a status: waits for the backend's provider */
+
+static uint8_t status_of(int err)
+{
+	return err == -ENOTCONN ? VBLK_STATUS_PARK : err == 0 ? VIRTIO_BLK_S_OK
+							      : VIRTIO_BLK_S_IOERR;
+}
 
 static uint8_t do_rw(struct vblk_dev *b, struct vq_elem *e, const struct virtio_blk_outhdr *h,
 		     size_t *written)
@@ -90,6 +97,7 @@ static uint8_t do_rw(struct vblk_dev *b, struct vq_elem *e, const struct virtio_
 	struct iovec data[VQ_MAX_IOV];
 	bool is_read = h->type == VIRTIO_BLK_T_IN;
 	uint64_t len = is_read ? e->in_len - 1 : e->out_len - sizeof(*h);
+	int64_t host;
 	int n, err;
 
 	if (len % VBLK_SECTOR != 0 || !in_range(b, h->sector, len))
@@ -102,17 +110,19 @@ static uint8_t do_rw(struct vblk_dev *b, struct vq_elem *e, const struct virtio_
 		n = iov_slice(e->iov, e->nout, sizeof(*h), len, data, VQ_MAX_IOV);
 	if (n < 0)
 		return VIRTIO_BLK_S_IOERR;
-	if (b->aio != NULL && (is_read || b->writeback)) {
+	host = h->sector * VBLK_SECTOR;
+	if (b->aio != NULL && (is_read || b->writeback) && b->backend->fast != NULL)
+		host = b->backend->fast(b->backend_opaque, h->sector * VBLK_SECTOR, len, !is_read);
+	if (b->aio != NULL && (is_read || b->writeback) && host >= 0) {
 		struct vblk_req *r = (struct vblk_req *)((char *)e - offsetof(struct vblk_req, elem));
 
 		memcpy(r->data, data, n * sizeof(*data));
 		r->ndata = n;
 		r->len = len;
 		r->is_read = is_read;
-		if (vblk_aio_rw(b->aio, r, is_read, r->data, n, h->sector * VBLK_SECTOR) < 0) {
+		if (vblk_aio_rw(b->aio, r, is_read, r->data, n, host) < 0) {
 			vblk_aio_submit(b->aio);      /* make room, then once more */
-			if (vblk_aio_rw(b->aio, r, is_read, r->data, n,
-					h->sector * VBLK_SECTOR) < 0)
+			if (vblk_aio_rw(b->aio, r, is_read, r->data, n, host) < 0)
 				return VIRTIO_BLK_S_IOERR;
 		}
 		is_read ? b->stats.reads++ : b->stats.writes++;
@@ -129,7 +139,7 @@ static uint8_t do_rw(struct vblk_dev *b, struct vq_elem *e, const struct virtio_
 			err = b->backend->flush(b->backend_opaque);
 		b->stats.writes++;
 	}
-	return err == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+	return status_of(err);
 }
 
 static uint8_t do_discard(struct vblk_dev *b, struct vq_elem *e, uint32_t type)
@@ -149,6 +159,8 @@ static uint8_t do_discard(struct vblk_dev *b, struct vq_elem *e, uint32_t type)
 	len = (uint64_t)seg.num_sectors * VBLK_SECTOR;
 	if (!in_range(b, seg.sector, len))
 		return VIRTIO_BLK_S_IOERR;
+	if (b->backend->drain_first)
+		vblk_drain(b);
 	if (type == VIRTIO_BLK_T_DISCARD) {
 		err = b->backend->discard(b->backend_opaque, off, len);
 		b->stats.discards++;
@@ -156,7 +168,7 @@ static uint8_t do_discard(struct vblk_dev *b, struct vq_elem *e, uint32_t type)
 		err = b->backend->write_zeroes(b->backend_opaque, off, len, seg.flags & 1);
 		b->stats.write_zeroes++;
 	}
-	return err == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+	return status_of(err);
 }
 
 int vblk_handle_request(struct vblk_dev *b, struct vq_elem *e)
@@ -178,7 +190,9 @@ int vblk_handle_request(struct vblk_dev *b, struct vq_elem *e)
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		b->stats.flushes++;
-		if (b->aio != NULL) {
+		if (b->aio != NULL && b->backend->drain_first) {
+			vblk_drain(b);
+		} else if (b->aio != NULL) {
 			struct vblk_req *r = (struct vblk_req *)((char *)e -
 							     offsetof(struct vblk_req, elem));
 
@@ -190,8 +204,7 @@ int vblk_handle_request(struct vblk_dev *b, struct vq_elem *e)
 			while (vblk_aio_inflight(b->aio) > 0 && vblk_aio_wait(b->aio) == 0)
 				;
 		}
-		status = b->backend->flush(b->backend_opaque) == 0 ? VIRTIO_BLK_S_OK
-								     : VIRTIO_BLK_S_IOERR;
+		status = status_of(b->backend->flush(b->backend_opaque));
 		break;
 	case VIRTIO_BLK_T_GET_ID:
 		if (e->in_len - 1 < VIRTIO_BLK_ID_BYTES) {
@@ -208,6 +221,17 @@ int vblk_handle_request(struct vblk_dev *b, struct vq_elem *e)
 		break;
 	default:
 		status = VIRTIO_BLK_S_UNSUPP;
+	}
+	if (status == VBLK_STATUS_PARK) {
+		/* Retried whole by vblk_resume once the provider is back. */
+		struct vblk_req *r = (struct vblk_req *)((char *)e -
+						     offsetof(struct vblk_req, elem));
+
+		r->next_free = NULL;
+		*b->parked_tail = r;
+		b->parked_tail = &r->next_free;
+		b->paused = true;
+		return VBLK_ASYNC;
 	}
 	if (status != VIRTIO_BLK_S_OK)
 		b->stats.errors++;
@@ -249,7 +273,7 @@ static void blk_queue_kick(struct vu_dev *vu, unsigned qi)
 
 	log_debug("blk", "queue %u kicked", qi);
 	b->starved &= ~(1u << qi);
-	for (;;) {
+	while (!b->paused) {
 		struct vblk_req *r = req_get(b);
 		int written;
 
@@ -348,20 +372,72 @@ static void blk_aio_done(void *arg, void *req, int res)
 
 /* Before queue qi stops, every request still in flight must complete:
  * with a single io_uring, wait for all of them. */
-static void blk_queue_drain(struct vu_dev *vu, unsigned qi)
+void vblk_drain(struct vblk_dev *b)
 {
-	struct vblk_dev *b = vblk_of(vu);
+	bool nested = b->in_completion;
 
 	if (b->aio == NULL)
 		return;
 	b->in_completion = true;
+	vblk_aio_submit(b->aio);
 	while (vblk_aio_inflight(b->aio) > 0 && vblk_aio_wait(b->aio) == 0)
 		;
-	b->in_completion = false;
+	b->in_completion = nested;
+	if (nested)
+		return;                   /* the caller notifies */
 	for (unsigned q = 0; q < b->num_queues; q++)
 		if ((b->completed & (1u << q)) && b->vu.q[q].started)
 			vu_queue_notify(&b->vu, q);
 	b->completed = 0;
+}
+
+static void blk_queue_drain(struct vu_dev *vu, unsigned qi)
+{
+	vblk_drain(vblk_of(vu));
+}
+
+/* Parked requests go back to the pool (a new front-end resubmits them
+ * from its inflight buffer). */
+static void drop_parked(struct vblk_dev *b)
+{
+	while (b->parked != NULL) {
+		struct vblk_req *r = b->parked;
+
+		b->parked = r->next_free;
+		req_put(b, r);
+	}
+	b->parked_tail = &b->parked;
+}
+
+void vblk_resume(struct vblk_dev *b)
+{
+	bool pushed[VU_MAX_QUEUES] = { false };
+
+	b->paused = false;
+	while (b->parked != NULL && !b->paused) {
+		struct vblk_req *r = b->parked;
+		int written;
+
+		b->parked = r->next_free;
+		if (b->parked == NULL)
+			b->parked_tail = &b->parked;
+		written = vblk_handle_request(b, &r->elem);
+		if (written == VBLK_ASYNC)
+			continue;             /* io_uring, or parked again */
+		if (b->vu.q[r->queue].started && written >= 0) {
+			vq_push(&b->vu.q[r->queue].vq, &r->elem, written);
+			pushed[r->queue] = true;
+		}
+		req_put(b, r);
+	}
+	if (b->aio != NULL)
+		vblk_aio_submit(b->aio);
+	for (unsigned q = 0; q < b->num_queues; q++) {
+		if (pushed[q])
+			vu_queue_notify(&b->vu, q);
+		if (!b->paused && b->vu.q[q].started)
+			blk_queue_kick(&b->vu, q);
+	}
 }
 
 int vblk_enable_uring(struct vblk_dev *b, struct evloop *loop, int fd)
@@ -382,6 +458,7 @@ int vblk_init(struct vblk_dev *b, const struct vblk_backend_ops *backend, void *
 		return -ENOMEM;
 	for (unsigned i = 0; i < VBLK_POOL; i++)
 		req_put(b, &b->reqs[i]);
+	b->parked_tail = &b->parked;
 	b->backend = backend;
 	b->backend_opaque = opaque;
 	b->capacity = capacity & ~(VBLK_SECTOR - 1);
@@ -417,5 +494,6 @@ int vblk_init(struct vblk_dev *b, const struct vblk_backend_ops *backend, void *
 
 int vblk_serve(struct vblk_dev *b, struct evloop *loop, int sock)
 {
+	drop_parked(b);
 	return vu_dev_attach(&b->vu, loop, sock, &b->vu_ops, b);
 }

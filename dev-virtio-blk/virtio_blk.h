@@ -86,7 +86,20 @@ struct vblk_backend_ops {
 	int (*flush)(void *opaque);
 	int (*discard)(void *opaque, uint64_t offset, uint64_t len);
 	int (*write_zeroes)(void *opaque, uint64_t offset, uint64_t len, bool may_unmap);
+	/* Mapped formats (backend_mapped.c): where in the io_uring fd the
+	 * whole request lives, or -1 to take the synchronous path. */
+	int64_t (*fast)(void *opaque, uint64_t offset, uint64_t len, bool write);
+	/* Complete the io_uring requests before a flush, discard or
+	 * write-zeroes (they go to another process that syncs metadata). */
+	bool drain_first;
 };
+
+/* Any op may answer -ENOTCONN: the backend's provider is away; the
+ * request waits (vblk_resume retries it) instead of failing. */
+
+/* preadv/pwritev the whole of iov at off in fd (backend_raw.c); reads
+ * past the end of the file give zeroes. */
+int vblk_fd_rw(int fd, const struct iovec *iov, int n, uint64_t off, bool write);
 
 /* The raw backend on an image fd (backend_raw.c): opaque is the fd. */
 extern const struct vblk_backend_ops vblk_raw_ops;
@@ -108,6 +121,8 @@ struct vblk_dev {
 	unsigned starved;             /* queues waiting for a free request */
 	unsigned completed;           /* queues with pushes not yet notified */
 	bool in_completion;
+	bool paused;                  /* the backend's provider is away */
+	struct vblk_req *parked, **parked_tail;   /* requests waiting for it */
 	struct vu_dev_ops vu_ops;
 	const struct vblk_backend_ops *backend;
 	void *backend_opaque;
@@ -127,6 +142,12 @@ int vblk_init(struct vblk_dev *b, const struct vblk_backend_ops *backend, void *
  * 0, or a negative errno when io_uring is not available (requests then
  * stay synchronous). */
 int vblk_enable_uring(struct vblk_dev *b, struct evloop *loop, int fd);
+
+/* The backend's provider is back: retry the parked requests, then the
+ * queues. */
+void vblk_resume(struct vblk_dev *b);
+/* Complete every io_uring request in flight. */
+void vblk_drain(struct vblk_dev *b);
 
 /* Serve one connected front-end socket on loop. */
 int vblk_serve(struct vblk_dev *b, struct evloop *loop, int sock);

@@ -188,10 +188,17 @@ int ipc_call(int chan, ipc_envelope *req, int timeout_ms,
 	     Mica__Envelope__BodyCase want, struct ipc_msg *reply,
 	     char *why, size_t why_len)
 {
+	return ipc_call_fds(chan, req, NULL, 0, timeout_ms, want, reply, why, why_len);
+}
+
+int ipc_call_fds(int chan, ipc_envelope *req, const int *fds, size_t nfds, int timeout_ms,
+		 Mica__Envelope__BodyCase want, struct ipc_msg *reply,
+		 char *why, size_t why_len)
+{
 	struct pollfd pfd = { .fd = chan, .events = POLLIN };
 	int err;
 
-	err = ipc_send(chan, req, NULL, 0);
+	err = ipc_send(chan, req, fds, nfds);
 	if (err < 0)
 		return err;
 	if (poll(&pfd, 1, timeout_ms) != 1)

@@ -25,6 +25,11 @@
 #define IPC_MAX_REPEATED     64     /* longest repeated field we accept */
 #define IPC_REASON_MAX       160
 
+/* blockd's mapping service: the largest bounce buffer (one 2 MiB qcow2
+ * cluster) and the highest BlockExtent kind (data, zeroes, compressed). */
+#define BLOCK_BOUNCE_MAX      (2 << 20)
+#define BLOCK_EXTENT_KIND_MAX 2
+
 typedef Mica__Envelope ipc_envelope;
 
 /* A received message and the descriptors that came with it.  The fds are
@@ -77,6 +82,10 @@ void ipc_msghdr_set_fds(struct msghdr *mh, void *cbuf, const int *fds, size_t nf
 int ipc_call(int chan, ipc_envelope *req, int timeout_ms,
 	     Mica__Envelope__BodyCase want, struct ipc_msg *reply,
 	     char *why, size_t why_len);
+/* The same with descriptors attached to the request. */
+int ipc_call_fds(int chan, ipc_envelope *req, const int *fds, size_t nfds, int timeout_ms,
+		 Mica__Envelope__BodyCase want, struct ipc_msg *reply,
+		 char *why, size_t why_len);
 
 /* Convenience senders. */
 int ipc_send_result(int sock, uint64_t seq, int errno_value, const char *fmt, ...)

@@ -149,6 +149,10 @@ static int check_setup(const Mica__Setup *s, size_t nfds, char *reason, size_t r
 		if (s->machine->memory_bytes == 0)
 			return ipc_bad(reason, rlen, "setup: memory_bytes is 0");
 	}
+	for (size_t i = 0; i < s->n_disks; i++)
+		if (s->disks[i]->n_backing > 8)
+			return ipc_bad(reason, rlen, "setup: disks[%zu] has %zu backing files, "
+				       "at most 8", i, s->disks[i]->n_backing);
 	for (size_t i = 0; i < s->n_nets; i++)
 		if (s->nets[i]->mac.len != 0 && s->nets[i]->mac.len != 6)
 			return ipc_bad(reason, rlen, "setup: nets[%zu].mac is %zu bytes",
@@ -158,6 +162,71 @@ static int check_setup(const Mica__Setup *s, size_t nfds, char *reason, size_t r
 						 (s->nets[i]->mtu < 68 || s->nets[i]->mtu > 65535)))
 			return ipc_bad(reason, rlen, "setup: nets[%zu]: %u queues (at most 16), "
 				   "MTU %u (68..65535)", i, s->nets[i]->queues, s->nets[i]->mtu);
+	return 0;
+}
+
+/* ---- block mapping service ---- */
+
+/* A guest byte range: not empty, no wrap-around, sector multiples. */
+static int check_block_range(const char *what, uint64_t off, uint64_t len, char *reason,
+			     size_t rlen)
+{
+	if (len == 0 || off + len < off || off % 512 != 0 || len % 512 != 0)
+		return ipc_bad(reason, rlen, "%s: range %llu+%llu (not empty, sector "
+			       "aligned, no wrap-around)", what, (unsigned long long)off,
+			       (unsigned long long)len);
+	return 0;
+}
+
+static int check_block_opened(const Mica__BlockOpened *o, size_t nfds, char *reason,
+			      size_t rlen)
+{
+	size_t want = o->files != 0 ? o->files : 1;
+
+	if (nfds != want || o->size_bytes == 0 || o->size_bytes % 512 != 0)
+		return ipc_bad(reason, rlen, "block_opened: %zu fds for %zu files, size %llu",
+			       nfds, want, (unsigned long long)o->size_bytes);
+	if (o->cluster_size != 0 &&
+	    (o->cluster_size < 512 || (o->cluster_size & (o->cluster_size - 1)) != 0))
+		return ipc_bad(reason, rlen, "block_opened: cluster size %u", o->cluster_size);
+	return 0;
+}
+
+static int check_block_map_reply(const Mica__BlockMapReply *r, char *reason, size_t rlen)
+{
+	if (r->n_extents == 0)
+		return ipc_bad(reason, rlen, "block_map_reply: no extents");
+	for (size_t i = 0; i < r->n_extents; i++) {
+		const Mica__BlockExtent *e = r->extents[i];
+		int err = check_block_range("block_map_reply", e->offset, e->length, reason,
+					    rlen);
+
+		if (err < 0)
+			return err;
+		if (e->kind > BLOCK_EXTENT_KIND_MAX || e->file >= IPC_MAX_FDS ||
+		    e->host_offset + e->length < e->host_offset ||
+		    (i > 0 && e->offset != r->extents[i - 1]->offset +
+					   r->extents[i - 1]->length))
+			return ipc_bad(reason, rlen, "block_map_reply: extent %zu (kind %u, "
+				       "file %u) is not valid or not contiguous", i, e->kind,
+				       e->file);
+	}
+	return 0;
+}
+
+static int check_block_grant(const Mica__BlockWriteGrant *g, char *reason, size_t rlen)
+{
+	int err = check_block_range("block_write_grant", g->offset, g->length, reason, rlen);
+
+	if (err < 0)
+		return err;
+	if (g->host_offset + g->length < g->host_offset || (g->grant == 0) != g->in_place ||
+	    (!g->in_place && (g->cluster_bytes < g->length || g->cluster_offset > g->offset ||
+			      g->cluster_offset + g->cluster_bytes < g->offset + g->length ||
+			      g->cluster_host + g->cluster_bytes < g->cluster_host)))
+		return ipc_bad(reason, rlen, "block_write_grant: grant %llu (%s) is not "
+			       "consistent", (unsigned long long)g->grant,
+			       g->in_place ? "in place" : "allocating");
 	return 0;
 }
 
@@ -199,12 +268,7 @@ int ipc_validate(const ipc_envelope *env, size_t nfds, char *reason,
 				       env->net_opened->queues, nfds);
 		return 0;
 	case MICA__ENVELOPE__BODY_BLOCK_OPENED:
-		if (nfds != 1 || env->block_opened->size_bytes == 0 ||
-		    env->block_opened->size_bytes % 512 != 0)
-			return ipc_bad(reason, reason_len,
-				       "block_opened: %zu fds, size %llu", nfds,
-				       (unsigned long long)env->block_opened->size_bytes);
-		return 0;
+		return check_block_opened(env->block_opened, nfds, reason, reason_len);
 	case MICA__ENVELOPE__BODY_MACVTAP_OPEN:
 		if (env->macvtap_open->ifindex == 0 || env->macvtap_open->ifindex > INT32_MAX ||
 		    env->macvtap_open->queues == 0 || env->macvtap_open->queues > 16)
@@ -218,6 +282,50 @@ int ipc_validate(const ipc_envelope *env, size_t nfds, char *reason,
 				       env->macvtap_opened->queues, nfds);
 		return 0;
 	case MICA__ENVELOPE__BODY_BLOCK_OPEN:
+		if (nfds > 1 || (nfds == 1) != (env->block_open->bounce_bytes != 0) ||
+		    env->block_open->bounce_bytes > BLOCK_BOUNCE_MAX)
+			return ipc_bad(reason, reason_len,
+				       "block_open: %zu fds, bounce buffer of %llu bytes "
+				       "(one fd with 1..%d bytes, or none)", nfds,
+				       (unsigned long long)env->block_open->bounce_bytes,
+				       BLOCK_BOUNCE_MAX);
+		return 0;
+	case MICA__ENVELOPE__BODY_BLOCK_MAP:
+		err = check_block_range("block_map", env->block_map->offset,
+					env->block_map->length, reason, reason_len);
+		if (err < 0)
+			return err;
+		break;
+	case MICA__ENVELOPE__BODY_BLOCK_MAP_REPLY:
+		err = check_block_map_reply(env->block_map_reply, reason, reason_len);
+		if (err < 0)
+			return err;
+		break;
+	case MICA__ENVELOPE__BODY_BLOCK_WRITE_PREPARE:
+		err = check_block_range("block_write_prepare", env->block_write_prepare->offset,
+					env->block_write_prepare->length, reason, reason_len);
+		if (err < 0)
+			return err;
+		break;
+	case MICA__ENVELOPE__BODY_BLOCK_WRITE_GRANT:
+		err = check_block_grant(env->block_write_grant, reason, reason_len);
+		if (err < 0)
+			return err;
+		break;
+	case MICA__ENVELOPE__BODY_BLOCK_OP:
+		if (env->block_op->op != MICA__BLOCK_OP_KIND__BLOCK_OP_FLUSH) {
+			err = check_block_range("block_op", env->block_op->offset,
+						env->block_op->length, reason, reason_len);
+			if (err < 0)
+				return err;
+		}
+		if (env->block_op->op == MICA__BLOCK_OP_KIND__BLOCK_OP_READ &&
+		    env->block_op->length > BLOCK_BOUNCE_MAX)
+			return ipc_bad(reason, reason_len, "block_op: read of %llu bytes, "
+				       "at most %d", (unsigned long long)env->block_op->length,
+				       BLOCK_BOUNCE_MAX);
+		break;
+	case MICA__ENVELOPE__BODY_BLOCK_WRITE_DONE:
 	case MICA__ENVELOPE__BODY_READY:
 	case MICA__ENVELOPE__BODY_STATUS_REQUEST:
 	case MICA__ENVELOPE__BODY_STATUS_REPLY:

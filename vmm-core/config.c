@@ -26,8 +26,12 @@ void config_free(struct vm_config *cfg)
 	free(cfg->initrd);
 	free(cfg->cmdline);
 	free(cfg->console_path);
-	for (size_t i = 0; i < cfg->ndisks; i++)
+	for (size_t i = 0; i < cfg->ndisks; i++) {
 		free(cfg->disks[i].path);
+		free(cfg->disks[i].real_path);
+		for (size_t j = 0; j < cfg->disks[i].nbacking; j++)
+			free(cfg->disks[i].backing[j]);
+	}
 	for (size_t i = 0; i < cfg->nnets; i++) {
 		struct net_config *n = &cfg->nets[i];
 
@@ -228,9 +232,14 @@ static int disk_option(void *arg, const char *key, const char *value,
 			return flag_fail(err, errlen, "--disk: readonly=%s: expected on or off",
 					 value);
 		d->read_only = !strcmp(value, "on") || !strcmp(value, "true");
+	} else if (strcmp(key, "backing") == 0) {
+		if (d->nbacking == CONFIG_MAX_BACKING || value[0] == '\0')
+			return flag_fail(err, errlen, "--disk: backing=%s: at most %d backing "
+					 "files, each a path", value, CONFIG_MAX_BACKING);
+		d->backing[d->nbacking++] = strdup(value);
 	} else {
 		return flag_fail(err, errlen, "--disk: unknown option \"%s\" "
-				 "(expected path, format, readonly)", key);
+				 "(expected path, format, readonly, backing)", key);
 	}
 	return 0;
 }
@@ -252,6 +261,8 @@ int config_add_disk_flag(struct vm_config *cfg, const char *value, char *err, si
 		rc = flag_fail(err, errlen, "--disk %s: no path", value);
 	if (rc < 0) {
 		free(d->path);
+		for (size_t j = 0; j < d->nbacking; j++)
+			free(d->backing[j]);
 		memset(d, 0, sizeof(*d));
 		return rc;
 	}
@@ -352,6 +363,11 @@ int config_check(const struct vm_config *cfg, char *err, size_t errlen)
 			return flag_fail(err, errlen, "$.disks[%zu].path: cannot %s \"%s\": %s",
 					 i, d->read_only ? "read" : "read and write",
 					 d->path, strerror(errno));
+		for (size_t j = 0; j < d->nbacking; j++)
+			if (access(d->backing[j], R_OK) < 0)
+				return flag_fail(err, errlen, "$.disks[%zu].backing[%zu]: cannot "
+						 "read \"%s\": %s", i, j, d->backing[j],
+						 strerror(errno));
 	}
 	for (size_t i = 0; i < cfg->nnets; i++) {
 		const struct net_config *n = &cfg->nets[i];

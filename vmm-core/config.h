@@ -18,10 +18,17 @@
 #define CONFIG_NAME_MAX    48
 #define CONFIG_ERR_MAX     512
 
+#define CONFIG_MAX_BACKING 8
+
 struct disk_config {
 	char *path;
 	char format[16];          /* raw, qcow2, vmdk, vdi, vpc, vhdx */
 	bool read_only;
+	/* Backing files the image may use (its chain), opened read-only by
+	 * mica and handed to mica-blockd; paths made canonical at start. */
+	char *backing[CONFIG_MAX_BACKING];
+	size_t nbacking;
+	char *real_path;          /* the image's canonical path, at start */
 };
 
 struct net_config {

@@ -213,7 +213,7 @@ static int load_boot(struct mctx *m, json_object *obj, struct vm_config *cfg)
 static int load_disk(struct mctx *m, const char *path, json_object *obj,
 		     struct disk_config *disk)
 {
-	static const char *const keys[] = { "path", "format", "readonly", NULL };
+	static const char *const keys[] = { "path", "format", "readonly", "backing", NULL };
 	char sub[64];
 	json_object *v;
 
@@ -237,6 +237,19 @@ static int load_disk(struct mctx *m, const char *path, json_object *obj,
 		snprintf(sub, sizeof(sub), "%s.readonly", path);
 		if (get_bool(m, sub, v, &disk->read_only) < 0)
 			return -EINVAL;
+	}
+	if (json_object_object_get_ex(obj, "backing", &v)) {
+		snprintf(sub, sizeof(sub), "%s.backing", path);
+		if (want_type(m, sub, v, json_type_array) < 0)
+			return -EINVAL;
+		if (json_object_array_length(v) > CONFIG_MAX_BACKING)
+			return fail(m, sub, "at most %d backing files", CONFIG_MAX_BACKING);
+		for (size_t j = 0; j < json_object_array_length(v); j++) {
+			snprintf(sub, sizeof(sub), "%s.backing[%zu]", path, j);
+			if (get_path(m, sub, json_object_array_get_idx(v, j),
+				     &disk->backing[disk->nbacking++]) < 0)
+				return -EINVAL;
+		}
 	}
 	return 0;
 }

@@ -131,6 +131,9 @@ static void fill_configs(struct vm *vm, Mica__Setup *setup, Mica__MachineConfig 
 		dc[i].format = (char *)(cfg->disks[i].format[0] ? cfg->disks[i].format : "raw");
 		dc[i].read_only = cfg->disks[i].read_only;
 		dc[i].name = basename(cfg->disks[i].path);
+		dc[i].path = cfg->disks[i].real_path ? cfg->disks[i].real_path : (char *)"";
+		dc[i].n_backing = cfg->disks[i].nbacking;
+		dc[i].backing = (char **)cfg->disks[i].backing;
 		dcp[i] = &dc[i];
 	}
 	setup->n_disks = cfg->ndisks;
@@ -215,6 +218,11 @@ int vm_send_setup(struct vm_proc *p)
 			setup_add(&s, fd, c->kind, c->index, false, true);
 		}
 	}
+	/* Last, so that a full message drops these, which blockd reports. */
+	for (size_t i = 0; p->role == MICA__ROLE__ROLE_BLOCKD && i < vm->cfg->ndisks; i++)
+		for (size_t j = 0; j < vm->cfg->disks[i].nbacking; j++)
+			setup_add(&s, vm->backing_fds[i][j], MICA__FD_KIND__FD_DISK_BACKING,
+				  i * CONFIG_MAX_BACKING + j, true, false);
 
 	setup.vm_name = vm->cfg->name;
 	setup.restarted = p->restarts > 0;

@@ -181,6 +181,34 @@ static int create_legacy_state(struct vm *vm)
 	return 0;
 }
 
+/* The backing files the manifest allows disk i, read-only, and the
+ * canonical paths mica-blockd matches the image's backing names against
+ * (it opens nothing itself: a name not on the list is refused there). */
+static int open_backing(struct vm *vm, size_t i)
+{
+	struct disk_config *d = &vm->cfg->disks[i];
+	char *real = realpath(d->path, NULL);
+
+	if (real == NULL) {
+		log_warn("disk %zu: %s", i, d->path);
+		return -errno;
+	}
+	free(d->real_path);
+	d->real_path = real;
+	for (size_t j = 0; j < d->nbacking; j++) {
+		real = realpath(d->backing[j], NULL);
+		vm->backing_fds[i][j] = real == NULL ? -1 : open(real, O_RDONLY | O_CLOEXEC);
+		if (vm->backing_fds[i][j] < 0) {
+			log_warn("disk %zu: backing file %s", i, d->backing[j]);
+			free(real);
+			return -errno;
+		}
+		free(d->backing[j]);
+		d->backing[j] = real;
+	}
+	return 0;
+}
+
 static int open_resources(struct vm *vm)
 {
 	struct vm_config *cfg = vm->cfg;
@@ -206,6 +234,9 @@ static int open_resources(struct vm *vm)
 			log_warn("disk %zu: %s", i, d->path);
 			return -errno;
 		}
+		err = open_backing(vm, i);
+		if (err < 0)
+			return err;
 	}
 	if (cfg->console == CONSOLE_STDIO)
 		vm->console_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
@@ -261,8 +292,11 @@ static void close_resources(struct vm *vm)
 	close_fd(&vm->initrd_fd);
 	close_fd(&vm->console_fd);
 	close_fd(&vm->legacy_state_fd);
-	for (size_t i = 0; i < CONFIG_MAX_DISKS; i++)
+	for (size_t i = 0; i < CONFIG_MAX_DISKS; i++) {
 		close_fd(&vm->disk_fds[i]);
+		for (size_t j = 0; j < CONFIG_MAX_BACKING; j++)
+			close_fd(&vm->backing_fds[i][j]);
+	}
 	for (size_t i = 0; i < VM_ISA_IRQS; i++)
 		close_fd(&vm->irq_fds[i]);
 	for (size_t i = 0; i < vm->nchans; i++) {
@@ -673,8 +707,11 @@ int vm_run(struct vm_config *cfg)
 	vm->cfg = cfg;
 	vm->listen_fd = vm->ram_fd = vm->kvm_fd = vm->kernel_fd = -1;
 	vm->initrd_fd = vm->console_fd = vm->console_in_fd = vm->legacy_state_fd = -1;
-	for (size_t i = 0; i < CONFIG_MAX_DISKS; i++)
+	for (size_t i = 0; i < CONFIG_MAX_DISKS; i++) {
 		vm->disk_fds[i] = -1;
+		for (size_t j = 0; j < CONFIG_MAX_BACKING; j++)
+			vm->backing_fds[i][j] = -1;
+	}
 	for (size_t i = 0; i < VM_ISA_IRQS; i++)
 		vm->irq_fds[i] = -1;
 	vm->unprivileged = geteuid() != 0;

@@ -73,6 +73,7 @@ struct vm {
 	int console_in_fd;            /* read end of the console input pipe */
 	int legacy_state_fd;          /* memfd: mica-legacy's device state */
 	int disk_fds[CONFIG_MAX_DISKS];
+	int backing_fds[CONFIG_MAX_DISKS][CONFIG_MAX_BACKING];
 	int irq_fds[VM_ISA_IRQS];     /* eventfds of the legacy ISA lines */
 	bool unprivileged;            /* launched by a non-root user */
 	struct vm_proc procs[VM_MAX_PROCS];

@@ -10,11 +10,6 @@
 
 #define CHUNK (2u << 20)    /* a multiple of every cluster size */
 
-static bool is_zero(const uint8_t *p, size_t len)
-{
-	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-}
-
 static void progress(bool on, uint64_t done, uint64_t total)
 {
 	if (!on)
@@ -83,7 +78,7 @@ static int convert_run(struct blk_image *src, struct blk_image *dst,
 		for (uint64_t i = 0; i < n && ret >= 0;) {
 			uint64_t m = n - i < block ? n - i : block;
 
-			if (is_zero(buf + i, m)) {
+			if (blk_buf_is_zero(buf + i, m)) {
 				i += m;
 				continue;
 			}
@@ -98,7 +93,7 @@ static int convert_run(struct blk_image *src, struct blk_image *dst,
 				uint64_t more = n - i - m < block ? n - i - m
 								  : block;
 
-				if (is_zero(buf + i + m, more))
+				if (blk_buf_is_zero(buf + i + m, more))
 					break;
 				m += more;
 			}

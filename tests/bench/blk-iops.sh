@@ -5,14 +5,19 @@
 # on the same raw and qcow2 images, at QD 1 and 32, 1 and 2 queues.
 # Both use the host page cache (cache.direct=off for QEMU).  mica-blk runs
 # raw images through io_uring (default) and, as "mica-sync", with
-# synchronous preadv/pwritev; qcow2 goes through the block library.
+# synchronous preadv/pwritev.  qcow2 runs two ways: "mica-blk" with the
+# block library in the process (like qemu-storage-daemon), and "mica-map"
+# split as under `mica run` (mica-blk --mapping: a mica-blockd process owns
+# the metadata and answers mappings over IPC, mica-blk does the data I/O
+# on the image fd, io_uring for mapped extents), "map-sync" the same
+# with --aio sync.
 # Run it on a quiet machine: other load moves these numbers a lot.
 #
 #   tests/bench/blk-iops.sh [SECONDS_PER_POINT]
 set -e
 cd "$(dirname "$0")/../.."
 secs=${1:-3}
-make -s build/bin/mica-blk build/bench/blk-load >/dev/null
+make -s build/bin/mica-blk build/bin/mica-blockd build/bench/blk-load >/dev/null
 command -v qemu-storage-daemon >/dev/null || { echo "needs qemu-storage-daemon (qemu-system-common)"; exit 1; }
 dir=$(mktemp -d /tmp/mica-bench-blk.XXXXXX)
 trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
@@ -32,6 +37,12 @@ start_backend() {   # NAME FORMAT
 	mica-sync)
 		build/bin/mica-blk --socket-path "$dir/sock" --blk-file "$dir/disk.$2" \
 			--format "$2" --num-queues 2 --aio sync 2>/dev/null & ;;
+	mica-map)
+		build/bin/mica-blk --socket-path "$dir/sock" --blk-file "$dir/disk.$2" \
+			--format "$2" --num-queues 2 --mapping 2>/dev/null & ;;
+	map-sync)
+		build/bin/mica-blk --socket-path "$dir/sock" --blk-file "$dir/disk.$2" \
+			--format "$2" --num-queues 2 --mapping --aio sync 2>/dev/null & ;;
 	qsd)
 		qemu-storage-daemon --blockdev "driver=file,node-name=f,filename=$dir/disk.$2,cache.direct=off" \
 			--blockdev "driver=$2,node-name=disk,file=f" \
@@ -47,13 +58,19 @@ for fmt in raw qcow2; do
 	for rw in randread randwrite; do
 		for point in "1 1" "32 1" "32 2"; do
 			set -- $point
-			backends="mica-blk qsd"
+			backends="mica-blk mica-map map-sync qsd"
 			[ $fmt = raw ] && backends="mica-blk mica-sync qsd"
 			for be in $backends; do
 				start_backend $be $fmt
 				line=$(build/bench/blk-load "$dir/sock" --rw $rw --qd $1 --queues $2 \
 					--seconds "$secs" --size $size)
 				kill $pid; wait $pid 2>/dev/null || true
+				# mica-map's mica-blockd child lets go of the image lock
+				# when its channel closes.
+				for _ in $(seq 50); do
+					qemu-img info "$dir/disk.$fmt" >/dev/null 2>&1 && break
+					sleep 0.1
+				done
 				iops=$(sed -E 's/.*iops=([0-9]+).*/\1/' <<<"$line")
 				p50=$(sed -E 's/.*p50_us=([0-9.]+).*/\1/' <<<"$line")
 				p99=$(sed -E 's/.*p99_us=([0-9.]+).*/\1/' <<<"$line")

@@ -16,3 +16,6 @@ $(BUILD)/tests/test_crash: $(BUILD)/obj/tests/blk/test_crash.o \
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(DAEMON_LINK) $(DAEMON_LDLIBS) $(LIB_CUNIT)
 
 UNIT_SUITES += $(BUILD)/tests/test_crash
+
+# make test-slow: 50 kill -9 of mica-blockd/mica-blk under mica run.
+SLOW_SUITES += tests/blk/crash-mica-run.sh

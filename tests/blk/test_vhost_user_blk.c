@@ -404,20 +404,34 @@ static void test_no_header(void)
 }
 
 
+/* After stop_backend: mica-blk --mapping's mica-blockd child lets go of
+ * the image lock when it sees its channel close, a moment later. */
+static void wait_unlocked(const char *path)
+{
+	for (int i = 0; i < 100; i++) {
+		if (test_run("qemu-img info %s >/dev/null 2>&1", path) == 0)
+			return;
+		usleep(50000);
+	}
+}
+
 /* qcow2 over a raw backing file, made by qemu-img; reads fall through to
- * the backing file, writes land in the overlay; qemu-img check and qemu-io
- * then agree with what the guest saw. */
-static void test_qcow2_with_backing(void)
+ * the backing file, writes land in the overlay (one of them half a
+ * cluster: the rest is copied up); qemu-img check and qemu-io then agree
+ * with what the guest saw.  MAPPING: through mica-blk --mapping, the
+ * split of mica run (a mica-blockd child owns the metadata). */
+static void qcow2_with_backing(bool mapping)
 {
 	char qcow2[300], base[300], fmtarg[] = "qcow2";
 	char *argv[] = { (char *)test_program("mica-blk"), (char *)"--socket-path", sock,
-			 (char *)"--blk-file", qcow2, (char *)"--format", fmtarg, NULL };
+			 (char *)"--blk-file", qcow2, (char *)"--format", fmtarg,
+			 mapping ? (char *)"--mapping" : NULL, NULL };
 	uint8_t buf[65536], want[65536];
 
 	if (access("/usr/bin/qemu-img", X_OK) != 0 || access("/usr/bin/qemu-io", X_OK) != 0)
 		CUTEST_SKIP("qemu-img/qemu-io not installed (package qemu-utils)");
-	snprintf(base, sizeof(base), "%s/base.raw", dir);
-	snprintf(qcow2, sizeof(qcow2), "%s/top.qcow2", dir);
+	snprintf(base, sizeof(base), "%s/base%d.raw", dir, mapping);
+	snprintf(qcow2, sizeof(qcow2), "%s/top%d.qcow2", dir, mapping);
 	CU_ASSERT_FATAL(test_run("qemu-img create -q -f raw %s 64M && "
 			    "qemu-io -f raw -c 'write -P 0x11 0 1M' %s >/dev/null && "
 			    "qemu-img create -q -f qcow2 -F raw -b %s %s",
@@ -428,13 +442,136 @@ static void test_qcow2_with_backing(void)
 	CU_ASSERT(memcmp(buf, want, sizeof(buf)) == 0);           /* from backing */
 	memset(buf, 0x22, sizeof(buf));
 	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_OUT, 2048, buf, sizeof(buf), NULL), 0);
+	memset(buf, 0x33, 4096);
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_OUT, 8, buf, 4096, NULL), 0);
 	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL), 0);
 	stop_backend();
+	wait_unlocked(qcow2);
 	CU_ASSERT(test_run("qemu-img check -q %s", qcow2) == 0);
-	CU_ASSERT(test_run("qemu-io -f qcow2 -c 'read -P 0x22 1M 64k' "
-		      "-c 'read -P 0x11 0 1M' -c 'read -P 0 2M 1M' %s >/dev/null", qcow2) == 0);
+	CU_ASSERT(test_run("qemu-io -f qcow2 -c 'read -P 0x22 1M 64k' -c 'read -P 0x11 0 4k' "
+		      "-c 'read -P 0x33 4k 4k' -c 'read -P 0x11 8k 1016k' "
+		      "-c 'read -P 0 2M 1M' %s >/dev/null", qcow2) == 0);
 	/* The backing file is untouched where the overlay was written. */
 	CU_ASSERT(test_run("qemu-io -f raw -c 'read -P 0 1M 64k' %s >/dev/null", base) == 0);
+}
+
+static void test_qcow2_with_backing(void)
+{
+	qcow2_with_backing(false);
+}
+
+static void test_mapped_qcow2_with_backing(void)
+{
+	qcow2_with_backing(true);
+}
+
+#define MODEL_SIZE   (8u << 20)
+#define MODEL_STEPS  400
+
+/* Random writes, reads, write-zeroes, discards and flushes through the
+ * mapping service on a qcow2 overlay over a compressed qcow2 base, checked
+ * against a flat model after every read, then the image as qemu-img sees
+ * it.  Discarded ranges read as zeroes or the old data: not compared.
+ * MICA_MODEL_SEED and MICA_MODEL_STEPS widen it. */
+static void test_mapped_model(void)
+{
+	static uint8_t model[MODEL_SIZE], known[MODEL_SIZE / 512], buf[256 << 10];
+	char top[300], base[300], raw[300], out[300], fmtarg[] = "qcow2";
+	char *argv[] = { (char *)test_program("mica-blk"), (char *)"--socket-path", sock,
+			 (char *)"--blk-file", top, (char *)"--format", fmtarg,
+			 (char *)"--mapping", NULL };
+	unsigned seed = getenv("MICA_MODEL_SEED") ? atoi(getenv("MICA_MODEL_SEED")) : 12345;
+	unsigned steps = getenv("MICA_MODEL_STEPS") ? atoi(getenv("MICA_MODEL_STEPS"))
+						    : MODEL_STEPS;
+	unsigned bad = 0;
+	int fd, rc;
+
+	if (access("/usr/bin/qemu-img", X_OK) != 0)
+		CUTEST_SKIP("qemu-img not installed (package qemu-utils)");
+	snprintf(raw, sizeof(raw), "%s/model-base.raw", dir);
+	snprintf(base, sizeof(base), "%s/model-base.qcow2", dir);
+	snprintf(top, sizeof(top), "%s/model-top.qcow2", dir);
+	snprintf(out, sizeof(out), "%s/model-out.raw", dir);
+	/* A base with data, zeroes and compressed clusters. */
+	for (size_t i = 0; i < MODEL_SIZE; i++)
+		model[i] = (i >> 16) % 3 == 0 ? 0 : (uint8_t)(i * 13 + (i >> 12));
+	memset(known, 1, sizeof(known));
+	fd = open(raw, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CU_ASSERT_FATAL(fd >= 0 && pwrite(fd, model, MODEL_SIZE, 0) == MODEL_SIZE);
+	close(fd);
+	CU_ASSERT_FATAL(test_run("qemu-img convert -c -O qcow2 %s %s && "
+			    "qemu-img create -q -f qcow2 -F qcow2 -b %s %s", raw, base,
+			    base, top) == 0);
+	CU_ASSERT_FATAL(start(argv, 1, false) == 0);
+	for (unsigned step = 0; step < steps && bad == 0; step++) {
+		unsigned op = rand_r(&seed) % 10;
+		uint32_t sectors = 1 + rand_r(&seed) % (sizeof(buf) / 512);
+		uint64_t sector = rand_r(&seed) % (MODEL_SIZE / 512 - sectors + 1);
+		uint64_t off = sector * 512, len = sectors * 512ULL;
+		struct virtio_blk_discard_write_zeroes seg = { sector, sectors, 0 };
+
+		if (op < 4) {                                     /* write */
+			for (uint64_t i = 0; i < len; i++)
+				buf[i] = (uint8_t)rand_r(&seed);
+			rc = blk_io(0, VIRTIO_BLK_T_OUT, sector, buf, len, NULL);
+			memcpy(model + off, buf, len);
+			memset(known + sector, 1, sectors);
+		} else if (op < 8) {                              /* read */
+			rc = blk_io(0, VIRTIO_BLK_T_IN, sector, buf, len, NULL);
+			for (uint32_t i = 0; i < sectors && rc == 0; i++)
+				if (known[sector + i] &&
+				    memcmp(buf + i * 512, model + off + i * 512, 512) != 0) {
+					fprintf(stderr, "step %u: sector %llu differs "
+						"(%02x%02x%02x%02x, want %02x%02x%02x%02x)\n", step,
+						(unsigned long long)(sector + i), buf[i * 512],
+						buf[i * 512 + 1], buf[i * 512 + 2], buf[i * 512 + 3],
+						model[off + i * 512], model[off + i * 512 + 1],
+						model[off + i * 512 + 2], model[off + i * 512 + 3]);
+					bad++;
+					break;
+				}
+		} else if (op == 8) {                             /* zeroes or discard */
+			bool zeroes = rand_r(&seed) % 2;
+
+			seg.flags = zeroes ? rand_r(&seed) % 2 : 0;     /* unmap allowed */
+
+			rc = blk_io(0, zeroes ? VIRTIO_BLK_T_WRITE_ZEROES : VIRTIO_BLK_T_DISCARD,
+				    0, &seg, sizeof(seg), NULL);
+			if (zeroes) {
+				memset(model + off, 0, len);
+				memset(known + sector, 1, sectors);
+			} else {
+				memset(known + sector, 0, sectors);
+			}
+		} else {
+			rc = blk_io(0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL);
+		}
+		if (rc != 0) {
+			fprintf(stderr, "step %u: op %u at sector %llu+%u: status %d\n", step, op,
+				(unsigned long long)sector, sectors, rc);
+			bad++;
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(blk_io(0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL), 0);
+	stop_backend();
+	wait_unlocked(top);
+	CU_ASSERT(test_run("qemu-img check -q %s", top) == 0);
+	CU_ASSERT_FATAL(test_run("qemu-img convert -O raw %s %s", top, out) == 0);
+	fd = open(out, O_RDONLY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	for (uint64_t s = 0; s < MODEL_SIZE / 512; s++) {
+		uint8_t sec[512];
+
+		CU_ASSERT_FATAL(pread(fd, sec, 512, s * 512) == 512);
+		if (known[s] && memcmp(sec, model + s * 512, 512) != 0) {
+			fprintf(stderr, "qemu-img reads sector %llu differently\n",
+				(unsigned long long)s);
+			CU_FAIL("image differs from the model");
+			break;
+		}
+	}
+	close(fd);
 }
 
 /* The peer: the same data test against qemu-storage-daemon. */
@@ -473,6 +610,8 @@ int main(void)
 		CUTEST(test_no_header),
 		CUTEST(test_inflight_resubmit),
 		CUTEST(test_qcow2_with_backing),
+		CUTEST(test_mapped_qcow2_with_backing),
+		CUTEST(test_mapped_model),
 		CUTEST(test_qemu_storage_daemon_peer),
 	};
 	char cmd[300];

@@ -1,6 +1,9 @@
 /* Unit tests for the format-independent layer (blockd/block.c, io.c) and
  * the raw format.  Includes io.c to test the iovec helpers directly. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -110,8 +113,56 @@ static void test_unknown_format_and_missing_file(void)
 	CU_ASSERT_EQUAL(blk_create("/tmp/x", "nope", &o), -EINVAL);
 }
 
+/* The backing resolver (mica-blockd's way): the name is joined to the
+ * image's directory and folded, the resolver decides; a refusal fails the
+ * open and nothing is opened by path. */
+static char resolved[256];
+static int resolver_fd = -1;
+
+static int test_resolver(void *arg, const char *p, const char *named_by)
+{
+	snprintf(resolved, sizeof(resolved), "%s", p);
+	return resolver_fd >= 0 ? dup(resolver_fd) : -EACCES;
+}
+
+static void test_backing_resolver(void)
+{
+	char dir[] = "/tmp/mica-test-resolve-XXXXXX", base[160], top[160], sub[128];
+	struct blk_create_opts o = { .size = 1 << 20 };
+	struct blk_image *img;
+	char buf[512];
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	CU_ASSERT_FATAL(mkdir(sub, 0700) == 0);
+	snprintf(base, sizeof(base), "%s/base.raw", dir);
+	snprintf(top, sizeof(top), "%s/top.qcow2", sub);
+	CU_ASSERT_EQUAL_FATAL(blk_create(base, "raw", &o), 0);
+	o.backing_file = "./../sub/../base.raw";
+	o.backing_fmt = "raw";
+	CU_ASSERT_EQUAL_FATAL(blk_create(top, "qcow2", &o), 0);
+	/* refused: the open fails, the resolver saw the folded path */
+	blk_set_backing_resolver(test_resolver, NULL);
+	CU_ASSERT_EQUAL(blk_open(top, "qcow2", 0, &img), -EACCES);
+	CU_ASSERT_STRING_EQUAL(resolved, base);
+	/* allowed: the fd it gives is the backing file */
+	resolver_fd = open(base, O_RDONLY | O_CLOEXEC);
+	CU_ASSERT_EQUAL_FATAL(blk_open(top, "qcow2", 0, &img), 0);
+	CU_ASSERT_STRING_EQUAL(blk_filename(blk_backing(img)), base);
+	CU_ASSERT_EQUAL(blk_pread(img, buf, sizeof(buf), 0), 0);
+	blk_close(img);
+	blk_set_backing_resolver(NULL, NULL);
+	close(resolver_fd);
+	resolver_fd = -1;
+	unlink(top);
+	unlink(base);
+	rmdir(sub);
+	rmdir(dir);
+}
+
 CUTEST_MAIN("test-block",
 	    CUTEST(test_iov_slice_and_copy),
 	    CUTEST(test_raw_roundtrip_and_map),
 	    CUTEST(test_probed_raw_keeps_its_format),
-	    CUTEST(test_unknown_format_and_missing_file))
+	    CUTEST(test_unknown_format_and_missing_file),
+	    CUTEST(test_backing_resolver))

@@ -29,9 +29,16 @@ $(BUILD)/tests/test-%: $(BUILD)/obj/tests/blockd/test-%.o \
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(call objs,ipc/log.c) $(BLOCK_LIB) \
 		$(BLOCK_LIBS) $(LIB_CUNIT)
 
-UNIT_SUITES += $(BLOCK_UNIT_TESTS)
+# mica-blockd's mapping service over a socketpair: needs the IPC library.
+$(BUILD)/tests/test-mapsvc: $(BUILD)/obj/tests/blockd/test-mapsvc.o $(BLOCK_LIB) $(DAEMON_LIBS)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(BLOCK_LIB) $(DAEMON_LINK) $(DAEMON_LDLIBS) \
+		$(BLOCK_LIBS) $(LIB_CUNIT)
+
+UNIT_SUITES += $(BLOCK_UNIT_TESTS) $(BUILD)/tests/test-mapsvc
 .SECONDARY: $(BUILD)/obj/tests/blockd/test-block.o \
-	$(BUILD)/obj/tests/blockd/test-qcow2.o
+	$(BUILD)/obj/tests/blockd/test-qcow2.o $(BUILD)/obj/tests/blockd/test-mapsvc.o
 
 # libFuzzer harness (make fuzz): clang, ASan+UBSan, the library compiled in.
 FUZZ_CC ?= clang

@@ -10,7 +10,12 @@
  *
  * With "loop" on the command line it then writes and reads back the same
  * sectors ROUNDS more times, printing "round N" every 50, so a test can
- * kill and restart the back-end under it.
+ * kill and restart the back-end under it.  With "walk" instead, round r
+ * writes the 16 sectors at BLK_SECTOR + r * WALK_STRIDE, each stamped
+ * with r in its last 4 bytes, and reads them back, flushing every 10
+ * rounds: every round allocates (a new 64 KiB qcow2 cluster), and every
+ * round must be on the disk afterwards (tests/runner/check-walk.py), even
+ * when the back-end lost unflushed metadata in between.
  *
  * With "intx" it leaves MSI-X off and takes the queue's interrupts on
  * INTA instead (vdev_intx).
@@ -26,6 +31,7 @@
 #define BLK_COUNT	16
 #define QSIZE		16
 #define ROUNDS		300
+#define WALK_STRIDE	128		/* sectors: one 64 KiB cluster */
 
 #define VIRTIO_BLK_T_IN		0
 #define VIRTIO_BLK_T_OUT	1
@@ -113,6 +119,34 @@ static int loop_rounds(void)
 	return 0;
 }
 
+/* Each round somewhere new, stamped, read back; a flush every 10. */
+static int walk_rounds(void)
+{
+	for (unsigned r = 1; r <= ROUNDS; r++) {
+		uint64_t sector = BLK_SECTOR + (uint64_t)r * WALK_STRIDE;
+
+		for (unsigned s = 0; s < BLK_COUNT; s++)
+			for (unsigned b = 0; b < 4; b++)
+				wbuf[512 * s + 508 + b] = (uint8_t)(r >> (8 * b));
+		for (unsigned i = 0; i < BUF_SIZE; i++)
+			rbuf[i] = 0;
+		if (blk_request(VIRTIO_BLK_T_OUT, sector, wbuf, BUF_SIZE) != 0)
+			return fail("write failed in the walk");
+		if (r % 10 == 0 && blk_request(VIRTIO_BLK_T_FLUSH, 0, 0, 0) != 0)
+			return fail("flush failed in the walk");
+		if (blk_request(VIRTIO_BLK_T_IN, sector, rbuf, BUF_SIZE) != 0)
+			return fail("read failed in the walk");
+		for (unsigned i = 0; i < BUF_SIZE; i++)
+			if (rbuf[i] != wbuf[i])
+				return fail("read back differs in the walk");
+		if (r % 50 == 0) {
+			puts("round "); put_dec(r); putc('\n');
+		}
+	}
+	puts("virtio-blk: "); put_dec(ROUNDS); puts(" walk rounds verified\n");
+	return 0;
+}
+
 int guest_main(const void *start_info)
 {
 	uint32_t features = 1u << VIRTIO_BLK_F_FLUSH, cap_lo, cap_hi;
@@ -168,6 +202,12 @@ int guest_main(const void *start_info)
 		return fail("interrupts");
 	if (cmdline_has(start_info, "loop") && loop_rounds())
 		return 1;
+	if (cmdline_has(start_info, "walk")) {
+		if (cap_hi == 0 && cap_lo < BLK_SECTOR + (ROUNDS + 1) * WALK_STRIDE)
+			return fail("disk too small for the walk");
+		if (walk_rounds())
+			return 1;
+	}
 	wr8(blk.common + CC_STATUS, 0);		/* reset: the back-end stops */
 	puts("virtio-blk: ok\n");
 	return 0;

@@ -107,14 +107,7 @@ run_guest 0 virtio-blk.bz --memory 6G --disk "$tmp/disk.img,format=raw" --append
 	pass "virtio-blk, 6 GiB guest, buffers at 5 GiB: two-region vhost-user memory table" ||
 	fail "virtio-blk with buffers above 4 GiB"
 
-# A qcow2 disk needs blockd's mapping service (not wired yet): mica-blk
-# says why, the runner leaves the disk out, the guest runs on.
-qemu-img create -q -f qcow2 "$tmp/disk.qcow2" 1M 2>/dev/null || truncate -s 1M "$tmp/disk.qcow2"
-run_guest 1 virtio-blk.bz --disk "$tmp/disk.qcow2,format=qcow2" &&
-	log_has 'mapping service is not supported yet' &&
-	out_has 'no 1af4:1042 function on bus 0' &&
-	pass "qcow2 disk under mica run: not supported yet, said once, guest runs" ||
-	fail "qcow2 disk under mica run"
+# qcow2 disks under mica run (blockd's mapping service): tests/runner/virtio-blk.sh.
 
 # A kernel the loaders refuse: said once, clearly; the VM stays up
 # without vCPUs (as before the runner ran guests) until it is stopped.
