@@ -826,6 +826,28 @@ static void test_user_dhcp(void)
 	stop_backend();
 }
 
+/* The IPv4 header checksum and the UDP checksum (when there is one, over
+ * the pseudo-header) of a received frame hold. */
+static bool udp_checksums_ok(const uint8_t *f, uint32_t len)
+{
+	const uint8_t *ip = f + 14;
+	unsigned ulen = (unsigned)(ip[24] << 8 | ip[25]);
+	uint8_t pseudo[12 + 1500];
+
+	if (len < 14 + 28 || ulen < 8 || 14 + 20 + ulen > len || ulen > 1500 ||
+	    ip_checksum(ip, 20) != 0)
+		return false;
+	if (ip[26] == 0 && ip[27] == 0)
+		return true;
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[8] = 0;
+	pseudo[9] = 17;
+	pseudo[10] = (uint8_t)(ulen >> 8);
+	pseudo[11] = (uint8_t)ulen;
+	memcpy(pseudo + 12, ip + 20, ulen);
+	return ip_checksum(pseudo, 12 + ulen) == 0;
+}
+
 /* The guest (10.0.2.15) ARPs for dst, then sends UDP from sport to dst
  * at the port a socket here has on 127.0.0.1 (port: 0 for any); slirp
  * forwards it there, we answer, the answer comes back as a frame from
@@ -868,6 +890,7 @@ static bool user_udp_exchange(uint32_t dst, uint16_t port, uint16_t sport)
 		CU_ASSERT_EQUAL((uint32_t)r[26] << 24 | r[27] << 16 | r[28] << 8 | r[29], dst);
 		CU_ASSERT_EQUAL(r[36] << 8 | r[37], sport);
 		CU_ASSERT(memcmp(r + 42, "pong!", 5) == 0);
+		CU_ASSERT(udp_checksums_ok(r, len));
 	}
 	CU_ASSERT(backend_alive());
 	close(u);
@@ -884,17 +907,13 @@ static void test_user_udp_nat(void)
 
 /* DNS at 10.0.2.3: slirp forwards it to the host's resolver, which it
  * reads from /etc/resolv.conf; sandboxed (an empty root) it cannot, and
- * should fall back to this namespace's 127.0.0.1:53, where the test
- * answers.  It does not (yet): the query never arrives there, although
- * slirp answers ARP for 10.0.2.3 and other UDP goes out.  Until that is
- * found the case reports a skip when the query does not come, and checks
- * the whole exchange when it does. */
+ * libslirp 4.7 then refuses the query (no loopback fallback), so mica-net
+ * hands it to slirp for 10.0.2.2:53 (this namespace's 127.0.0.1:53, where
+ * the test answers) and the answer comes back from 10.0.2.3. */
 static void test_user_dns_sandboxed(void)
 {
 	NEED_NETNS();
-	if (!user_udp_exchange(0x0a000203, 53, 5556))
-		CUTEST_SKIP("DNS through slirp under the sandbox: the query does not reach "
-			    "127.0.0.1:53 (not working yet)");
+	CU_ASSERT(user_udp_exchange(0x0a000203, 53, 5556));
 }
 
 /* hostfwd under restrict=on: a connection to the forwarded port on this
