@@ -10,8 +10,9 @@
 #  - kill -9 mica-net under the running guest: mica restarts it, netd
 #    hands it the TAP again, the runner reconnects, traffic resumes;
 #  - user: DHCP DISCOVER -> slirp's OFFER, ARP for the gateway, a UDP
-#    exchange with a server on the namespace's loopback through the NAT,
-#    and a host port forward reaching the guest (its SYN).
+#    datagram to a closed port (the ICMP port unreachable reaches the
+#    guest), a UDP exchange with a server on the namespace's loopback
+#    through the NAT, and a host port forward reaching the guest (its SYN).
 T_SUITE=net
 source "$(dirname "$0")/../lib/testlib.sh"
 G=$ROOT/build/guests
