@@ -7,7 +7,16 @@
  * them all without waiting.  Frames slirp sends to the guest queue here
  * until the device puts them into receive buffers; the queue's eventfd is
  * what the device watches.  When the queue is full slirp's frames are
- * dropped (counted), which its TCP recovers from. */
+ * dropped (counted), which its TCP recovers from.
+ *
+ * DNS at 10.0.2.3: libslirp 4.7 forwards it to the first nameserver of
+ * the host's /etc/resolv.conf and, when it cannot read that file, refuses
+ * the query (EPERM inside sotranslate_out, an ICMP net-unreachable to the
+ * guest): it has no loopback fallback.  The sandbox's empty root hides the
+ * file, so while it cannot be found here the guest's DNS (UDP and TCP to
+ * 10.0.2.3:53) is handed to slirp addressed to the host alias 10.0.2.2:53,
+ * which slirp sends to 127.0.0.1:53 of our network namespace; the answers
+ * go back to the guest from 10.0.2.3 again (dns_to_host/dns_from_host). */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -16,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 
 #include <slirp/libslirp.h>
 
@@ -27,6 +37,10 @@
 #define USER_SLOT      2048           /* header + a 1514-byte frame, rounded */
 #define USER_MAX_FDS   256
 #define USER_MAX_TIMERS 4
+
+#define ALIAS_HOST     0x0a000202     /* 10.0.2.2: slirp's loopback alias */
+#define ALIAS_DNS      0x0a000203     /* 10.0.2.3: slirp's DNS alias */
+#define DNS_PORT       53
 
 struct user_timer {
 	struct user_be *u;
@@ -50,12 +64,130 @@ struct user_be {
 	unsigned nwatched;
 	int tick_fd;                      /* slirp's own timeouts */
 	struct user_timer timers[USER_MAX_TIMERS];
+	/* Guest ports (UDP, TCP) whose DNS went to 10.0.2.2 in place of 10.0.2.3. */
+	uint8_t dns_redirected[2][65536 / 8];
 	uint8_t linear[65536];
 };
 
 static struct user_be *user_of(struct netbe *be)
 {
 	return be->priv;
+}
+
+/* ---- DNS at 10.0.2.3 without a readable /etc/resolv.conf ----------------- */
+
+struct ip4_l4 {
+	uint8_t *ip, *l4;
+	bool tcp;
+	size_t sum_off;                   /* of the UDP/TCP checksum in l4 */
+};
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The IPv4 header and the UDP/TCP header of an unfragmented frame. */
+static bool ip4_l4_of(uint8_t *f, size_t len, struct ip4_l4 *o)
+{
+	size_t ihl;
+
+	if (len < 14 + 20 || get16(f + 12) != 0x0800 || (f[14] >> 4) != 4)
+		return false;
+	ihl = (f[14] & 0xfu) * 4;
+	if (ihl < 20 || (get16(f + 14 + 6) & 0x3fff) != 0)   /* MF or an offset */
+		return false;
+	o->ip = f + 14;
+	o->l4 = o->ip + ihl;
+	o->tcp = o->ip[9] == 6;
+	o->sum_off = o->tcp ? 16 : 6;
+	if (o->ip[9] != 6 && o->ip[9] != 17)
+		return false;
+	return len >= 14 + ihl + (o->tcp ? 20 : 8);
+}
+
+/* Add (new - old) to a 16-bit one's-complement checksum (RFC 1624). */
+static void csum_adjust(uint8_t *sum, uint32_t old, uint32_t new)
+{
+	uint32_t s = (uint16_t)~get16(sum);
+
+	s += (uint16_t)~(old >> 16) + (uint16_t)~(old & 0xffff);
+	s += (new >> 16) + (new & 0xffff);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	s = (uint16_t)~s;
+	sum[0] = (uint8_t)(s >> 8);
+	sum[1] = (uint8_t)s;
+}
+
+/* Replace the IPv4 address at addr (source or destination) by new,
+ * keeping the IP and the UDP/TCP checksums right. */
+static void ip4_readdress(struct ip4_l4 *p, uint8_t *addr, uint32_t new)
+{
+	uint32_t old = get32(addr);
+	uint8_t *l4sum = p->l4 + p->sum_off;
+
+	addr[0] = (uint8_t)(new >> 24);
+	addr[1] = (uint8_t)(new >> 16);
+	addr[2] = (uint8_t)(new >> 8);
+	addr[3] = (uint8_t)new;
+	csum_adjust(p->ip + 10, old, new);
+	if (!p->tcp && get16(l4sum) == 0)
+		return;                   /* UDP without a checksum */
+	csum_adjust(l4sum, old, new);
+	if (!p->tcp && get16(l4sum) == 0)
+		l4sum[0] = l4sum[1] = 0xff;
+}
+
+static bool resolv_conf_visible(void)
+{
+	struct stat st;
+
+	return stat("/etc/resolv.conf", &st) == 0;
+}
+
+static void port_mark(uint8_t *map, uint16_t port, bool on)
+{
+	if (on)
+		map[port / 8] |= (uint8_t)(1u << (port % 8));
+	else
+		map[port / 8] &= (uint8_t)~(1u << (port % 8));
+}
+
+/* A frame from the guest: DNS to 10.0.2.3 goes to 10.0.2.2 while slirp
+ * could not name a resolver for it. */
+static void dns_to_host(struct user_be *u, uint8_t *f, size_t len)
+{
+	struct ip4_l4 p;
+	uint32_t dst;
+
+	if (!ip4_l4_of(f, len, &p) || get16(p.l4 + 2) != DNS_PORT)
+		return;
+	dst = get32(p.ip + 16);
+	if (dst == ALIAS_HOST)        /* the guest's own 10.0.2.2:53 flow */
+		port_mark(u->dns_redirected[p.tcp], get16(p.l4), false);
+	if (dst != ALIAS_DNS || resolv_conf_visible())
+		return;
+	port_mark(u->dns_redirected[p.tcp], get16(p.l4), true);
+	ip4_readdress(&p, p.ip + 16, ALIAS_HOST);
+}
+
+/* A frame for the guest: answers to redirected DNS come from 10.0.2.3. */
+static void dns_from_host(struct user_be *u, uint8_t *f, size_t len)
+{
+	struct ip4_l4 p;
+	uint16_t port;
+
+	if (!ip4_l4_of(f, len, &p) || get16(p.l4) != DNS_PORT || get32(p.ip + 12) != ALIAS_HOST)
+		return;
+	port = get16(p.l4 + 2);
+	if (u->dns_redirected[p.tcp][port / 8] & (1u << (port % 8)))
+		ip4_readdress(&p, p.ip + 12, ALIAS_DNS);
 }
 
 /* ---- frames to the guest ----------------------------------------------- */
@@ -73,6 +205,7 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 	tail = (u->qhead + u->qcount) % USER_QLEN;
 	memset(u->q[tail], 0, TAP_VNET_HDR_LEN);
 	memcpy(u->q[tail] + TAP_VNET_HDR_LEN, buf, len);
+	dns_from_host(u, u->q[tail] + TAP_VNET_HDR_LEN, len);
 	u->qlen[tail] = TAP_VNET_HDR_LEN + len;
 	if (u->qcount++ == 0 && write(u->efd, &one, sizeof(one)) < 0)
 		log_warn("eventfd");
@@ -330,6 +463,7 @@ static int user_send(struct netbe *be, unsigned pair, const struct tap_tx *frame
 					sizeof(u->linear));
 
 		/* The device offers no offloads here: every frame is whole. */
+		dns_to_host(u, u->linear, len);
 		slirp_input(u->slirp, u->linear, (int)len);
 	}
 	user_poll(u);          /* new connections, replies already queued */

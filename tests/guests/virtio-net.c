@@ -366,7 +366,8 @@ static void nat_send(const uint8_t *gw_ip, const uint8_t *gw_mac)
 	tx_send(14 + 20 + 8 + n);
 }
 
-/* One received frame; returns 1 when it is what we wait for. */
+/* One received frame; returns 1 when it is what we wait for, -1 when
+ * what we wait for cannot come. */
 static int on_frame(const uint8_t *f, unsigned len, enum want want, struct seen *s)
 {
 	uint16_t type;
@@ -386,6 +387,11 @@ static int on_frame(const uint8_t *f, unsigned len, enum want want, struct seen 
 		return is_dhcp_offer(f, len, s);
 	if (!same(f + 14 + 16, my_ip, 4))
 		return 0;
+	if (f[14 + 9] == 1 && want == WANT_NAT_REPLY && len >= 14 + 20 + 8 && f[34] == 3) {
+		puts("virtio-net: ICMP destination unreachable (code "); put_dec(f[35]);
+		puts(") from "); put_ip(f + 14 + 12); puts(" for the datagram to the NAT\n");
+		return -1;			/* nothing listens there: no answer comes */
+	}
 	if (f[14 + 9] == 1)
 		on_icmp(f, len);
 	else if (f[14 + 9] == 17)
@@ -422,6 +428,8 @@ static int wait_for(enum want want, struct seen *s)
 			cur_pair = p;
 			done = on_frame(rxbuf[p][i] + HDR_LEN, len - HDR_LEN, want, s);
 			rx_post(p, i);
+			if (done < 0)
+				return vdev_fail(&nic, "the NAT's server was not reachable");
 			if (done)
 				return 0;
 		}

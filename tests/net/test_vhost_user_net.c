@@ -826,6 +826,38 @@ static void test_user_dhcp(void)
 	stop_backend();
 }
 
+/* The pseudo-header sum of a UDP/TCP segment of len bytes at l4 (the
+ * IPv4 header before it, 20 bytes): 0 when its checksum holds. */
+static uint16_t l4_checksum(const uint8_t *ip, size_t len)
+{
+	uint8_t pseudo[12 + 1500];
+
+	if (len > 1500)
+		return 0xffff;
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[8] = 0;
+	pseudo[9] = ip[9];
+	pseudo[10] = (uint8_t)(len >> 8);
+	pseudo[11] = (uint8_t)len;
+	memcpy(pseudo + 12, ip + 20, len);
+	return ip_checksum(pseudo, 12 + len);
+}
+
+/* The IPv4 header checksum and the UDP/TCP checksum (UDP: when there is
+ * one) of a received frame hold. */
+static bool l4_checksums_ok(const uint8_t *f, uint32_t len)
+{
+	const uint8_t *ip = f + 14;
+	unsigned total = (unsigned)(ip[2] << 8 | ip[3]);
+
+	if (len < 14 + 28 || ip[0] != 0x45 || total < 28 || 14 + total > len ||
+	    ip_checksum(ip, 20) != 0)
+		return false;
+	if (ip[9] == 17 && ip[26] == 0 && ip[27] == 0)
+		return true;
+	return l4_checksum(ip, total - 20) == 0;
+}
+
 /* The guest (10.0.2.15) ARPs for dst, then sends UDP from sport to dst
  * at the port a socket here has on 127.0.0.1 (port: 0 for any); slirp
  * forwards it there, we answer, the answer comes back as a frame from
@@ -868,6 +900,7 @@ static bool user_udp_exchange(uint32_t dst, uint16_t port, uint16_t sport)
 		CU_ASSERT_EQUAL((uint32_t)r[26] << 24 | r[27] << 16 | r[28] << 8 | r[29], dst);
 		CU_ASSERT_EQUAL(r[36] << 8 | r[37], sport);
 		CU_ASSERT(memcmp(r + 42, "pong!", 5) == 0);
+		CU_ASSERT(l4_checksums_ok(r, len));
 	}
 	CU_ASSERT(backend_alive());
 	close(u);
@@ -884,17 +917,67 @@ static void test_user_udp_nat(void)
 
 /* DNS at 10.0.2.3: slirp forwards it to the host's resolver, which it
  * reads from /etc/resolv.conf; sandboxed (an empty root) it cannot, and
- * should fall back to this namespace's 127.0.0.1:53, where the test
- * answers.  It does not (yet): the query never arrives there, although
- * slirp answers ARP for 10.0.2.3 and other UDP goes out.  Until that is
- * found the case reports a skip when the query does not come, and checks
- * the whole exchange when it does. */
+ * libslirp 4.7 then refuses the query (no loopback fallback), so mica-net
+ * hands it to slirp for 10.0.2.2:53 (this namespace's 127.0.0.1:53, where
+ * the test answers) and the answer comes back from 10.0.2.3. */
 static void test_user_dns_sandboxed(void)
 {
 	NEED_NETNS();
-	if (!user_udp_exchange(0x0a000203, 53, 5556))
-		CUTEST_SKIP("DNS through slirp under the sandbox: the query does not reach "
-			    "127.0.0.1:53 (not working yet)");
+	CU_ASSERT(user_udp_exchange(0x0a000203, 53, 5556));
+}
+
+/* DNS over TCP at 10.0.2.3, sandboxed: the guest's SYN becomes slirp's
+ * connection to this namespace's 127.0.0.1:53, and the SYN-ACK comes back
+ * from 10.0.2.3:53 with its checksums right. */
+static void test_user_dns_tcp_sandboxed(void)
+{
+	const char *const args[] = { "--user", "--no-ipv6", NULL };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53),
+				  .sin_addr.s_addr = htonl(0x7f000001) };
+	struct pollfd pfd;
+	uint8_t f[600], *r, *ip, *tcp, mac[6];
+	uint32_t len;
+	int l, c;
+
+	NEED_NETNS();
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(l >= 0 && bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+			listen(l, 1) == 0);
+	CU_ASSERT_FATAL(start_net(args, 1, false, false, NET_FEATURES) == 0);
+	post_rx(0, 32, 2048);
+	guest_send(f, frame_arp_request(f, frames_guest_mac, 0x0a00020f, 0x0a000203));
+	r = user_rx(0x0806, &len);
+	CU_ASSERT_FATAL(r != NULL);
+	memcpy(mac, r + 14 + 8, 6);
+	/* A SYN from 10.0.2.15:5557, seq 1000, window 65535, no options. */
+	memset(f, 0, 14 + 40);
+	frame_eth(f, mac, frames_guest_mac, 0x0800);
+	ip = f + 14;
+	tcp = ip + 20;
+	memcpy(ip, "\x45\x00\x00\x28\x00\x01\x40\x00\x40\x06\x00\x00"
+		   "\x0a\x00\x02\x0f\x0a\x00\x02\x03", 20);
+	ip[10] = (uint8_t)(ip_checksum(ip, 20) >> 8);
+	ip[11] = (uint8_t)ip_checksum(ip, 20);
+	memcpy(tcp, "\x15\xb5\x00\x35\x00\x00\x03\xe8\x00\x00\x00\x00\x50\x02\xff\xff", 16);
+	tcp[16] = (uint8_t)(l4_checksum(ip, 20) >> 8);
+	tcp[17] = (uint8_t)l4_checksum(ip, 20);
+	guest_send(f, 14 + 40);
+	pfd = (struct pollfd){ .fd = l, .events = POLLIN };
+	CU_ASSERT_FATAL(poll(&pfd, 1, 3000) == 1);
+	c = accept(l, NULL, NULL);
+	CU_ASSERT(c >= 0);
+	r = user_rx(0x0800, &len);
+	CU_ASSERT_FATAL(r != NULL);
+	CU_ASSERT_EQUAL(r[14 + 9], 6);
+	CU_ASSERT(memcmp(r + 14 + 12, "\x0a\x00\x02\x03", 4) == 0);   /* from 10.0.2.3 */
+	CU_ASSERT_EQUAL(r[34] << 8 | r[35], 53);
+	CU_ASSERT_EQUAL(r[36] << 8 | r[37], 5557);
+	CU_ASSERT_EQUAL(r[34 + 13] & 0x12, 0x12);                       /* SYN|ACK */
+	CU_ASSERT(l4_checksums_ok(r, len));
+	if (c >= 0)
+		close(c);
+	close(l);
+	stop_backend();
 }
 
 /* hostfwd under restrict=on: a connection to the forwarded port on this
@@ -986,6 +1069,7 @@ int main(void)
 		CUTEST(test_user_dhcp),
 		CUTEST(test_user_udp_nat),
 		CUTEST(test_user_dns_sandboxed),
+		CUTEST(test_user_dns_tcp_sandboxed),
 		CUTEST(test_user_hostfwd),
 	};
 	char cmd[300];

@@ -3,6 +3,7 @@
 # in a network namespace of its own:
 #  - the guest gets its address from slirp's DHCP (10.0.2.15, router 10.0.2.2);
 #  - it pings the gateway;
+#  - DNS at 10.0.2.3 reaches a server on the namespace's 127.0.0.1:53;
 #  - a TCP stream both ways with a server on the namespace's loopback,
 #    reached through the NAT at 10.0.2.2, MD5 checked on both sides;
 #  - a host port forward (--hostfwd tcp::PORT-:PORT) reaches a server in
@@ -24,6 +25,30 @@ else
 	netq_finish; exit
 fi
 if gsh 60 "ping -c 2 -W 5 10.0.2.2 >/dev/null"; then pass "the guest pings the gateway"; else bad "ping 10.0.2.2"; fi
+# DNS at 10.0.2.3 (the nameserver slirp's DHCP named): mica-net's sandbox
+# hides /etc/resolv.conf, so it goes to the namespace's 127.0.0.1:53, where
+# a one-name server answers A queries for mica.dns.test. with 192.0.2.53.
+python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 53))
+open(sys.argv[1], "w").write("bound\n")
+while True:
+    q, a = s.recvfrom(512)
+    end = 12
+    while end < len(q) and q[end]: end += 1 + q[end]
+    qtype = q[end + 1:end + 3]
+    ans = q[12:end + 5] == b"\x04mica\x03dns\x04test\x00\x00\x01\x00\x01"
+    r = q[:2] + b"\x81\x80\x00\x01" + (b"\x00\x01" if ans else b"\x00\x00") + b"\x00\x00\x00\x00" + q[12:end + 5]
+    if ans: r += b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([192, 0, 2, 53])
+    s.sendto(r, a)' "$T/dnsready" 2>"$T/dns.log" &
+dnsd=$!
+wait_for 20 test -s "$T/dnsready"
+if gsh 60 "nslookup mica.dns.test 10.0.2.3 2>&1" | grep -q '192\.0\.2\.53'; then
+	pass "DNS at 10.0.2.3 reaches the namespace's 127.0.0.1:53 (mica-net sandboxed) and answers"
+else
+	bad "DNS at 10.0.2.3"
+	sed 's/^/  | /' "$T/dns.log" | tail -5
+fi
+kill "$dnsd" 2>/dev/null; wait "$dnsd" 2>/dev/null
 if netq_guest_sends 10.0.2.2 6001 1024; then
 	pass "guest -> namespace loopback through the NAT: 1 MiB, MD5 equal"
 else

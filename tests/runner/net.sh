@@ -10,8 +10,9 @@
 #  - kill -9 mica-net under the running guest: mica restarts it, netd
 #    hands it the TAP again, the runner reconnects, traffic resumes;
 #  - user: DHCP DISCOVER -> slirp's OFFER, ARP for the gateway, a UDP
-#    exchange with a server on the namespace's loopback through the NAT,
-#    and a host port forward reaching the guest (its SYN).
+#    datagram to a closed port (the ICMP port unreachable reaches the
+#    guest), a UDP exchange with a server on the namespace's loopback
+#    through the NAT, and a host port forward reaching the guest (its SYN).
 T_SUITE=net
 source "$(dirname "$0")/../lib/testlib.sh"
 G=$ROOT/build/guests
@@ -238,13 +239,29 @@ else
 fi
 
 # ---- user-mode NAT (slirp in mica-net, no netd) -----------------------------
+# No server yet: the kernel refuses the forwarded datagram, slirp relays
+# the ICMP port unreachable, and the guest says so at once (this is what a
+# server bound too late looked like: a guest waiting for ever).
+start_vm "user nat" --net user
+wait "$core"; rc=$?; core=
+if [ "$rc" = 1 ] && out_has '^virtio-net: ICMP destination unreachable \(code 3\) from .* for the datagram to the NAT$'; then
+	pass "user mode: UDP to a closed port through the NAT: the ICMP port unreachable reaches the guest"
+else
+	fail "user mode: closed port (rc $rc)"; show
+fi
+
 # A UDP server on the namespace's loopback, reached through the NAT
-# (10.0.2.2 is the host): it answers "ping" with "pong", once.
-python3 -c 'import socket
+# (10.0.2.2 is the host): it answers "ping" with "pong", once.  The guest
+# must not start before the server is bound: python starts more slowly
+# than mica and the guest reach their datagram, which then meets a closed
+# port (slirp hands the guest the ICMP port unreachable).
+python3 -c 'import socket, sys
 s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 7777)); s.settimeout(60)
+open(sys.argv[1], "w").write("bound\n")
 d, a = s.recvfrom(2048)
-if d.startswith(b"MICA-NAT ping "): s.sendto(b"MICA-NAT pong " + d[14:], a)' &
+if d.startswith(b"MICA-NAT ping "): s.sendto(b"MICA-NAT pong " + d[14:], a)' "$tmp/natready" &
 natd=$!
+wait_for 20 test -s "$tmp/natready" || echo "    the UDP server on 127.0.0.1:7777 did not start"
 start_vm "user nat" --net user
 if end_vm && out_has '^virtio-net: DHCP OFFER of 10\.0\.2\.15 from 10\.0\.2\.2$' &&
    out_has '^virtio-net: ARP reply: 10\.0\.2\.2 is at ' &&
