@@ -1,5 +1,6 @@
 /* Unit tests for the format-independent layer (blockd/block.c, io.c) and
  * the raw format.  Includes io.c to test the iovec helpers directly. */
+#define _GNU_SOURCE                 /* io.c, included below, uses fallocate */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
