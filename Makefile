@@ -103,8 +103,9 @@ deps:
 	@tests/deps.sh
 
 .PHONY: unit integration test test-slow test-asan
+# Suites that spawn daemons take them from this build (ASan ones under test-asan).
 unit: build-all $(UNIT_SUITES)
-	@tests/run-suites.sh unit $(UNIT_SUITES)
+	@MICA_BIN=$${MICA_BIN:-$(abspath $(BUILD))/bin} tests/run-suites.sh unit $(UNIT_SUITES)
 
 integration: build-all
 	@tests/run-suites.sh integration $(INTEGRATION_SUITES)

@@ -45,6 +45,13 @@ static bool is_disconnect(int err)
 	       err == -ETIMEDOUT || err == -ECONNREFUSED;
 }
 
+/* What a request gets while there is no blockd: -ENOTCONN (it waits for
+ * the next one), or -EIO when none will serve this disk. */
+static int blockd_away(const struct vblk_mapped *m)
+{
+	return m->standalone || m->refused ? -EIO : -ENOTCONN;
+}
+
 /* One request to blockd and its answer.  A dead channel is closed and
  * answered -ENOTCONN: the request waits for the next blockd. */
 static int call(struct vblk_mapped *m, Mica__Envelope *env,
@@ -55,7 +62,7 @@ static int call(struct vblk_mapped *m, Mica__Envelope *env,
 	int err;
 
 	if (m->chan < 0)
-		return m->standalone ? -EIO : -ENOTCONN;
+		return blockd_away(m);
 	env->seq = ++m->seq;
 	err = ipc_call(m->chan, env, CALL_TIMEOUT_MS, want, reply ? reply : &local,
 		       why, sizeof(why));
@@ -72,7 +79,7 @@ static int call(struct vblk_mapped *m, Mica__Envelope *env,
 		m->lost |= m->standalone;  /* no new one will come: fail requests */
 	}
 	if (m->chan < 0)
-		return m->standalone ? -EIO : -ENOTCONN;
+		return blockd_away(m);
 	if (err < 0)
 		log_warnx("disk %u: mica-blockd: %s", m->index, why[0] ? why : strerror(-err));
 	return err;
@@ -458,7 +465,7 @@ static int mapped_flush(void *opaque)
 	int err;
 
 	if (m->chan < 0 && !m->standalone)
-		return -ENOTCONN;
+		return blockd_away(m);
 	if (m->lost) {
 		/* Writes the lost blockd had not flushed could not be replayed:
 		 * never acknowledge a flush over them. */
@@ -654,9 +661,23 @@ static int replay(struct vblk_mapped *m)
 	return 0;
 }
 
+/* The new blockd will not serve this disk: requests fail from now on
+ * (parked ones too, once resumed) instead of waiting for a blockd that
+ * may never come; said once. */
+static int refused(struct vblk_mapped *m, int err, const char *why)
+{
+	log_warnx("disk %u: the new mica-blockd %s; its requests fail with I/O errors "
+		  "until a mica-blockd serves it again", m->index, why);
+	close(m->chan);
+	m->chan = -1;
+	m->refused = true;
+	cache_clear(m);
+	return err;
+}
+
 int vblk_mapped_reconnect(struct vblk_mapped *m, int chan)
 {
-	char why[IPC_REASON_MAX] = "";
+	char why[IPC_REASON_MAX] = "", what[IPC_REASON_MAX + 32];
 	struct vblk_opened o;
 	int err;
 
@@ -664,12 +685,18 @@ int vblk_mapped_reconnect(struct vblk_mapped *m, int chan)
 		close(m->chan);
 	m->chan = chan;
 	err = vblk_block_open(chan, m->index, m->bounce_fd, &o, why, sizeof(why));
-	if (err < 0) {
-		log_warnx("disk %u: the new mica-blockd gave no image: %s", m->index,
-			  why[0] ? why : strerror(-err));
+	if (err < 0 && is_disconnect(err)) {
+		/* It died too: mica restarts it, requests wait on. */
+		log_warnx("disk %u: the new mica-blockd went away (%s); waiting for the next",
+			  m->index, strerror(-err));
 		close(m->chan);
 		m->chan = -1;
 		return err;
+	}
+	if (err < 0) {
+		snprintf(what, sizeof(what), "gave no image (%s)",
+			 why[0] ? why : strerror(-err));
+		return refused(m, err, what);
 	}
 	/* Same image (mica keeps the files open across blockd restarts): keep
 	 * our fds, which io_uring uses. */
@@ -681,12 +708,9 @@ int vblk_mapped_reconnect(struct vblk_mapped *m, int chan)
 				err = -EIO;
 	}
 	vblk_opened_close(&o);
-	if (err < 0) {
-		log_warnx("disk %u: the new mica-blockd serves another image", m->index);
-		close(m->chan);
-		m->chan = -1;
-		return err;
-	}
+	if (err < 0)
+		return refused(m, err, "serves another image");
+	m->refused = false;
 	cache_clear(m);
 	m->generation = o.generation;
 	err = replay(m);
@@ -696,5 +720,17 @@ int vblk_mapped_reconnect(struct vblk_mapped *m, int chan)
 		m->lost = true;
 		err = 0;
 	}
+	return err;
+}
+
+int vblk_mapped_takeover(struct vblk_mapped *m, struct vblk_dev *b, int chan)
+{
+	int err = vblk_mapped_reconnect(m, chan);
+
+	if (err == 0)
+		log_info("disk %u: mica-blockd is back; resuming", m->index);
+	/* Parked requests go on: served, failed (refused), or parked again
+	 * (the new blockd died too). */
+	vblk_resume(b);
 	return err;
 }

@@ -54,6 +54,7 @@ struct vblk_mapped {
 	bool dirty;                   /* written since the last fdatasync */
 	bool lost;                    /* a replay failed: flushes fail */
 	bool standalone;              /* mica-blk --mapping: blockd never comes back */
+	bool refused;                 /* the latest blockd would not reopen the disk */
 	struct mapped_extent cache[MAPPED_CACHE];   /* sorted by offset */
 	size_t ncache;
 	unsigned victim;
@@ -80,6 +81,13 @@ int vblk_mapped_init(struct vblk_mapped *m, int chan, uint32_t index, struct vbl
 /* A new blockd on chan: open again, check it is the same image, replay
  * the unflushed allocations.  0, or a negative errno (chan closed). */
 int vblk_mapped_reconnect(struct vblk_mapped *m, int chan);
+/* vblk_mapped_reconnect, then the requests b parked while blockd was
+ * away go on: served, or completed with VIRTIO_BLK_S_IOERR when the new
+ * blockd refuses the disk (as are new ones until a later blockd takes
+ * it).  Returns what vblk_mapped_reconnect did. */
+struct vblk_dev;
+int vblk_mapped_takeover(struct vblk_mapped *m, struct vblk_dev *b, int chan);
+
 /* Host offset in file 0 of the whole of [off, off+len) if the cache
  * knows it (for writes: owned clusters), else -1: for io_uring. */
 int64_t vblk_mapped_fast(struct vblk_mapped *m, uint64_t off, uint64_t len, bool write);

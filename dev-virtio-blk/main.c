@@ -130,15 +130,8 @@ static int blk_attach(struct daemon *d, const Mica__FdInfo *info, int fd)
 	}
 	/* A new mica-blockd: reopen, replay what it may have lost, resume. */
 	if (info->kind == MICA__FD_KIND__FD_BLOCK_CHANNEL && serving_mapped) {
-		int err;
-
 		vblk_drain(&managed);
-		err = vblk_mapped_reconnect(&mapped, fd);
-		if (err == 0) {
-			log_info("disk %u: mica-blockd is back; resuming", d->index);
-			vblk_resume(&managed);
-		}
-		return err;
+		return vblk_mapped_takeover(&mapped, &managed, fd);
 	}
 	return backend_attach(&ends, info, fd);
 }

@@ -146,7 +146,8 @@ struct virtq {
 /* Set up a queue on rings already translated to host pointers (check
  * their sizes with the helpers above first).  features: the negotiated
  * feature bits.  Returns 0 or -EINVAL (size not a power of two for split,
- * zero, or above VQ_MAX_SIZE). */
+ * zero, or above VQ_MAX_SIZE).  The queue is overwritten whole: call
+ * vq_inflight_detach first on a queue that may have tracking attached. */
 int vq_init_split(struct virtq *vq, const struct gmem *mem, uint16_t size,
 		  void *desc, void *avail, void *used, uint64_t features);
 int vq_init_packed(struct virtq *vq, const struct gmem *mem, uint16_t size,
@@ -161,7 +162,8 @@ uint16_t vq_get_base(const struct virtq *vq);
  * region records work an earlier back-end popped and never completed,
  * those heads are popped again first, oldest first, and the avail index
  * resumes after them.  Call after vq_set_base.  0, or -EINVAL for a
- * region that does not fit this queue (tracking then stays off). */
+ * region that does not fit this queue (tracking then stays off).
+ * Allocates the resubmit list: pair with vq_inflight_detach. */
 int vq_inflight_attach(struct virtq *vq, struct vq_inflight_split *r);
 void vq_inflight_detach(struct virtq *vq);
 

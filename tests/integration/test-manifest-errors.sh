@@ -38,6 +38,36 @@ bad disk-missing '$.disks[0].path: cannot read and write' \
 	'{ "boot": { "kernel": "kernel" }, "disks": [ { "path": "nope.img" } ] }'
 bad bad-hostfwd '$.nets[0].hostfwd[0]' \
 	'{ "boot": { "kernel": "kernel" }, "nets": [ { "mode": "user", "hostfwd": ["tcp::x-:22"] } ] }'
+K='"boot": { "kernel": "kernel" }'
+bad backing-not-array '$.disks[0].backing: expected array, got string' \
+	"{ $K, \"disks\": [ { \"path\": \"kernel\", \"backing\": \"base.qcow2\" } ] }"
+bad backing-not-string '$.disks[0].backing[1]: expected string, got object' \
+	"{ $K, \"disks\": [ { \"path\": \"kernel\", \"backing\": [ \"kernel\", {} ] } ] }"
+bad backing-empty '$.disks[0].backing[0]: must not be empty' \
+	"{ $K, \"disks\": [ { \"path\": \"kernel\", \"backing\": [ \"\" ] } ] }"
+bad backing-too-many '$.disks[0].backing: at most 8 backing files' \
+	"{ $K, \"disks\": [ { \"path\": \"kernel\", \"backing\": [ $(printf '"kernel",%.0s' 1 2 3 4 5 6 7 8) \"kernel\" ] } ] }"
+bad backing-missing '$.disks[0].backing[0]: cannot read' \
+	"{ $K, \"disks\": [ { \"path\": \"kernel\", \"backing\": [ \"no-such-base.qcow2\" ] } ] }"
+bad queues-range '$.nets[0].queues: 4 out of range 1..3' \
+	"{ $K, \"nets\": [ { \"mode\": \"tap\", \"queues\": 4 } ] }"
+bad queues-zero '$.nets[0].queues: 0 out of range 1..3' \
+	"{ $K, \"nets\": [ { \"mode\": \"tap\", \"queues\": 0 } ] }"
+bad queues-type '$.nets[1].queues: expected int, got string' \
+	"{ $K, \"nets\": [ { \"mode\": \"user\" }, { \"mode\": \"tap\", \"queues\": \"2\" } ] }"
+bad queues-user '$.nets[0].queues: one queue pair for mode "user"' \
+	"{ $K, \"nets\": [ { \"mode\": \"user\", \"queues\": 2 } ] }"
+bad mtu-low '$.nets[0].mtu: 67 out of range 68..65535' \
+	"{ $K, \"nets\": [ { \"mode\": \"tap\", \"mtu\": 67 } ] }"
+bad mtu-high '$.nets[0].mtu: 65536 out of range 68..65535' \
+	"{ $K, \"nets\": [ { \"mode\": \"tap\", \"mtu\": 65536 } ] }"
+bad mtu-type '$.nets[0].mtu: expected int, got boolean' \
+	"{ $K, \"nets\": [ { \"mode\": \"tap\", \"mtu\": true } ] }"
+bad mtu-user '$.nets[0].mtu: at most 1500 for mode "user"' \
+	"{ $K, \"nets\": [ { \"mode\": \"user\", \"mtu\": 9000 } ] }"
+bad flag-backing '--disk: backing= needs a path' "{ $K }" --disk "$WORK/kernel,backing="
+bad flag-queues '--net: queues=9 is not 1..3' "{ $K }" --net tap,queues=9
+bad flag-mtu '--net: mtu=64k is not 68..65535' "{ $K }" --net tap,mtu=64k
 bad flag-memory '--memory: invalid size "12Q"' '{ "boot": { "kernel": "kernel" } }' --memory 12Q
 bad flag-net '--net: mode "wifi"' '{ "boot": { "kernel": "kernel" } }' --net wifi
 bad flag-accel '--accel: "hvf"' '{ "boot": { "kernel": "kernel" } }' --accel hvf

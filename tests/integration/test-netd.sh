@@ -40,10 +40,29 @@ all_running() {
 sys.exit(0 if all(p["state"]=="running" for p in json.load(sys.stdin)["processes"]) else 1)'
 }
 generated_tap() { ip -o link show | awk -F': ' '$2 ~ /^mica[0-9a-f]+0/ {print $2}' | cut -d@ -f1; }
+# Every process running and NIC 0 holding the TAP netd made for it.
+vm_up() {
+	local t
+	all_running && t=$(generated_tap) && [ -n "$t" ] &&
+		[[ "$(field net0 detail)" == *"TAP $t"* ]]
+}
+# The pids of this VM's processes, and whether they have all exited.
+vm_pids() {
+	"$MICA" status nettest --json 2>/dev/null | python3 -c 'import json,sys
+print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["processes"] if p["pid"]))'
+}
+all_gone() {
+	local p
+	[ -n "$1" ] || return 1
+	for p in $1; do
+		grep -qs '^State:[[:space:]]*[^Z]' /proc/$p/status && return 1
+	done
+	return 0
+}
 
 "$MICA" run "$WORK/tap.json" >"$WORK/log" 2>&1 &
 MICA_PID=$!
-check "mica run with two TAP NICs and a user NIC starts" wait_for 10 all_running
+check "mica run with two TAP NICs and a user NIC starts" wait_for $T_WAIT vm_up
 tap=$(generated_tap)
 check "netd created a TAP for NIC 0 ($tap)" test -n "$tap"
 check "it is on the manifest's bridge" bash -c "ip -o link show $tap | grep -q 'master br0'"
@@ -55,14 +74,14 @@ check "the user-mode NIC needs no TAP" bash -c "[[ \"$(field net2 detail)\" != *
 old=$(field net0 pid)
 kill -9 "$old"
 net_restarted() { [ "$(field net0 state)" = running ] && [ "$(field net0 pid)" != "$old" ]; }
-check "kill -9 mica-net 0: restarted" wait_for 3 net_restarted
+check "kill -9 mica-net 0: restarted" wait_for $T_WAIT net_restarted
 given_again() { [[ "$(field net0 detail)" == *"TAP $tap"* ]]; }
-check "and given its TAP again" wait_for 3 given_again
+check "and given its TAP again" wait_for $T_WAIT given_again
 
 old=$(field netd pid)
 kill -9 "$old"
 restarted() { [ "$(field netd state)" = running ] && [ "$(field netd pid)" != "$old" ]; }
-check "kill -9 netd: restarted" wait_for 3 restarted
+check "kill -9 netd: restarted" wait_for $T_WAIT restarted
 check "restarted netd kept the TAPs" bash -c "ip link show $tap >/dev/null && ip link show usertap0 >/dev/null"
 
 "$MICA" stop nettest >/dev/null; wait $MICA_PID; MICA_PID=
@@ -71,15 +90,19 @@ check "stop: the administrator's TAP and bridge stay" \
 	bash -c "ip link show usertap0 >/dev/null && ip link show br0 >/dev/null"
 
 # A VM killed outright leaves its persistent TAP; the next run sweeps it.
+# netd is stopped first: otherwise it may see its control socket close
+# before the parent-death SIGKILL lands, and remove the TAP itself.
 "$MICA" run "$WORK/tap.json" >"$WORK/log2" 2>&1 &
 MICA_PID=$!
-wait_for 10 all_running
+check "second run starts" wait_for $T_WAIT vm_up
+pids=$(vm_pids)
+kill -STOP "$(field netd pid)"
 kill -9 $MICA_PID; wait $MICA_PID 2>/dev/null; MICA_PID=
-sleep 0.5
+check "kill -9 mica: its processes exit" wait_for $T_WAIT all_gone "$pids"
 check "kill -9 mica: its TAP is left behind ($(generated_tap))" test -n "$(generated_tap)"
 "$MICA" run "$WORK/tap.json" >"$WORK/log3" 2>&1 &
 MICA_PID=$!
-wait_for 10 all_running
+check "third run starts" wait_for $T_WAIT vm_up
 check "the next run sweeps and recreates exactly one TAP" test "$(generated_tap | wc -l)" = 1
 "$MICA" stop nettest >/dev/null; wait $MICA_PID; MICA_PID=
 check "and removes it at stop" test -z "$(generated_tap)"

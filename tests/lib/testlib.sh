@@ -22,6 +22,9 @@ finish() {
 }
 
 # wait_for SECONDS command...: poll every 50 ms until the command succeeds.
+# Bounds are upper limits for a loaded machine, not expectations: use
+# $T_WAIT (60 s unless set) where the state is bound to come.
+T_WAIT=${T_WAIT:-60}
 wait_for() {
 	local limit=$1; shift
 	local end=$(( $(date +%s%N) + limit * 1000000000 ))

@@ -241,6 +241,9 @@ static void test_flags(void)
 	CU_ASSERT_STRING_EQUAL(cfg.nets[1].parent, "eth0");
 	CU_ASSERT(config_add_net_flag(&cfg, "wifi", err, sizeof(err)) < 0);
 	CU_ASSERT(strstr(err, "--net: mode \"wifi\"") != NULL);
+	CU_ASSERT(config_add_net_flag(&cfg, "user,hostfwd=tcp::1-:2,mtu=1", err,
+				      sizeof(err)) < 0);
+	CU_ASSERT_EQUAL(cfg.nnets, 2);               /* the refused ones are not added */
 	config_free(&cfg);
 }
 
@@ -271,6 +274,12 @@ static void test_net_queues(void)
 
 	expect_error("{ \"nets\": [ { \"mode\": \"tap\", \"queues\": 9 } ] }",
 		     "$.nets[0].queues: 9 out of range 1..3");
+	expect_error("{ \"nets\": [ { \"mode\": \"tap\", \"queues\": 0 } ] }",
+		     "$.nets[0].queues: 0 out of range 1..3");
+	expect_error("{ \"nets\": [ { \"mode\": \"user\" }, { \"mode\": \"tap\", "
+		     "\"queues\": \"2\" } ] }", "$.nets[1].queues: expected int, got string");
+	expect_error("{ \"nets\": [ { \"mode\": \"tap\", \"queues\": 1.5 } ] }",
+		     "$.nets[0].queues: expected int, got double");
 	config_init(&cfg);
 	cfg.kernel = strdup("/proc/self/exe");
 	CU_ASSERT(config_add_net_flag(&cfg, "tap,bridge=br0,queues=2", err, sizeof(err)) == 0);
@@ -278,9 +287,13 @@ static void test_net_queues(void)
 	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == 0);
 	CU_ASSERT(config_add_net_flag(&cfg, "tap,queues=0", err, sizeof(err)) < 0);
 	CU_ASSERT(strstr(err, "--net: queues=0 is not 1..3") != NULL);
+	CU_ASSERT(config_add_net_flag(&cfg, "tap,queues=4", err, sizeof(err)) < 0);
+	CU_ASSERT(strstr(err, "--net: queues=4 is not 1..3") != NULL);
+	CU_ASSERT(config_add_net_flag(&cfg, "tap,queues=2x", err, sizeof(err)) < 0);
+	CU_ASSERT(strstr(err, "--net: queues=2x is not 1..3") != NULL);
 	CU_ASSERT(config_add_net_flag(&cfg, "user,queues=2", err, sizeof(err)) == 0);
 	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == -EINVAL);
-	CU_ASSERT(strstr(err, "$.nets[2].queues: one queue pair for mode \"user\"") != NULL);
+	CU_ASSERT(strstr(err, "$.nets[1].queues: one queue pair for mode \"user\"") != NULL);
 	config_free(&cfg);
 }
 
@@ -292,6 +305,12 @@ static void test_net_mtu(void)
 
 	expect_error("{ \"nets\": [ { \"mode\": \"tap\", \"mtu\": 20 } ] }",
 		     "$.nets[0].mtu: 20 out of range 68..65535");
+	expect_error("{ \"nets\": [ { \"mode\": \"tap\", \"mtu\": 65536 } ] }",
+		     "$.nets[0].mtu: 65536 out of range 68..65535");
+	expect_error("{ \"nets\": [ { \"mode\": \"tap\", \"mtu\": -1 } ] }",
+		     "$.nets[0].mtu: -1 out of range 68..65535");
+	expect_error("{ \"nets\": [ { \"mode\": \"tap\", \"mtu\": \"9000\" } ] }",
+		     "$.nets[0].mtu: expected int, got string");
 	config_init(&cfg);
 	cfg.kernel = strdup("/proc/self/exe");
 	CU_ASSERT(config_add_net_flag(&cfg, "tap,mtu=9000", err, sizeof(err)) == 0);
@@ -299,9 +318,62 @@ static void test_net_mtu(void)
 	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == 0);
 	CU_ASSERT(config_add_net_flag(&cfg, "tap,mtu=big", err, sizeof(err)) < 0);
 	CU_ASSERT(strstr(err, "--net: mtu=big is not 68..65535") != NULL);
+	CU_ASSERT(config_add_net_flag(&cfg, "tap,mtu=65536", err, sizeof(err)) < 0);
+	CU_ASSERT(strstr(err, "--net: mtu=65536 is not 68..65535") != NULL);
+	CU_ASSERT(config_add_net_flag(&cfg, "tap,mtu=", err, sizeof(err)) < 0);
+	CU_ASSERT(strstr(err, "--net: mtu= is not 68..65535") != NULL);
 	CU_ASSERT(config_add_net_flag(&cfg, "user,mtu=9000", err, sizeof(err)) == 0);
 	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == -EINVAL);
-	CU_ASSERT(strstr(err, "$.nets[2].mtu: at most 1500 for mode \"user\"") != NULL);
+	CU_ASSERT(strstr(err, "$.nets[1].mtu: at most 1500 for mode \"user\"") != NULL);
+	config_free(&cfg);
+}
+
+/* Backing files: an array of 1..CONFIG_MAX_BACKING path strings, each
+ * readable; --disk takes them as repeated backing=PATH. */
+static void test_disk_backing(void)
+{
+	struct vm_config cfg;
+	char err[CONFIG_ERR_MAX];
+	const char *e;
+	char want[300];
+
+	e = load("{ \"disks\": [ { \"path\": \"a.qcow2\", \"format\": \"qcow2\",\n"
+		 "  \"backing\": [ \"base.qcow2\", \"/abs/root.img\" ] } ] }", &cfg);
+	CU_ASSERT_STRING_EQUAL(e, "");
+	CU_ASSERT_EQUAL(cfg.disks[0].nbacking, 2);
+	snprintf(want, sizeof(want), "%s/base.qcow2", dir);
+	CU_ASSERT_STRING_EQUAL(cfg.disks[0].backing[0], want);  /* relative to manifest */
+	CU_ASSERT_STRING_EQUAL(cfg.disks[0].backing[1], "/abs/root.img");
+	cfg.kernel = strdup("/proc/self/exe");
+	free(cfg.disks[0].path);
+	cfg.disks[0].path = strdup("/proc/self/cwd");
+	CU_ASSERT(config_check(&cfg, err, sizeof(err)) == -EINVAL);
+	CU_ASSERT(strstr(err, "$.disks[0].backing[0]: cannot read") != NULL);
+	config_free(&cfg);
+
+	expect_error("{ \"disks\": [ { \"path\": \"a\", \"backing\": \"b.qcow2\" } ] }",
+		     "$.disks[0].backing: expected array, got string");
+	expect_error("{ \"disks\": [ { \"path\": \"a\", \"backing\": [ \"b\", 7 ] } ] }",
+		     "$.disks[0].backing[1]: expected string, got int");
+	expect_error("{ \"disks\": [ { \"path\": \"a\" }, { \"path\": \"c\", \"backing\": "
+		     "[ \"\" ] } ] }", "$.disks[1].backing[0]: must not be empty");
+	expect_error("{ \"disks\": [ { \"path\": \"a\", \"backing\": [ \"1\", \"2\", \"3\", "
+		     "\"4\", \"5\", \"6\", \"7\", \"8\", \"9\" ] } ] }",
+		     "$.disks[0].backing: at most 8 backing files");
+	CU_ASSERT_EQUAL(CONFIG_MAX_BACKING, 8);
+
+	config_init(&cfg);
+	CU_ASSERT(config_add_disk_flag(&cfg, "a.qcow2,backing=b.qcow2,backing=c.qcow2", err,
+				       sizeof(err)) == 0);
+	CU_ASSERT_EQUAL(cfg.disks[0].nbacking, 2);
+	CU_ASSERT_STRING_EQUAL(cfg.disks[0].backing[1], "c.qcow2");
+	CU_ASSERT(config_add_disk_flag(&cfg, "a.qcow2,backing=", err, sizeof(err)) < 0);
+	CU_ASSERT(strstr(err, "--disk: backing= needs a path") != NULL);
+	CU_ASSERT(config_add_disk_flag(&cfg, "a,backing=1,backing=2,backing=3,backing=4,"
+				       "backing=5,backing=6,backing=7,backing=8,backing=9",
+				       err, sizeof(err)) < 0);
+	CU_ASSERT(strstr(err, "--disk: backing=9: at most 8 backing files") != NULL);
+	CU_ASSERT_EQUAL(cfg.ndisks, 1);              /* the refused ones are not added */
 	config_free(&cfg);
 }
 
@@ -320,6 +392,7 @@ int main(void)
 		CUTEST(test_hostfwd_forms),
 		CUTEST(test_net_queues),
 		CUTEST(test_net_mtu),
+		CUTEST(test_disk_backing),
 	};
 	char cmd[300];
 	int rc;

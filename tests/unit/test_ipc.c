@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -296,6 +297,234 @@ static void test_rejects_bad_setup(void)
 	pair_close();
 }
 
+/* ---- validation of the block mapping service and macvtap messages ---- */
+
+/* MICA_IPC_SEEDS=DIR: every message test_new_messages sees accepted is
+ * also written to DIR as a seed for fuzz_ipc_decode (first byte: fd
+ * count, then the datagram); tests/fuzz/seeds/fuzz_ipc_decode holds them. */
+static void write_seed(const Mica__Envelope *env, size_t nfds, const char *name)
+{
+	const char *dir = getenv("MICA_IPC_SEEDS");
+	uint8_t buf[4096];
+	char path[512];
+	size_t len;
+	FILE *f;
+
+	if (dir == NULL || name == NULL)
+		return;
+	len = mica__envelope__get_packed_size(env);
+	CU_ASSERT_FATAL(len < sizeof(buf));
+	buf[0] = (uint8_t)nfds;
+	mica__envelope__pack(env, buf + 1);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	CU_ASSERT_FATAL(f != NULL);
+	CU_ASSERT(fwrite(buf, 1, len + 1, f) == len + 1);
+	fclose(f);
+}
+
+/* Validate env as if it arrived with nfds fds: accepted when want is NULL
+ * (and then stored as seed `seed`), else refused with want in the reason. */
+static void expect_valid(Mica__Envelope *env, size_t nfds, const char *want,
+			 const char *seed)
+{
+	char why[IPC_REASON_MAX] = "";
+	int err;
+
+	env->nfds = (uint32_t)nfds;
+	err = ipc_validate(env, nfds, why, sizeof(why));
+	if (want == NULL) {
+		if (err != 0)
+			printf("  refused: %s\n", why);
+		CU_ASSERT_EQUAL(err, 0);
+		write_seed(env, nfds, seed);
+		return;
+	}
+	if (err == 0 || strstr(why, want) == NULL)
+		printf("  wanted \"%s\", got %d \"%s\"\n", want, err, why);
+	CU_ASSERT_EQUAL(err, -EBADMSG);
+	CU_ASSERT(strstr(why, want) != NULL);
+}
+
+static void test_block_map_messages(void)
+{
+	Mica__Envelope env = MICA__ENVELOPE__INIT;
+	Mica__BlockMap map = MICA__BLOCK_MAP__INIT;
+	Mica__BlockMapReply reply = MICA__BLOCK_MAP_REPLY__INIT;
+	Mica__BlockExtent e0 = MICA__BLOCK_EXTENT__INIT, e1 = MICA__BLOCK_EXTENT__INIT;
+	Mica__BlockExtent *extents[2] = { &e0, &e1 };
+
+	env.body_case = MICA__ENVELOPE__BODY_BLOCK_MAP;
+	env.block_map = &map;
+	map.offset = 4096;
+	map.length = 65536;
+	expect_valid(&env, 0, NULL, "block_map");
+	map.length = 0;
+	expect_valid(&env, 0, "block_map: range 4096+0", NULL);
+	map.length = 100;
+	expect_valid(&env, 0, "block_map: range 4096+100", NULL);
+	map.offset = UINT64_MAX - 511;
+	map.length = 1024;
+	expect_valid(&env, 0, "no wrap-around", NULL);
+	map.offset = 0;
+	map.length = 512;
+	expect_valid(&env, 1, "block_map carries 1 unexpected fds", NULL);
+
+	env.body_case = MICA__ENVELOPE__BODY_BLOCK_MAP_REPLY;
+	env.block_map_reply = &reply;
+	expect_valid(&env, 0, "block_map_reply: no extents", NULL);
+	reply.n_extents = 2;
+	reply.extents = extents;
+	reply.generation = 3;
+	e0.offset = 0;
+	e0.length = 65536;
+	e0.host_offset = 1 << 20;
+	e0.writable = true;
+	e1.offset = 65536;
+	e1.length = 4096;
+	e1.kind = 1;                                  /* zeroes */
+	expect_valid(&env, 0, NULL, "block_map_reply");
+	e1.length = 0;
+	expect_valid(&env, 0, "block_map_reply: range 65536+0", NULL);
+	e1.length = 4096;
+	e1.kind = BLOCK_EXTENT_KIND_MAX + 1;
+	expect_valid(&env, 0, "extent 1 (kind 3, file 0) is not valid", NULL);
+	e1.kind = 0;
+	e1.file = IPC_MAX_FDS;
+	expect_valid(&env, 0, "extent 1 (kind 0, file 16) is not valid", NULL);
+	e1.file = 1;
+	e1.host_offset = UINT64_MAX - 1024;
+	expect_valid(&env, 0, "extent 1 (kind 0, file 1) is not valid", NULL);
+	e1.host_offset = 0;
+	e1.offset = 65536 + 512;                      /* a hole between the two */
+	expect_valid(&env, 0, "not contiguous", NULL);
+	e1.offset = 65536;
+	expect_valid(&env, 0, NULL, "block_map_reply_backing");
+}
+
+static void test_block_write_messages(void)
+{
+	Mica__Envelope env = MICA__ENVELOPE__INIT;
+	Mica__BlockWritePrepare prep = MICA__BLOCK_WRITE_PREPARE__INIT;
+	Mica__BlockWriteGrant grant = MICA__BLOCK_WRITE_GRANT__INIT;
+	Mica__BlockWriteDone done = MICA__BLOCK_WRITE_DONE__INIT;
+
+	env.body_case = MICA__ENVELOPE__BODY_BLOCK_WRITE_PREPARE;
+	env.block_write_prepare = &prep;
+	prep.offset = 8192;
+	prep.length = 4096;
+	expect_valid(&env, 0, NULL, "block_write_prepare");
+	prep.offset = 8193;
+	expect_valid(&env, 0, "block_write_prepare: range 8193+4096", NULL);
+
+	env.body_case = MICA__ENVELOPE__BODY_BLOCK_WRITE_GRANT;
+	env.block_write_grant = &grant;
+	grant.offset = 8192;
+	grant.length = 4096;
+	grant.host_offset = 1 << 20;
+	grant.in_place = true;                        /* in place: grant id 0 */
+	expect_valid(&env, 0, NULL, "block_write_grant_in_place");
+	grant.grant = 7;
+	expect_valid(&env, 0, "grant 7 (in place) is not consistent", NULL);
+	grant.in_place = false;                       /* allocating: whole clusters */
+	grant.cluster_offset = 0;
+	grant.cluster_host = 1 << 20;
+	grant.cluster_bytes = 65536;
+	expect_valid(&env, 0, NULL, "block_write_grant");
+	grant.cluster_offset = 65536;                 /* starts after the write */
+	expect_valid(&env, 0, "grant 7 (allocating) is not consistent", NULL);
+	grant.cluster_offset = 0;
+	grant.cluster_bytes = 8192;                   /* ends before it */
+	expect_valid(&env, 0, "grant 7 (allocating) is not consistent", NULL);
+	grant.cluster_bytes = 65536;
+	grant.grant = 0;                              /* allocating needs an id */
+	expect_valid(&env, 0, "grant 0 (allocating) is not consistent", NULL);
+	grant.grant = 7;
+	grant.length = 0;
+	expect_valid(&env, 0, "block_write_grant: range 8192+0", NULL);
+
+	env.body_case = MICA__ENVELOPE__BODY_BLOCK_WRITE_DONE;
+	env.block_write_done = &done;
+	done.grant = 7;
+	expect_valid(&env, 0, NULL, "block_write_done");
+	done.abort = true;
+	expect_valid(&env, 0, NULL, "block_write_done_abort");
+	expect_valid(&env, 1, "block_write_done carries 1 unexpected fds", NULL);
+}
+
+static void test_block_op_messages(void)
+{
+	Mica__Envelope env = MICA__ENVELOPE__INIT;
+	Mica__BlockOp op = MICA__BLOCK_OP__INIT;
+	Mica__BlockOpen open_msg = MICA__BLOCK_OPEN__INIT;
+
+	env.body_case = MICA__ENVELOPE__BODY_BLOCK_OP;
+	env.block_op = &op;
+	op.op = MICA__BLOCK_OP_KIND__BLOCK_OP_FLUSH;  /* a flush needs no range */
+	expect_valid(&env, 0, NULL, "block_op_flush");
+	op.op = MICA__BLOCK_OP_KIND__BLOCK_OP_DISCARD;
+	expect_valid(&env, 0, "block_op: range 0+0", NULL);
+	op.offset = 1 << 20;
+	op.length = 1 << 20;
+	expect_valid(&env, 0, NULL, "block_op_discard");
+	op.op = MICA__BLOCK_OP_KIND__BLOCK_OP_ZEROES;
+	op.offset = 100;
+	expect_valid(&env, 0, "block_op: range 100+1048576", NULL);
+	op.offset = 0;
+	expect_valid(&env, 0, NULL, "block_op_zeroes");
+	op.op = MICA__BLOCK_OP_KIND__BLOCK_OP_READ;
+	op.length = BLOCK_BOUNCE_MAX;
+	expect_valid(&env, 0, NULL, "block_op_read");
+	op.length = BLOCK_BOUNCE_MAX + 512;
+	expect_valid(&env, 0, "block_op: read of 2097664 bytes, at most 2097152", NULL);
+
+	env.body_case = MICA__ENVELOPE__BODY_BLOCK_OPEN;
+	env.block_open = &open_msg;
+	open_msg.mapping = true;
+	expect_valid(&env, 0, NULL, "block_open_mapping");
+	expect_valid(&env, 1, "block_open: 1 fds, bounce buffer of 0 bytes", NULL);
+	open_msg.bounce_bytes = 1 << 20;
+	expect_valid(&env, 1, NULL, "block_open_bounce");
+	expect_valid(&env, 0, "block_open: 0 fds, bounce buffer of 1048576", NULL);
+	open_msg.bounce_bytes = BLOCK_BOUNCE_MAX + 1;
+	expect_valid(&env, 1, "block_open: 1 fds, bounce buffer of 2097153", NULL);
+}
+
+static void test_macvtap_messages(void)
+{
+	Mica__Envelope env = MICA__ENVELOPE__INIT;
+	Mica__MacvtapOpen mo = MICA__MACVTAP_OPEN__INIT;
+	Mica__MacvtapOpened opened = MICA__MACVTAP_OPENED__INIT;
+
+	env.body_case = MICA__ENVELOPE__BODY_MACVTAP_OPEN;
+	env.macvtap_open = &mo;
+	mo.index = 1;
+	mo.ifindex = 12;
+	mo.queues = 2;
+	expect_valid(&env, 0, NULL, "macvtap_open");
+	mo.ifindex = 0;
+	expect_valid(&env, 0, "macvtap_open: ifindex 0, 2 queues (1..16)", NULL);
+	mo.ifindex = (uint32_t)INT32_MAX + 1;
+	expect_valid(&env, 0, "macvtap_open: ifindex 2147483648", NULL);
+	mo.ifindex = 12;
+	mo.queues = 0;
+	expect_valid(&env, 0, "macvtap_open: ifindex 12, 0 queues", NULL);
+	mo.queues = 17;
+	expect_valid(&env, 0, "macvtap_open: ifindex 12, 17 queues", NULL);
+	mo.queues = 16;
+	expect_valid(&env, 1, "macvtap_open carries 1 unexpected fds", NULL);
+
+	env.body_case = MICA__ENVELOPE__BODY_MACVTAP_OPENED;
+	env.macvtap_opened = &opened;
+	opened.index = 1;
+	opened.ifindex = 12;
+	opened.queues = 2;
+	expect_valid(&env, 2, NULL, "macvtap_opened");
+	expect_valid(&env, 1, "macvtap_opened: 2 queues but 1 fds", NULL);
+	opened.queues = 0;
+	expect_valid(&env, 0, "macvtap_opened: 0 queues but 0 fds", NULL);
+}
+
 static void test_peer_close(void)
 {
 	struct ipc_msg msg;
@@ -416,6 +645,10 @@ CUTEST_MAIN("ipc",
 	CUTEST(test_rejects_garbage),
 	CUTEST(test_rejects_bad_fields),
 	CUTEST(test_rejects_bad_setup),
+	CUTEST(test_block_map_messages),
+	CUTEST(test_block_write_messages),
+	CUTEST(test_block_op_messages),
+	CUTEST(test_macvtap_messages),
 	CUTEST(test_peer_close),
 	CUTEST(test_mutations_never_crash),
 	CUTEST(test_evloop))

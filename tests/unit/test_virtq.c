@@ -316,6 +316,7 @@ static void test_inflight_tracking(void)
 	CU_ASSERT_EQUAL(vqdrv_get_used(&drv, &id, &len), 1);
 
 	/* A new back-end on the same rings, resumed at the used index. */
+	vq_inflight_detach(&vq);
 	vq_init_split(&vq, &gm, QSIZE, drv.desc, drv.avail, drv.used, FEATURES);
 	vq_set_base(&vq, 1);
 	region[sizeof(*r) + 16 * 5] = 7;                      /* garbage state: cleared */
