@@ -46,6 +46,7 @@ enum ir_opcode {
 	IR_EXIT,	/* leave the block to guest pc imm (chainable) */
 	IR_EXIT_INDIRECT, /* leave the block to guest pc a */
 	IR_EXIT_SPECIAL, /* leave to the runtime: reason aux, guest pc imm */
+	IR_VEC,		/* 128-bit op on vector state in env (ir_vec) */
 	IR_NUM_OPCODES
 };
 
@@ -128,6 +129,29 @@ ir_temp ir_load(struct ir_block *blk, ir_temp addr, unsigned size);
 void ir_store(struct ir_block *blk, ir_temp addr, ir_temp v, unsigned size);
 ir_temp ir_call(struct ir_block *blk, const void *helper, unsigned flags,
 		unsigned nargs, const ir_temp *args);
+/* IR_VEC: one 128-bit integer/logic/shuffle operation on vector state
+ * slots of env, named by its x86 SSE encoding (the guest's own, which an
+ * x86-64 host runs as is; another host maps it): aux = kind, imm =
+ * d_off | s_off << 16 | enc << 32.  Reads and writes env only at
+ * offsets >= IR_VECTOR_STATE_OFF (like an IR_HELPER_VECTOR call), never
+ * guest memory (memory operands are staged with IR_LOAD), never MXCSR. */
+enum ir_vec_kind {
+	IR_VEC_XMM,	/* [d] = op([d], [s]) */
+	IR_VEC_SHIFT,	/* [d] = op /digit [d], imm8 (psllw.. pslldq) */
+	IR_VEC_TO_GPR,	/* dst = op([s]) (pmovmskb, movmskps/pd) */
+	IR_VEC_FLAGS,	/* dst = ZF | CF of op([d], [s]) (ptest) */
+};
+
+/* enc: opcode | map << 8 (0 = 0F, 1 = 0F38, 2 = 0F3A) | prefix << 10
+ * (0 none, 1 66, 2 F3, 3 F2) | has imm8 << 12 | ModRM digit << 13 |
+ * imm8 << 16. */
+#define IR_VEC_ENC(op, map, pfx, has_imm, digit, imm8)			\
+	((uint32_t)(op) | (uint32_t)(map) << 8 | (uint32_t)(pfx) << 10 |	\
+	 (uint32_t)(has_imm) << 12 | (uint32_t)(digit) << 13 |		\
+	 (uint32_t)(uint8_t)(imm8) << 16)
+
+ir_temp ir_vec(struct ir_block *blk, enum ir_vec_kind kind, unsigned d_off,
+	       unsigned s_off, uint32_t enc);
 void ir_insn_start(struct ir_block *blk, uint64_t guest_pc);
 void ir_brcond(struct ir_block *blk, ir_temp c, uint64_t target);
 void ir_exit(struct ir_block *blk, uint64_t target);

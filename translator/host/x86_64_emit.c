@@ -715,6 +715,86 @@ static void emit_call(struct ra *ra, const struct ir_op *op)
 	bind_temp(ra, op->dst, d);
 }
 
+/* ---- vector ops (IR_VEC) ----
+ * Guest vector state stays in env: each op loads host xmm0 (destination)
+ * and xmm1 (source) from env, runs the guest's SSE instruction on them
+ * and stores xmm0 back.  Generated code keeps nothing in host xmm
+ * registers (helpers clobber them), so both are free scratch. */
+
+/* movdqu xmmX, [rbp + off] (LOAD) or movdqu [rbp + off], xmmX. */
+static void emit_movdqu_env(struct emitter *e, bool load, unsigned x,
+			    unsigned off)
+{
+	asm_byte(e, 0xf3);
+	asm_byte(e, 0x0f);
+	asm_byte(e, load ? 0x6f : 0x7f);
+	if (off < 128) {
+		asm_byte(e, (uint8_t)(0x45 | x << 3));
+		asm_byte(e, (uint8_t)off);
+	} else {
+		asm_byte(e, (uint8_t)(0x85 | x << 3));
+		asm_u32(e, off);
+	}
+}
+
+/* The SSE instruction of ENC with ModRM reg = REG, rm = xmm RM. */
+static void emit_vec_insn(struct emitter *e, uint32_t enc, unsigned reg,
+			  unsigned rm)
+{
+	static const uint8_t pfx[4] = { 0, 0x66, 0xf3, 0xf2 };
+	unsigned map = (enc >> 8) & 3;
+
+	if ((enc >> 10) & 3)
+		asm_byte(e, pfx[(enc >> 10) & 3]);
+	if (reg >= 8)
+		asm_byte(e, 0x44);	/* REX.R */
+	asm_byte(e, 0x0f);
+	if (map)
+		asm_byte(e, map == 1 ? 0x38 : 0x3a);
+	asm_byte(e, (uint8_t)enc);
+	asm_byte(e, (uint8_t)(0xc0 | (reg & 7) << 3 | rm));
+	if (enc & (1u << 12))
+		asm_byte(e, (uint8_t)(enc >> 16));
+}
+
+static void emit_vec(struct ra *ra, const struct ir_op *op)
+{
+	struct emitter *e = &ra->e;
+	unsigned d_off = (unsigned)(op->imm & 0xffff);
+	unsigned s_off = (unsigned)((uint64_t)op->imm >> 16 & 0xffff);
+	uint32_t enc = (uint32_t)((uint64_t)op->imm >> 32);
+	int r;
+
+	switch (op->aux) {
+	case IR_VEC_XMM:
+	case IR_VEC_FLAGS:
+		emit_movdqu_env(e, true, 0, d_off);
+		emit_movdqu_env(e, true, 1, s_off);
+		emit_vec_insn(e, enc, 0, 1);
+		if (op->aux == IR_VEC_XMM) {
+			emit_movdqu_env(e, false, 0, d_off);
+			return;
+		}
+		r = alloc_reg(ra);
+		asm_byte(e, 0x9c);	/* pushfq */
+		asm_pop(e, r);
+		asm_alu_ri_sz(e, A_AND, r, 0x41, 4);	/* CF | ZF */
+		bind_temp(ra, op->dst, r);
+		return;
+	case IR_VEC_SHIFT:
+		emit_movdqu_env(e, true, 0, d_off);
+		emit_vec_insn(e, enc, (enc >> 13) & 7, 0);
+		emit_movdqu_env(e, false, 0, d_off);
+		return;
+	default:	/* IR_VEC_TO_GPR */
+		emit_movdqu_env(e, true, 1, s_off);
+		r = alloc_reg(ra);
+		emit_vec_insn(e, enc, (unsigned)r, 1);
+		bind_temp(ra, op->dst, r);
+		return;
+	}
+}
+
 /* Chainable exit: [jmp rel32 (patched when chained)] store pc, return
  * the exit token to the runtime. */
 static void emit_chain_exit(struct ra *ra, uint64_t target)
@@ -981,6 +1061,7 @@ static void emit_op(struct ra *ra, const struct ir_op *op)
 	case IR_SELECT: emit_select(ra, op); break;
 	case IR_LOAD: case IR_STORE: emit_memory(ra, op); break;
 	case IR_CALL: emit_call(ra, op); break;
+	case IR_VEC: emit_vec(ra, op); break;
 	case IR_BRCOND: emit_brcond(ra, op); break;
 	default: emit_exit(ra, op); break;
 	}
