@@ -28,6 +28,12 @@ struct tr_mem_lowering {
 			  const struct asm_mem *addr, unsigned size);
 	void (*emit_store)(struct emitter *e, const struct asm_mem *addr,
 			   int val, unsigned size);
+	/* 16 bytes between guest memory and host xmm register XMM, as one
+	 * access (it faults before writing anything). */
+	void (*emit_vload)(struct emitter *e, int xmm,
+			   const struct asm_mem *addr);
+	void (*emit_vstore)(struct emitter *e, const struct asm_mem *addr,
+			    int xmm);
 	int64_t guest_base;
 };
 

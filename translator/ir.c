@@ -433,6 +433,17 @@ ir_temp ir_vec(struct ir_block *blk, enum ir_vec_kind kind, unsigned d_off,
 	return def_temp(blk, op);
 }
 
+void ir_vec_mem(struct ir_block *blk, enum ir_vec_kind kind, ir_temp addr,
+		unsigned d_off)
+{
+	struct ir_op *op = emit(blk, IR_VEC);
+
+	op->aux = (uint8_t)kind;
+	op->helper_flags = IR_HELPER_VECTOR | IR_HELPER_MEMORY;
+	op->a = addr;
+	op->imm = (int64_t)d_off;
+}
+
 void ir_insn_start(struct ir_block *blk, uint64_t guest_pc)
 {
 	struct ir_op *op = emit(blk, IR_INSN_START);

@@ -134,12 +134,16 @@ ir_temp ir_call(struct ir_block *blk, const void *helper, unsigned flags,
  * x86-64 host runs as is; another host maps it): aux = kind, imm =
  * d_off | s_off << 16 | enc << 32.  Reads and writes env only at
  * offsets >= IR_VECTOR_STATE_OFF (like an IR_HELPER_VECTOR call), never
- * guest memory (memory operands are staged with IR_LOAD), never MXCSR. */
+ * guest memory (except IR_VEC_LOAD/STORE, ir_vec_mem), never MXCSR. */
 enum ir_vec_kind {
 	IR_VEC_XMM,	/* [d] = op([d], [s]) */
 	IR_VEC_SHIFT,	/* [d] = op /digit [d], imm8 (psllw.. pslldq) */
 	IR_VEC_TO_GPR,	/* dst = op([s]) (pmovmskb, movmskps/pd) */
 	IR_VEC_FLAGS,	/* dst = ZF | CF of op([d], [s]) (ptest) */
+	/* 16-byte guest memory accesses at guest address a, one access
+	 * each (through the memory lowering, faulting precisely): */
+	IR_VEC_LOAD,	/* [d] = memory */
+	IR_VEC_STORE,	/* memory = [d] */
 };
 
 /* enc: opcode | map << 8 (0 = 0F, 1 = 0F38, 2 = 0F3A) | prefix << 10
@@ -152,6 +156,8 @@ enum ir_vec_kind {
 
 ir_temp ir_vec(struct ir_block *blk, enum ir_vec_kind kind, unsigned d_off,
 	       unsigned s_off, uint32_t enc);
+void ir_vec_mem(struct ir_block *blk, enum ir_vec_kind kind, ir_temp addr,
+		unsigned d_off);
 void ir_insn_start(struct ir_block *blk, uint64_t guest_pc);
 void ir_brcond(struct ir_block *blk, ir_temp c, uint64_t target);
 void ir_exit(struct ir_block *blk, uint64_t target);

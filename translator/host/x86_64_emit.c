@@ -608,22 +608,45 @@ void x86_64_restore_state(const struct tr_pc_state *st, const void *ucontext,
 		}
 }
 
+/* The guest address operand (op->a) of the access OP, folded or not. */
+static void access_address(struct ra *ra, const struct ir_op *op,
+			   struct asm_mem *m)
+{
+	const struct folded_addr *fa = &ra->fold[ra->cur_op];
+
+	m->index = -1;
+	m->scale = 0;
+	m->disp = 0;
+	if (fa->base != IR_NO_TEMP) {
+		m->base = use(ra, fa->base, H_R11);
+		if (fa->index != IR_NO_TEMP)
+			m->index = use(ra, fa->index, H_RCX);
+		m->scale = fa->scale;
+		m->disp = fa->disp;
+	} else {
+		m->base = use(ra, op->a, H_R11);
+	}
+}
+
+/* After the access OP: free its address temps if this was their end. */
+static void access_done(struct ra *ra, const struct ir_op *op)
+{
+	const struct folded_addr *fa = &ra->fold[ra->cur_op];
+
+	release_dead(ra, op);
+	if (fa->base != IR_NO_TEMP)
+		release_temp(ra, fa->base);
+	if (fa->index != IR_NO_TEMP)
+		release_temp(ra, fa->index);
+}
+
 static void emit_memory(struct ra *ra, const struct ir_op *op)
 {
 	const struct tr_mem_lowering *mem = ra->cfg->mem;
-	const struct folded_addr *fa = &ra->fold[ra->cur_op];
-	struct asm_mem m = { .index = -1 };
+	struct asm_mem m;
 	int val, d = NO_REG;
 
-	if (fa->base != IR_NO_TEMP) {
-		m.base = use(ra, fa->base, H_R11);
-		if (fa->index != IR_NO_TEMP)
-			m.index = use(ra, fa->index, H_RCX);
-		m.scale = fa->scale;
-		m.disp = fa->disp;
-	} else {
-		m.base = use(ra, op->a, H_R11);
-	}
+	access_address(ra, op, &m);
 	if (op->opc == IR_LOAD) {
 		d = alloc_reg(ra);
 		record_pc(ra);
@@ -633,11 +656,7 @@ static void emit_memory(struct ra *ra, const struct ir_op *op)
 		record_pc(ra);
 		mem->emit_store(&ra->e, &m, val, op->aux);
 	}
-	release_dead(ra, op);
-	if (fa->base != IR_NO_TEMP)
-		release_temp(ra, fa->base);
-	if (fa->index != IR_NO_TEMP)
-		release_temp(ra, fa->index);
+	access_done(ra, op);
 	if (op->opc == IR_LOAD)
 		bind_temp(ra, op->dst, d);
 }
@@ -763,6 +782,7 @@ static void emit_vec(struct ra *ra, const struct ir_op *op)
 	unsigned d_off = (unsigned)(op->imm & 0xffff);
 	unsigned s_off = (unsigned)((uint64_t)op->imm >> 16 & 0xffff);
 	uint32_t enc = (uint32_t)((uint64_t)op->imm >> 32);
+	struct asm_mem m;
 	int r;
 
 	switch (op->aux) {
@@ -785,6 +805,20 @@ static void emit_vec(struct ra *ra, const struct ir_op *op)
 		emit_movdqu_env(e, true, 0, d_off);
 		emit_vec_insn(e, enc, (enc >> 13) & 7, 0);
 		emit_movdqu_env(e, false, 0, d_off);
+		return;
+	case IR_VEC_LOAD:	/* one 16-byte guest access: faults whole */
+		access_address(ra, op, &m);
+		record_pc(ra);
+		ra->cfg->mem->emit_vload(e, 0, &m);
+		access_done(ra, op);
+		emit_movdqu_env(e, false, 0, d_off);
+		return;
+	case IR_VEC_STORE:
+		access_address(ra, op, &m);
+		emit_movdqu_env(e, true, 0, d_off);
+		record_pc(ra);
+		ra->cfg->mem->emit_vstore(e, &m, 0);
+		access_done(ra, op);
 		return;
 	default:	/* IR_VEC_TO_GPR */
 		emit_movdqu_env(e, true, 1, s_off);
@@ -1006,7 +1040,9 @@ static void fold_addresses(struct ra *ra)
 		ra->fold_skip[i] = false;
 	}
 	for (unsigned i = 0; i < blk->n_ops; i++)
-		if (blk->ops[i].opc == IR_LOAD || blk->ops[i].opc == IR_STORE)
+		if (blk->ops[i].opc == IR_LOAD || blk->ops[i].opc == IR_STORE ||
+		    (blk->ops[i].opc == IR_VEC &&
+		     blk->ops[i].aux >= IR_VEC_LOAD))
 			fold_address(ra, i);
 }
 
@@ -1213,8 +1249,26 @@ static void user_store(struct emitter *e, const struct asm_mem *addr, int val,
 	asm_store_m(e, &m, val, size);
 }
 
+static void user_vload(struct emitter *e, int xmm, const struct asm_mem *addr)
+{
+	struct asm_mem m = *addr;
+
+	m.disp = (int32_t)(m.disp + tr_mem_user.guest_base);
+	asm_movdqu_m(e, true, xmm, &m);
+}
+
+static void user_vstore(struct emitter *e, const struct asm_mem *addr, int xmm)
+{
+	struct asm_mem m = *addr;
+
+	m.disp = (int32_t)(m.disp + tr_mem_user.guest_base);
+	asm_movdqu_m(e, false, xmm, &m);
+}
+
 const struct tr_mem_lowering tr_mem_user = {
 	.emit_load = user_load,
 	.emit_store = user_store,
+	.emit_vload = user_vload,
+	.emit_vstore = user_vstore,
 	.guest_base = 0,
 };

@@ -1,9 +1,11 @@
 /* SSE..SSE4.2 (maps 0F, 0F38, 0F3A; 128-bit xmm) and MMX -> IR.
  *
- * Guest xmm registers live in env; operations run in x86_helper_sse on
- * register indices.  Memory operands never reach the helper: the IR loads
- * them into the staging register xmm[16] (or stores from env) with
- * ordinary IR_LOAD/IR_STORE, so they go through the memory lowering and
+ * Guest xmm registers live in env.  Moves and the common integer, logic
+ * and shuffle ops are lowered inline (IR_GET/IR_SET, IR_VEC: see "inline
+ * lowering" below); the rest run in x86_helper_sse on register indices.
+ * Memory operands never reach the helper: the IR loads them into the
+ * staging register xmm[16] (or stores from env) with IR_LOAD/IR_STORE or
+ * 16-byte IR_VEC_LOAD/STORE, so they go through the memory lowering and
  * fault precisely like any other access.
  */
 #include <stdio.h>
@@ -173,9 +175,12 @@ static unsigned load_src(struct fe *f, unsigned size)
 	if (f->insn->mod == 3)
 		return f->insn->rm;
 	addr = fe_ea(f);
+	if (size == 16) {
+		ir_vec_mem(b, IR_VEC_LOAD, addr, X86_XMM_OFF(X86_XMM_TMP));
+		return X86_XMM_TMP;
+	}
 	lo = ir_load(b, addr, size < 8 ? size : 8);
-	hi = size == 16 ? ir_load(b, ir_add(b, addr, fe_const(f, 8)), 8) :
-			  fe_const(f, 0);
+	hi = fe_const(f, 0);
 	ir_set(b, X86_XMM_OFF(X86_XMM_TMP), lo);
 	ir_set(b, X86_XMM_OFF(X86_XMM_TMP) + 8, hi);
 	return X86_XMM_TMP;
@@ -204,21 +209,19 @@ static void sse_store(struct fe *f, uint64_t key, unsigned pfx)
 		return;
 	}
 	addr = fe_ea(f);
-	lo = ir_get(b, off);
+	if (size != 16)
+		lo = ir_get(b, off);
 	if (size == 16) {
-		ir_temp hi = ir_get(b, off + 8);
-
-		ir_store(b, addr, lo, 8);
-		ir_store(b, ir_add(b, addr, fe_const(f, 8)), hi, 8);
+		ir_vec_mem(b, IR_VEC_STORE, addr, off);
 	} else {
 		ir_store(b, addr, lo, size);
 	}
 }
 
 /* ---- inline lowering ----
- * Moves become IR_GET/IR_SET/IR_LOAD of the two qwords of an xmm slot
- * (both loads of a 16-byte source come before any write: a source
- * crossing into an unmapped page faults with the guest state intact);
+ * Moves become IR_GET/IR_SET/IR_LOAD of the two qwords of an xmm slot,
+ * or one 16-byte IR_VEC_LOAD/STORE (a single host access: one crossing
+ * into an unmapped page faults before anything is written);
  * integer, logic and shuffle ops that do not depend on MXCSR become one
  * IR_VEC each.  Everything else stays in the helpers. */
 
@@ -286,8 +289,8 @@ static void set_xmm(struct fe *f, unsigned x, ir_temp lo, ir_temp hi)
 		ir_set(f->blk, X86_XMM_OFF(x) + 8, hi);
 }
 
-/* The r/m operand: SIZE (4, 8 or 16) bytes of memory zero-extended, or
- * the whole xmm register. */
+/* The r/m operand: SIZE (4 or 8) bytes of memory zero-extended, or the
+ * whole xmm register. */
 static void read_rm_xmm(struct fe *f, unsigned size, ir_temp *lo,
 			ir_temp *hi)
 {
@@ -301,9 +304,8 @@ static void read_rm_xmm(struct fe *f, unsigned size, ir_temp *lo,
 		return;
 	}
 	addr = fe_ea(f);
-	*lo = ir_load(b, addr, size < 8 ? size : 8);
-	*hi = size == 16 ? ir_load(b, ir_add(b, addr, fe_const(f, 8)), 8) :
-			   fe_const(f, 0);
+	*lo = ir_load(b, addr, size);
+	*hi = fe_const(f, 0);
 }
 
 /* Data moves between xmm registers, memory and general registers;
@@ -333,6 +335,10 @@ static bool translate_move(struct fe *f)
 			}
 			read_rm_xmm(f, pfx == X86_PFX_F3 ? 4 : 8, &lo, &hi);
 			set_xmm(f, reg, lo, hi);
+			return true;
+		}
+		if (mem) {
+			ir_vec_mem(b, IR_VEC_LOAD, fe_ea(f), X86_XMM_OFF(reg));
 			return true;
 		}
 		read_rm_xmm(f, 16, &lo, &hi);
