@@ -35,12 +35,43 @@ static void count_ext(unsigned map, uint8_t op, unsigned pfx)
 	__atomic_fetch_add(&ext_translated[e], 1, __ATOMIC_RELAXED);
 }
 
+/* The most frequent opcodes still running in x86_helper_sse. */
+static void print_helper_calls(void)
+{
+	static const char *const pfx[4] = { "", "66 ", "f3 ", "f2 " };
+	static const char *const maps[4] = { "", "0f ", "0f38 ", "0f3a " };
+	bool shown[X86_SSE_COUNT_SLOTS] = { false };
+	unsigned long total = 0;
+
+	for (unsigned i = 0; i < X86_SSE_COUNT_SLOTS; i++)
+		total += x86_sse_helper_calls[i];
+	fprintf(stderr, "  sse helper calls %lu, most frequent:", total);
+	for (unsigned k = 0; k < 10; k++) {
+		unsigned best = 0;
+		unsigned long n = 0;
+
+		for (unsigned i = 0; i < X86_SSE_COUNT_SLOTS; i++)
+			if (!shown[i] && x86_sse_helper_calls[i] > n) {
+				n = x86_sse_helper_calls[i];
+				best = i;
+			}
+		if (n == 0)
+			break;
+		shown[best] = true;
+		fprintf(stderr, " %s%s%s%02x:%lu", best & 0x400 ? "mmx " : "",
+			pfx[(best >> 8) & 3], maps[(best >> 11) & 3],
+			best & 0xff, n);
+	}
+	fprintf(stderr, "\n");
+}
+
 void x86_sse_print_stats(void)
 {
 	fprintf(stderr, "  translated sse3 %lu ssse3 %lu sse4.1 %lu "
 		"sse4.2 %lu instructions\n", ext_translated[EXT_SSE3],
 		ext_translated[EXT_SSSE3], ext_translated[EXT_SSE41],
 		ext_translated[EXT_SSE42]);
+	print_helper_calls();
 }
 
 enum sse_class { SSE_NONE, SSE_OP, SSE_STORE, SSE_GPR_SRC, SSE_GPR_DST,
