@@ -50,6 +50,9 @@ struct tr_backend_config {
 	 * leaves at once with exit reason interrupt_reason (signals). */
 	unsigned env_interrupt_off;
 	unsigned interrupt_reason;
+	/* The guest MXCSR (a 32-bit value) for IR_VEC ops with
+	 * IR_VEC_MXCSR. */
+	unsigned env_mxcsr_off;
 	unsigned n_spill;		/* its size in qwords */
 	/* Inline lookup for indirect jumps: env + jc_off is an array of
 	 * jc_mask + 1 pointers indexed by (pc ^ pc >> 12) & jc_mask, each

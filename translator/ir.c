@@ -421,8 +421,8 @@ ir_temp ir_call(struct ir_block *blk, const void *helper, unsigned flags,
 	return op->dst;
 }
 
-ir_temp ir_vec(struct ir_block *blk, enum ir_vec_kind kind, unsigned d_off,
-	       unsigned s_off, uint32_t enc)
+static struct ir_op *emit_vec(struct ir_block *blk, enum ir_vec_kind kind,
+			      unsigned d_off, unsigned s_off, uint32_t enc)
 {
 	struct ir_op *op = emit(blk, IR_VEC);
 
@@ -430,18 +430,28 @@ ir_temp ir_vec(struct ir_block *blk, enum ir_vec_kind kind, unsigned d_off,
 	op->helper_flags = IR_HELPER_VECTOR;
 	op->imm = (int64_t)((uint64_t)d_off | (uint64_t)s_off << 16 |
 			    (uint64_t)enc << 32);
-	return def_temp(blk, op);
+	return op;
+}
+
+ir_temp ir_vec(struct ir_block *blk, enum ir_vec_kind kind, unsigned d_off,
+	       unsigned s_off, uint32_t enc)
+{
+	return def_temp(blk, emit_vec(blk, kind, d_off, s_off, enc));
+}
+
+void ir_vec_from_gpr(struct ir_block *blk, unsigned d_off, ir_temp v,
+		     uint32_t enc)
+{
+	emit_vec(blk, IR_VEC_FROM_GPR, d_off, 0, enc)->b = v;
 }
 
 void ir_vec_mem(struct ir_block *blk, enum ir_vec_kind kind, ir_temp addr,
 		unsigned d_off)
 {
-	struct ir_op *op = emit(blk, IR_VEC);
+	struct ir_op *op = emit_vec(blk, kind, d_off, 0, 0);
 
-	op->aux = (uint8_t)kind;
 	op->helper_flags = IR_HELPER_VECTOR | IR_HELPER_MEMORY;
 	op->a = addr;
-	op->imm = (int64_t)d_off;
 }
 
 void ir_insn_start(struct ir_block *blk, uint64_t guest_pc)

@@ -139,7 +139,8 @@ enum ir_vec_kind {
 	IR_VEC_XMM,	/* [d] = op([d], [s]) */
 	IR_VEC_SHIFT,	/* [d] = op /digit [d], imm8 (psllw.. pslldq) */
 	IR_VEC_TO_GPR,	/* dst = op([s]) (pmovmskb, movmskps/pd) */
-	IR_VEC_FLAGS,	/* dst = ZF | CF of op([d], [s]) (ptest) */
+	IR_VEC_FLAGS,	/* dst = ZF | PF | CF of op([d], [s]) (ptest, comis) */
+	IR_VEC_FROM_GPR, /* [d] = op([d], b) (cvtsi2sd) */
 	/* 16-byte guest memory accesses at guest address a, one access
 	 * each (through the memory lowering, faulting precisely): */
 	IR_VEC_LOAD,	/* [d] = memory */
@@ -148,7 +149,11 @@ enum ir_vec_kind {
 
 /* enc: opcode | map << 8 (0 = 0F, 1 = 0F38, 2 = 0F3A) | prefix << 10
  * (0 none, 1 66, 2 F3, 3 F2) | has imm8 << 12 | ModRM digit << 13 |
- * imm8 << 16. */
+ * imm8 << 16 | IR_VEC_W (REX.W) | IR_VEC_MXCSR (floating point: runs
+ * under the guest's MXCSR rounding, DAZ/FTZ, all exceptions masked, and
+ * adds the exception flags it raises to the guest MXCSR). */
+#define IR_VEC_W (1u << 24)
+#define IR_VEC_MXCSR (1u << 25)
 #define IR_VEC_ENC(op, map, pfx, has_imm, digit, imm8)			\
 	((uint32_t)(op) | (uint32_t)(map) << 8 | (uint32_t)(pfx) << 10 |	\
 	 (uint32_t)(has_imm) << 12 | (uint32_t)(digit) << 13 |		\
@@ -156,6 +161,9 @@ enum ir_vec_kind {
 
 ir_temp ir_vec(struct ir_block *blk, enum ir_vec_kind kind, unsigned d_off,
 	       unsigned s_off, uint32_t enc);
+/* IR_VEC_FROM_GPR: the source is the temp V. */
+void ir_vec_from_gpr(struct ir_block *blk, unsigned d_off, ir_temp v,
+		     uint32_t enc);
 void ir_vec_mem(struct ir_block *blk, enum ir_vec_kind kind, ir_temp addr,
 		unsigned d_off);
 void ir_insn_start(struct ir_block *blk, uint64_t guest_pc);

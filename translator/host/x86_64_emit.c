@@ -763,20 +763,104 @@ static void emit_vec_insn(struct emitter *e, uint32_t enc, unsigned reg,
 	static const uint8_t pfx[4] = { 0, 0x66, 0xf3, 0xf2 };
 	unsigned map = (enc >> 8) & 3;
 
+	uint8_t rex = (uint8_t)(0x40 | (enc & IR_VEC_W ? 8 : 0) |
+				(reg & 8) >> 1 | (rm & 8) >> 3);
+
 	if ((enc >> 10) & 3)
 		asm_byte(e, pfx[(enc >> 10) & 3]);
-	if (reg >= 8)
-		asm_byte(e, 0x44);	/* REX.R */
+	if (rex != 0x40)
+		asm_byte(e, rex);
 	asm_byte(e, 0x0f);
 	if (map)
 		asm_byte(e, map == 1 ? 0x38 : 0x3a);
 	asm_byte(e, (uint8_t)enc);
-	asm_byte(e, (uint8_t)(0xc0 | (reg & 7) << 3 | rm));
+	asm_byte(e, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
 	if (enc & (1u << 12))
 		asm_byte(e, (uint8_t)(enc >> 16));
 }
 
-static void emit_vec(struct ra *ra, const struct ir_op *op)
+/* stmxcsr / ldmxcsr [rsp + DISP] (the red zone: free in generated code,
+ * kept by the kernel's signal frames). */
+static void emit_mxcsr_rsp(struct emitter *e, bool load, int8_t disp)
+{
+	asm_byte(e, 0x0f);
+	asm_byte(e, 0xae);
+	asm_byte(e, load ? 0x54 : 0x5c);	/* /2 ldmxcsr, /3 stmxcsr */
+	asm_byte(e, 0x24);
+	asm_byte(e, (uint8_t)disp);
+}
+
+/* r11d op= [rsp + DISP] (ALU opcode OPC: 0x23 and, 0x33 xor). */
+static void emit_r11_alu_rsp(struct emitter *e, uint8_t opc, int8_t disp)
+{
+	asm_byte(e, 0x44);
+	asm_byte(e, opc);
+	asm_byte(e, 0x5c);
+	asm_byte(e, 0x24);
+	asm_byte(e, (uint8_t)disp);
+}
+
+static void emit_test_r11(struct emitter *e, uint32_t imm)
+{
+	asm_byte(e, 0x41);
+	asm_byte(e, 0xf7);
+	asm_byte(e, 0xc3);
+	asm_u32(e, imm);
+}
+
+/* Before an IR_VEC_MXCSR op, the same policy as x86_helper_sse: the
+ * host MXCSR (saved at [rsp - 16]: the op's pushfq writes [rsp - 8]) is
+ * reloaded with the guest's rounding
+ * control, DAZ and FTZ and all exceptions masked only if its control bits
+ * differ or it holds exception flags the guest lacks.  Uses r11. */
+static void emit_mxcsr_enter(struct ra *ra)
+{
+	struct emitter *e = &ra->e;
+	int32_t mx = (int32_t)ra->cfg->env_mxcsr_off;
+	size_t slow, fast;
+
+	emit_mxcsr_rsp(e, false, -16);
+	asm_load(e, H_R11, H_RBP, mx, 4);
+	asm_alu_ri_sz(e, A_OR, H_R11, 0x1f80, 4);
+	emit_r11_alu_rsp(e, 0x33, -16);		/* host ^ wanted */
+	emit_test_r11(e, 0xffc0);
+	slow = asm_jcc_fwd(e, HCC_NE);
+	emit_r11_alu_rsp(e, 0x23, -16);		/* host & ~guest */
+	emit_test_r11(e, 0x3f);
+	fast = asm_jcc_fwd(e, HCC_E);
+	asm_patch_fwd(e, slow);
+	asm_load(e, H_R11, H_RBP, mx, 4);
+	asm_alu_ri_sz(e, A_AND, H_R11, 0xffc0, 4);
+	asm_alu_ri_sz(e, A_OR, H_R11, 0x1f80, 4);
+	asm_store(e, H_RSP, -24, H_R11, 4);
+	emit_mxcsr_rsp(e, true, -24);
+	asm_patch_fwd(e, fast);
+}
+
+/* After it: the flags it raised go to the guest MXCSR; the host control
+ * bits come back if they were changed. */
+static void emit_mxcsr_leave(struct ra *ra)
+{
+	struct emitter *e = &ra->e;
+	int32_t mx = (int32_t)ra->cfg->env_mxcsr_off;
+	size_t same;
+
+	emit_mxcsr_rsp(e, false, -24);
+	asm_load(e, H_R11, H_RSP, -24, 4);
+	asm_alu_ri_sz(e, A_AND, H_R11, 0x3f, 4);
+	asm_byte(e, 0x44);			/* or [rbp + mx], r11d */
+	asm_byte(e, 0x09);
+	asm_byte(e, 0x9d);
+	asm_u32(e, (uint32_t)mx);
+	asm_load(e, H_R11, H_RSP, -24, 4);
+	emit_r11_alu_rsp(e, 0x33, -16);
+	emit_test_r11(e, 0xffc0);
+	same = asm_jcc_fwd(e, HCC_E);
+	emit_mxcsr_rsp(e, true, -16);
+	asm_patch_fwd(e, same);
+}
+
+static void emit_vec_body(struct ra *ra, const struct ir_op *op)
 {
 	struct emitter *e = &ra->e;
 	unsigned d_off = (unsigned)(op->imm & 0xffff);
@@ -798,7 +882,7 @@ static void emit_vec(struct ra *ra, const struct ir_op *op)
 		r = alloc_reg(ra);
 		asm_byte(e, 0x9c);	/* pushfq */
 		asm_pop(e, r);
-		asm_alu_ri_sz(e, A_AND, r, 0x41, 4);	/* CF | ZF */
+		asm_alu_ri_sz(e, A_AND, r, 0x45, 4);	/* CF | PF | ZF */
 		bind_temp(ra, op->dst, r);
 		return;
 	case IR_VEC_SHIFT:
@@ -820,6 +904,13 @@ static void emit_vec(struct ra *ra, const struct ir_op *op)
 		ra->cfg->mem->emit_vstore(e, &m, 0);
 		access_done(ra, op);
 		return;
+	case IR_VEC_FROM_GPR:
+		emit_movdqu_env(e, true, 0, d_off);
+		r = use(ra, op->b, H_R11);
+		emit_vec_insn(e, enc, 0, (unsigned)r);
+		emit_movdqu_env(e, false, 0, d_off);
+		release_dead(ra, op);
+		return;
 	default:	/* IR_VEC_TO_GPR */
 		emit_movdqu_env(e, true, 1, s_off);
 		r = alloc_reg(ra);
@@ -827,6 +918,17 @@ static void emit_vec(struct ra *ra, const struct ir_op *op)
 		bind_temp(ra, op->dst, r);
 		return;
 	}
+}
+
+static void emit_vec(struct ra *ra, const struct ir_op *op)
+{
+	bool mxcsr = ((uint64_t)op->imm >> 32) & IR_VEC_MXCSR;
+
+	if (mxcsr)
+		emit_mxcsr_enter(ra);
+	emit_vec_body(ra, op);
+	if (mxcsr)
+		emit_mxcsr_leave(ra);
 }
 
 /* Chainable exit: [jmp rel32 (patched when chained)] store pc, return

@@ -268,17 +268,76 @@ static bool host_has_sse42(void)
 	return has;
 }
 
-static ir_temp vec_op(struct fe *f, enum ir_vec_kind kind, unsigned d,
-		      unsigned s)
+/* EXTRA: IR_VEC_W, IR_VEC_MXCSR. */
+static uint32_t vec_enc(struct fe *f, uint32_t extra)
 {
 	const struct x86_insn *in = f->insn;
 	bool imm = in->map == X86_MAP_0F3A ||
 		   (in->map == X86_MAP_0F && has_imm(in->opcode));
-	uint32_t enc = IR_VEC_ENC(in->opcode, in->map - X86_MAP_0F,
-				  in->simd_prefix, imm, in->reg & 7,
-				  imm ? in->imm : 0);
 
-	return ir_vec(f->blk, kind, X86_XMM_OFF(d), X86_XMM_OFF(s), enc);
+	return IR_VEC_ENC(in->opcode, in->map - X86_MAP_0F, in->simd_prefix,
+			  imm, in->reg & 7, imm ? in->imm : 0) | extra;
+}
+
+static ir_temp vec_op(struct fe *f, enum ir_vec_kind kind, unsigned d,
+		      unsigned s)
+{
+	return ir_vec(f->blk, kind, X86_XMM_OFF(d), X86_XMM_OFF(s),
+		      vec_enc(f, 0));
+}
+
+/* 0F-map floating-point ops IR_VEC runs under the guest MXCSR:
+ * arithmetic, min/max, sqrt, compares, conversions between xmm
+ * registers (not rcp/rsqrt); false if OP is not one. */
+static bool translate_fp(struct fe *f)
+{
+	const struct x86_insn *in = f->insn;
+	struct ir_block *b = f->blk;
+	unsigned pfx = in->simd_prefix, s;
+	uint8_t op = in->opcode;
+	uint32_t enc = vec_enc(f, IR_VEC_MXCSR | (in->rex_w ? IR_VEC_W : 0));
+	bool ps_pd = pfx == X86_PFX_NONE || pfx == X86_PFX_66;
+	ir_temp r;
+
+	switch (op) {
+	case 0x51: case 0x58: case 0x59: case 0x5a: case 0x5c: case 0x5d:
+	case 0x5e: case 0x5f: case 0xc2: case 0x5b: case 0xe6:
+		break;
+	case 0xd0: case 0x7c: case 0x7d:	/* SSE3 */
+		if (ps_pd && pfx != X86_PFX_66)
+			return false;
+		break;
+	case 0x2e: case 0x2f:		/* (u)comiss/sd */
+		if (!ps_pd)
+			return false;
+		s = load_src(f, src_mem_size(op, pfx, in->rex_w));
+		r = ir_vec(b, IR_VEC_FLAGS, X86_XMM_OFF(in->reg),
+			   X86_XMM_OFF(s), enc);
+		fe_forget_cc(f);
+		fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP, r, IR_NO_TEMP);
+		return true;
+	case 0x2c: case 0x2d:		/* cvt(t)ss/sd2si */
+		if (ps_pd)
+			return false;
+		s = load_src(f, src_mem_size(op, pfx, in->rex_w));
+		r = ir_vec(b, IR_VEC_TO_GPR, 0, X86_XMM_OFF(s), enc);
+		fe_forget_cc(f);
+		fe_write_reg(f, in->rex_w ? 8 : 4, r);
+		return true;
+	case 0x2a:			/* cvtsi2ss/sd */
+		if (ps_pd)
+			return false;
+		r = fe_read_rm(f, in->rex_w ? 8 : 4, NULL);
+		ir_vec_from_gpr(b, X86_XMM_OFF(in->reg), r, enc);
+		fe_forget_cc(f);
+		return true;
+	default:
+		return false;
+	}
+	s = load_src(f, src_mem_size(op, pfx, in->rex_w));
+	ir_vec(b, IR_VEC_XMM, X86_XMM_OFF(in->reg), X86_XMM_OFF(s), enc);
+	fe_forget_cc(f);
+	return true;
 }
 
 /* 0F-map ops with an xmm destination and xmm/m128 source that IR_VEC
@@ -743,6 +802,8 @@ bool x86_translate_sse(struct fe *f)
 		fe_forget_cc(f);
 		return true;
 	}
+	if (cls != SSE_NONE && x86_sse_uses_mxcsr(key) && translate_fp(f))
+		return true;
 	if (cls == SSE_OP && vec_op_0f(op, pfx)) {
 		s = load_src(f, src_mem_size(op, pfx, in->rex_w));
 		vec_op(f, IR_VEC_XMM, in->reg, s);
