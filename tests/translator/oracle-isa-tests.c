@@ -432,6 +432,49 @@ void test_oracle_sse_page_end(void)
 	CU_ASSERT_EQUAL(failures, 0);
 }
 
+/* Inline floating point under every host MXCSR the translator may
+ * find when it runs generated code (its own flags set, another rounding
+ * control, FTZ): the guest MXCSR rules, the guest gets exactly the flags
+ * its ops raise, and the host control bits are restored. */
+void test_oracle_sse_fp_host_mxcsr(void)
+{
+	static const uint8_t code[] = {
+		0xf2, 0x0f, 0x58, 0xca,		/* addsd xmm1, xmm2 */
+		0xf2, 0x0f, 0x5e, 0xd3,		/* divsd xmm2, xmm3 */
+		0x66, 0x0f, 0x59, 0xe5,		/* mulpd xmm4, xmm5 */
+		0xf2, 0x48, 0x0f, 0x2a, 0xf0,	/* cvtsi2sd xmm6, rax */
+		0xf2, 0x48, 0x0f, 0x2c, 0xca,	/* cvttsd2si rcx, xmm2 */
+		0xf3, 0x0f, 0x2d, 0xd7,		/* cvtss2si edx, xmm7 */
+		0x66, 0x0f, 0x2e, 0xc1,		/* ucomisd xmm0, xmm1 */
+		0x0f, 0x92, 0xc0,		/* setb al */
+		0x66, 0x0f, 0x51, 0xc3,		/* sqrtpd xmm0, xmm3 */
+		0xf2, 0x0f, 0xc2, 0xd9, 0x01,	/* cmpltsd xmm3, xmm1 */
+		0xf2, 0x0f, 0x5a, 0xe2,		/* cvtsd2ss xmm4, xmm2 */
+		0x0f, 0x2f, 0xe9,		/* comiss xmm5, xmm1 */
+	};
+	static const uint32_t host_csr[] = { 0x1f80, 0x1fbf, 0x3f80, 0x9fa1,
+					     0x7f80 };
+	unsigned failures = 0, restored = 0;
+	uint32_t saved = __builtin_ia32_stmxcsr();
+
+	rng_state = 1717;
+	for (unsigned h = 0; h < sizeof(host_csr) / sizeof(host_csr[0]); h++)
+		for (unsigned c = 0; c < 40; c++) {
+			struct oracle_state in;
+
+			rnd_state(&in);
+			__builtin_ia32_ldmxcsr(host_csr[h]);
+			if (!oracle_compare("fp under host mxcsr", code,
+					    sizeof(code), &in, 0, c))
+				failures++;
+			restored += (__builtin_ia32_stmxcsr() & 0xffc0) ==
+				    (host_csr[h] & 0xffc0);
+			__builtin_ia32_ldmxcsr(saved);
+		}
+	CU_ASSERT_EQUAL(failures, 0);
+	CU_ASSERT_EQUAL(restored, 5 * 40);
+}
+
 void test_oracle_cmpxchg16b(void)
 {
 	static const uint8_t code[] = {
