@@ -233,20 +233,17 @@ static void sse_store(struct fe *f, uint64_t key, unsigned pfx)
 	struct ir_block *b = f->blk;
 	unsigned size = store_size(in->opcode, pfx);
 	unsigned off = X86_XMM_OFF(in->reg) + (in->opcode == 0x17 ? 8 : 0);
-	ir_temp addr, lo;
+	ir_temp addr;
 
 	if (in->mod == 3) {
 		call_sse(f, key, fe_const(f, in->rm), fe_const(f, in->reg));
 		return;
 	}
 	addr = fe_ea(f);
-	if (size != 16)
-		lo = ir_get(b, off);
-	if (size == 16) {
+	if (size == 16)
 		ir_vec_mem(b, IR_VEC_STORE, addr, off);
-	} else {
-		ir_store(b, addr, lo, size);
-	}
+	else
+		ir_store(b, addr, ir_get(b, off), size);
 }
 
 /* ---- inline lowering ----
