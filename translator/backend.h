@@ -28,6 +28,12 @@ struct tr_mem_lowering {
 			  const struct asm_mem *addr, unsigned size);
 	void (*emit_store)(struct emitter *e, const struct asm_mem *addr,
 			   int val, unsigned size);
+	/* 16 bytes between guest memory and host xmm register XMM, as one
+	 * access (it faults before writing anything). */
+	void (*emit_vload)(struct emitter *e, int xmm,
+			   const struct asm_mem *addr);
+	void (*emit_vstore)(struct emitter *e, const struct asm_mem *addr,
+			    int xmm);
 	int64_t guest_base;
 };
 
@@ -44,6 +50,9 @@ struct tr_backend_config {
 	 * leaves at once with exit reason interrupt_reason (signals). */
 	unsigned env_interrupt_off;
 	unsigned interrupt_reason;
+	/* The guest MXCSR (a 32-bit value) for IR_VEC ops with
+	 * IR_VEC_MXCSR. */
+	unsigned env_mxcsr_off;
 	unsigned n_spill;		/* its size in qwords */
 	/* Inline lookup for indirect jumps: env + jc_off is an array of
 	 * jc_mask + 1 pointers indexed by (pc ^ pc >> 12) & jc_mask, each

@@ -421,6 +421,39 @@ ir_temp ir_call(struct ir_block *blk, const void *helper, unsigned flags,
 	return op->dst;
 }
 
+static struct ir_op *emit_vec(struct ir_block *blk, enum ir_vec_kind kind,
+			      unsigned d_off, unsigned s_off, uint32_t enc)
+{
+	struct ir_op *op = emit(blk, IR_VEC);
+
+	op->aux = (uint8_t)kind;
+	op->helper_flags = IR_HELPER_VECTOR;
+	op->imm = (int64_t)((uint64_t)d_off | (uint64_t)s_off << 16 |
+			    (uint64_t)enc << 32);
+	return op;
+}
+
+ir_temp ir_vec(struct ir_block *blk, enum ir_vec_kind kind, unsigned d_off,
+	       unsigned s_off, uint32_t enc)
+{
+	return def_temp(blk, emit_vec(blk, kind, d_off, s_off, enc));
+}
+
+void ir_vec_from_gpr(struct ir_block *blk, unsigned d_off, ir_temp v,
+		     uint32_t enc)
+{
+	emit_vec(blk, IR_VEC_FROM_GPR, d_off, 0, enc)->b = v;
+}
+
+void ir_vec_mem(struct ir_block *blk, enum ir_vec_kind kind, ir_temp addr,
+		unsigned d_off)
+{
+	struct ir_op *op = emit_vec(blk, kind, d_off, 0, 0);
+
+	op->helper_flags = IR_HELPER_VECTOR | IR_HELPER_MEMORY;
+	op->a = addr;
+}
+
 void ir_insn_start(struct ir_block *blk, uint64_t guest_pc)
 {
 	struct ir_op *op = emit(blk, IR_INSN_START);
@@ -544,6 +577,9 @@ static void forward_gets(struct ir_block *blk)
 				ep_vec = new_epoch(&known_ep);
 			}
 			break;
+		case IR_VEC:
+			ep_vec = new_epoch(&known_ep);
+			break;
 		default:
 			break;
 		}
@@ -554,7 +590,7 @@ static bool is_barrier(const struct ir_op *op)
 {
 	switch (op->opc) {
 	case IR_LOAD: case IR_STORE: case IR_BRCOND: case IR_EXIT:
-	case IR_EXIT_INDIRECT: case IR_EXIT_SPECIAL:
+	case IR_EXIT_INDIRECT: case IR_EXIT_SPECIAL: case IR_VEC:
 		return true;
 	case IR_CALL:
 		return op->helper_flags != IR_HELPER_PURE;
@@ -568,7 +604,7 @@ static bool has_side_effect(const struct ir_op *op)
 	switch (op->opc) {
 	case IR_CALL:
 		return op->helper_flags != IR_HELPER_PURE;
-	case IR_SET: case IR_LOAD: case IR_STORE:
+	case IR_SET: case IR_LOAD: case IR_STORE: case IR_VEC:
 	case IR_INSN_START: case IR_BRCOND: case IR_EXIT:
 	case IR_EXIT_INDIRECT: case IR_EXIT_SPECIAL:
 		return true;
@@ -639,7 +675,7 @@ static const char *const opcode_names[IR_NUM_OPCODES] = {
 	[IR_STORE] = "store", [IR_CALL] = "call",
 	[IR_INSN_START] = "insn", [IR_BRCOND] = "brcond",
 	[IR_EXIT] = "exit", [IR_EXIT_INDIRECT] = "exit_indirect",
-	[IR_EXIT_SPECIAL] = "exit_special",
+	[IR_EXIT_SPECIAL] = "exit_special", [IR_VEC] = "vec",
 };
 
 void ir_dump(const struct ir_block *blk)

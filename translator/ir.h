@@ -46,6 +46,7 @@ enum ir_opcode {
 	IR_EXIT,	/* leave the block to guest pc imm (chainable) */
 	IR_EXIT_INDIRECT, /* leave the block to guest pc a */
 	IR_EXIT_SPECIAL, /* leave to the runtime: reason aux, guest pc imm */
+	IR_VEC,		/* 128-bit op on vector state in env (ir_vec) */
 	IR_NUM_OPCODES
 };
 
@@ -128,6 +129,43 @@ ir_temp ir_load(struct ir_block *blk, ir_temp addr, unsigned size);
 void ir_store(struct ir_block *blk, ir_temp addr, ir_temp v, unsigned size);
 ir_temp ir_call(struct ir_block *blk, const void *helper, unsigned flags,
 		unsigned nargs, const ir_temp *args);
+/* IR_VEC: one 128-bit integer/logic/shuffle operation on vector state
+ * slots of env, named by its x86 SSE encoding (the guest's own, which an
+ * x86-64 host runs as is; another host maps it): aux = kind, imm =
+ * d_off | s_off << 16 | enc << 32.  Reads and writes env only at
+ * offsets >= IR_VECTOR_STATE_OFF (like an IR_HELPER_VECTOR call), never
+ * guest memory (except IR_VEC_LOAD/STORE, ir_vec_mem), never MXCSR. */
+enum ir_vec_kind {
+	IR_VEC_XMM,	/* [d] = op([d], [s]) */
+	IR_VEC_SHIFT,	/* [d] = op /digit [d], imm8 (psllw.. pslldq) */
+	IR_VEC_TO_GPR,	/* dst = op([s]) (pmovmskb, movmskps/pd) */
+	IR_VEC_FLAGS,	/* dst = ZF | PF | CF of op([d], [s]) (ptest, comis) */
+	IR_VEC_FROM_GPR, /* [d] = op([d], b) (cvtsi2sd) */
+	/* 16-byte guest memory accesses at guest address a, one access
+	 * each (through the memory lowering, faulting precisely): */
+	IR_VEC_LOAD,	/* [d] = memory */
+	IR_VEC_STORE,	/* memory = [d] */
+};
+
+/* enc: opcode | map << 8 (0 = 0F, 1 = 0F38, 2 = 0F3A) | prefix << 10
+ * (0 none, 1 66, 2 F3, 3 F2) | has imm8 << 12 | ModRM digit << 13 |
+ * imm8 << 16 | IR_VEC_W (REX.W) | IR_VEC_MXCSR (floating point: runs
+ * under the guest's MXCSR rounding, DAZ/FTZ, all exceptions masked, and
+ * adds the exception flags it raises to the guest MXCSR). */
+#define IR_VEC_W (1u << 24)
+#define IR_VEC_MXCSR (1u << 25)
+#define IR_VEC_ENC(op, map, pfx, has_imm, digit, imm8)			\
+	((uint32_t)(op) | (uint32_t)(map) << 8 | (uint32_t)(pfx) << 10 |	\
+	 (uint32_t)(has_imm) << 12 | (uint32_t)(digit) << 13 |		\
+	 (uint32_t)(uint8_t)(imm8) << 16)
+
+ir_temp ir_vec(struct ir_block *blk, enum ir_vec_kind kind, unsigned d_off,
+	       unsigned s_off, uint32_t enc);
+/* IR_VEC_FROM_GPR: the source is the temp V. */
+void ir_vec_from_gpr(struct ir_block *blk, unsigned d_off, ir_temp v,
+		     uint32_t enc);
+void ir_vec_mem(struct ir_block *blk, enum ir_vec_kind kind, ir_temp addr,
+		unsigned d_off);
 void ir_insn_start(struct ir_block *blk, uint64_t guest_pc);
 void ir_brcond(struct ir_block *blk, ir_temp c, uint64_t target);
 void ir_exit(struct ir_block *blk, uint64_t target);

@@ -241,6 +241,7 @@ int tr_init(const struct tr_config *cfg)
 		.env_exception_off = X86_ENV_OFF(exception),
 		.env_spill_off = X86_ENV_OFF(spill),
 		.env_interrupt_off = X86_ENV_OFF(interrupt_request),
+		.env_mxcsr_off = X86_ENV_OFF(mxcsr),
 		.interrupt_reason = X86_EXIT_INTERRUPT,
 		.n_spill = 64,
 		.jc_off = offsetof(struct tr_cpu, jump_cache),

@@ -3,7 +3,9 @@
  * SSSE3 and conversions on MMX registers, x87 control word and
  * environment, LDMXCSR, CMPXCHG16B; CPUID, RDTSCP and RD/WRFSBASE
  * translated only. */
+#include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <CUnit/CUnit.h>
 
@@ -348,6 +350,131 @@ void test_oracle_encoding_sweep(void)
 }
 
 /* CMPXCHG16B with and without LOCK, both outcomes. */
+/* SSE accesses of 4..16 bytes starting 1..16 bytes before a PROT_NONE
+ * page (right after the data area), loads, stores and ops with memory
+ * sources: crossing ones fault before changing registers or memory
+ * (stores write nothing), the others complete.  An add before the access
+ * checks that the state of earlier instructions in the block survives. */
+void test_oracle_sse_page_end(void)
+{
+	static const struct {
+		const char *name;
+		uint8_t len, bytes[6];
+	} insns[] = {
+		{ "movdqu load", 4, { 0xf3, 0x0f, 0x6f, 0x0b } },
+		{ "movdqu store", 4, { 0xf3, 0x0f, 0x7f, 0x0b } },
+		{ "movups store", 3, { 0x0f, 0x11, 0x13 } },
+		{ "movupd load", 4, { 0x66, 0x0f, 0x10, 0x13 } },
+		{ "lddqu", 4, { 0xf2, 0x0f, 0xf0, 0x0b } },
+		{ "pcmpeqb", 4, { 0x66, 0x0f, 0x74, 0x0b } },
+		{ "pminub", 4, { 0x66, 0x0f, 0xda, 0x0b } },
+		{ "pshufd", 5, { 0x66, 0x0f, 0x70, 0x0b, 0x1b } },
+		{ "ptest", 5, { 0x66, 0x0f, 0x38, 0x17, 0x0b } },
+		{ "pshufb", 5, { 0x66, 0x0f, 0x38, 0x00, 0x0b } },
+		{ "palignr", 6, { 0x66, 0x0f, 0x3a, 0x0f, 0x0b, 0x07 } },
+		{ "pmovzxbw", 5, { 0x66, 0x0f, 0x38, 0x30, 0x0b } },
+		{ "movq load", 4, { 0xf3, 0x0f, 0x7e, 0x0b } },
+		{ "movq store", 4, { 0x66, 0x0f, 0xd6, 0x0b } },
+		{ "movsd load", 4, { 0xf2, 0x0f, 0x10, 0x0b } },
+		{ "movss load", 4, { 0xf3, 0x0f, 0x10, 0x0b } },
+		{ "movhps load", 3, { 0x0f, 0x16, 0x0b } },
+		{ "movlps store", 3, { 0x0f, 0x13, 0x0b } },
+		{ "movd load", 4, { 0x66, 0x0f, 0x6e, 0x0b } },
+		{ "addsd", 4, { 0xf2, 0x0f, 0x58, 0x0b } },
+	};
+	uint64_t end = ORACLE_DATA_ADDR + ORACLE_DATA_SIZE;
+	void *guard = mmap((void *)end, 4096, PROT_NONE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			   -1, 0);
+	unsigned failures = 0, faults = 0;
+
+	if (guard == MAP_FAILED) {
+		printf("  skipped: no guard page after the data area\n");
+		return;
+	}
+	rng_state = 4096;
+	for (unsigned i = 0; i < sizeof(insns) / sizeof(insns[0]); i++)
+		for (unsigned k = 1; k <= 16; k++) {
+			struct oracle_state in;
+			uint8_t code[32];
+			uint64_t addr = end - k;
+			unsigned len = 0;
+			int native, translated;
+
+			if (insns[i].bytes[1] == 0x38 && !host_has[F_SSE41])
+				continue;
+			rnd_state(&in);
+			code[len++] = 0x48;		/* add rax, 1 */
+			code[len++] = 0x83;
+			code[len++] = 0xc0;
+			code[len++] = 0x01;
+			code[len++] = 0x48;		/* mov rbx, addr */
+			code[len++] = 0xbb;
+			memcpy(code + len, &addr, 8);
+			len += 8;
+			memcpy(code + len, insns[i].bytes, insns[i].len);
+			len += insns[i].len;
+			code[len++] = 0x48;		/* add rcx, 1 */
+			code[len++] = 0x83;
+			code[len++] = 0xc1;
+			code[len++] = 0x01;
+			if (!oracle_compare(insns[i].name, code, len, &in, 0,
+					    k)) {
+				printf("  %s at end - %u\n", insns[i].name, k);
+				failures++;
+			}
+			oracle_last_signals(&native, &translated);
+			faults += native == SIGSEGV;
+		}
+	munmap(guard, 4096);
+	printf("  %u faulting accesses compared\n", faults);
+	CU_ASSERT(faults > 100);
+	CU_ASSERT_EQUAL(failures, 0);
+}
+
+/* Inline floating point under every host MXCSR the translator may
+ * find when it runs generated code (its own flags set, another rounding
+ * control, FTZ): the guest MXCSR rules, the guest gets exactly the flags
+ * its ops raise, and the host control bits are restored. */
+void test_oracle_sse_fp_host_mxcsr(void)
+{
+	static const uint8_t code[] = {
+		0xf2, 0x0f, 0x58, 0xca,		/* addsd xmm1, xmm2 */
+		0xf2, 0x0f, 0x5e, 0xd3,		/* divsd xmm2, xmm3 */
+		0x66, 0x0f, 0x59, 0xe5,		/* mulpd xmm4, xmm5 */
+		0xf2, 0x48, 0x0f, 0x2a, 0xf0,	/* cvtsi2sd xmm6, rax */
+		0xf2, 0x48, 0x0f, 0x2c, 0xca,	/* cvttsd2si rcx, xmm2 */
+		0xf3, 0x0f, 0x2d, 0xd7,		/* cvtss2si edx, xmm7 */
+		0x66, 0x0f, 0x2e, 0xc1,		/* ucomisd xmm0, xmm1 */
+		0x0f, 0x92, 0xc0,		/* setb al */
+		0x66, 0x0f, 0x51, 0xc3,		/* sqrtpd xmm0, xmm3 */
+		0xf2, 0x0f, 0xc2, 0xd9, 0x01,	/* cmpltsd xmm3, xmm1 */
+		0xf2, 0x0f, 0x5a, 0xe2,		/* cvtsd2ss xmm4, xmm2 */
+		0x0f, 0x2f, 0xe9,		/* comiss xmm5, xmm1 */
+	};
+	static const uint32_t host_csr[] = { 0x1f80, 0x1fbf, 0x3f80, 0x9fa1,
+					     0x7f80 };
+	unsigned failures = 0, restored = 0;
+	uint32_t saved = __builtin_ia32_stmxcsr();
+
+	rng_state = 1717;
+	for (unsigned h = 0; h < sizeof(host_csr) / sizeof(host_csr[0]); h++)
+		for (unsigned c = 0; c < 40; c++) {
+			struct oracle_state in;
+
+			rnd_state(&in);
+			__builtin_ia32_ldmxcsr(host_csr[h]);
+			if (!oracle_compare("fp under host mxcsr", code,
+					    sizeof(code), &in, 0, c))
+				failures++;
+			restored += (__builtin_ia32_stmxcsr() & 0xffc0) ==
+				    (host_csr[h] & 0xffc0);
+			__builtin_ia32_ldmxcsr(saved);
+		}
+	CU_ASSERT_EQUAL(failures, 0);
+	CU_ASSERT_EQUAL(restored, 5 * 40);
+}
+
 void test_oracle_cmpxchg16b(void)
 {
 	static const uint8_t code[] = {

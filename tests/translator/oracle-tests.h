@@ -24,6 +24,8 @@ void test_oracle_mmx_sse_mixed(void);
 void test_oracle_x87_control(void);
 void test_oracle_ldmxcsr(void);
 void test_oracle_cmpxchg16b(void);
+void test_oracle_sse_page_end(void);
+void test_oracle_sse_fp_host_mxcsr(void);
 void test_oracle_fxsave(void);
 void test_oracle_encoding_sweep(void);
 void test_cpuid_leaves(void);

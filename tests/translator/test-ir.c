@@ -1,5 +1,6 @@
 /* IR builders and passes: constant folding, GET forwarding, dead SET
- * (dead flag) elimination, dead pure helper calls. */
+ * (dead flag) elimination, dead pure helper calls, vector ops as
+ * barriers for vector state. */
 #include <string.h>
 
 #include "tests/lib/cutest.h"
@@ -108,6 +109,28 @@ static void test_ir_dead_pure_call(void)
 	CU_ASSERT_EQUAL(count_ops(IR_CALL), 1);
 }
 
+/* IR_VEC reads and writes vector slots: a SET of a slot before it is
+ * observed (not dead), a GET after it is not forwarded from before it,
+ * and an unused IR_VEC stays (it writes env). */
+static void test_ir_vec_barrier(void)
+{
+	const unsigned x0 = IR_VECTOR_STATE_OFF, x1 = IR_VECTOR_STATE_OFF + 16;
+	ir_temp a;
+
+	ir_init(&blk, 0x1000);
+	ir_set(&blk, x1, ir_get(&blk, 0));
+	a = ir_get(&blk, x0);
+	ir_vec(&blk, IR_VEC_XMM, x0, x1, IR_VEC_ENC(0xef, 0, 1, 0, 0, 0));
+	ir_set(&blk, x1, ir_get(&blk, x0));
+	ir_set(&blk, 8, a);
+	ir_vec_mem(&blk, IR_VEC_STORE, ir_get(&blk, 16), x0);
+	ir_exit(&blk, 0x2000);
+	ir_optimize(&blk);
+	CU_ASSERT_EQUAL(count_ops(IR_SET), 3);
+	CU_ASSERT_EQUAL(count_ops(IR_VEC), 2);
+	CU_ASSERT_EQUAL(count_ops(IR_GET), 4);	/* 0, x0 twice, 16 */
+}
+
 /* zext32(a op b) becomes the 32-bit op on the unextended operands; a
  * zero extension of a value already known to be 32-bit clean vanishes. */
 static void test_ir_width_folding(void)
@@ -157,4 +180,5 @@ CUTEST_MAIN("translator-ir",
 	    CUTEST(test_ir_constant_folding),
 	    CUTEST(test_ir_get_forwarding),
 	    CUTEST(test_ir_dead_flags),
-	    CUTEST(test_ir_dead_pure_call));
+	    CUTEST(test_ir_dead_pure_call),
+	    CUTEST(test_ir_vec_barrier));

@@ -328,6 +328,16 @@ void asm_cmp_mem8_imm(struct emitter *e, int base, int32_t disp, uint8_t imm)
 	asm_byte(e, imm);
 }
 
+void asm_movdqu_m(struct emitter *e, bool load, int xmm,
+		  const struct asm_mem *m)
+{
+	asm_byte(e, 0xf3);
+	rex_mem(e, false, xmm, m, false);
+	asm_byte(e, 0x0f);
+	asm_byte(e, load ? 0x6f : 0x7f);
+	modrm_mem_index(e, xmm, m->base, m->index, m->scale, m->disp);
+}
+
 void asm_push(struct emitter *e, int r)
 {
 	rex(e, false, 0, r, false);

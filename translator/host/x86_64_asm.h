@@ -73,6 +73,9 @@ void asm_load_m(struct emitter *e, int dst, const struct asm_mem *m,
 		unsigned size);	/* zero-extending */
 void asm_store_m(struct emitter *e, const struct asm_mem *m, int src,
 		 unsigned size);
+/* movdqu xmmX, [m] (LOAD) or movdqu [m], xmmX. */
+void asm_movdqu_m(struct emitter *e, bool load, int xmm,
+		  const struct asm_mem *m);
 void asm_alu_rr(struct emitter *e, enum asm_alu op, int dst, int src);
 void asm_alu_ri(struct emitter *e, enum asm_alu op, int dst, int32_t imm);
 void asm_shift_ri(struct emitter *e, enum asm_shift op, int dst, uint8_t n);

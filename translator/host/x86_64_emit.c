@@ -608,22 +608,45 @@ void x86_64_restore_state(const struct tr_pc_state *st, const void *ucontext,
 		}
 }
 
+/* The guest address operand (op->a) of the access OP, folded or not. */
+static void access_address(struct ra *ra, const struct ir_op *op,
+			   struct asm_mem *m)
+{
+	const struct folded_addr *fa = &ra->fold[ra->cur_op];
+
+	m->index = -1;
+	m->scale = 0;
+	m->disp = 0;
+	if (fa->base != IR_NO_TEMP) {
+		m->base = use(ra, fa->base, H_R11);
+		if (fa->index != IR_NO_TEMP)
+			m->index = use(ra, fa->index, H_RCX);
+		m->scale = fa->scale;
+		m->disp = fa->disp;
+	} else {
+		m->base = use(ra, op->a, H_R11);
+	}
+}
+
+/* After the access OP: free its address temps if this was their end. */
+static void access_done(struct ra *ra, const struct ir_op *op)
+{
+	const struct folded_addr *fa = &ra->fold[ra->cur_op];
+
+	release_dead(ra, op);
+	if (fa->base != IR_NO_TEMP)
+		release_temp(ra, fa->base);
+	if (fa->index != IR_NO_TEMP)
+		release_temp(ra, fa->index);
+}
+
 static void emit_memory(struct ra *ra, const struct ir_op *op)
 {
 	const struct tr_mem_lowering *mem = ra->cfg->mem;
-	const struct folded_addr *fa = &ra->fold[ra->cur_op];
-	struct asm_mem m = { .index = -1 };
+	struct asm_mem m;
 	int val, d = NO_REG;
 
-	if (fa->base != IR_NO_TEMP) {
-		m.base = use(ra, fa->base, H_R11);
-		if (fa->index != IR_NO_TEMP)
-			m.index = use(ra, fa->index, H_RCX);
-		m.scale = fa->scale;
-		m.disp = fa->disp;
-	} else {
-		m.base = use(ra, op->a, H_R11);
-	}
+	access_address(ra, op, &m);
 	if (op->opc == IR_LOAD) {
 		d = alloc_reg(ra);
 		record_pc(ra);
@@ -633,11 +656,7 @@ static void emit_memory(struct ra *ra, const struct ir_op *op)
 		record_pc(ra);
 		mem->emit_store(&ra->e, &m, val, op->aux);
 	}
-	release_dead(ra, op);
-	if (fa->base != IR_NO_TEMP)
-		release_temp(ra, fa->base);
-	if (fa->index != IR_NO_TEMP)
-		release_temp(ra, fa->index);
+	access_done(ra, op);
 	if (op->opc == IR_LOAD)
 		bind_temp(ra, op->dst, d);
 }
@@ -713,6 +732,203 @@ static void emit_call(struct ra *ra, const struct ir_op *op)
 		d = H_RAX;
 	}
 	bind_temp(ra, op->dst, d);
+}
+
+/* ---- vector ops (IR_VEC) ----
+ * Guest vector state stays in env: each op loads host xmm0 (destination)
+ * and xmm1 (source) from env, runs the guest's SSE instruction on them
+ * and stores xmm0 back.  Generated code keeps nothing in host xmm
+ * registers (helpers clobber them), so both are free scratch. */
+
+/* movdqu xmmX, [rbp + off] (LOAD) or movdqu [rbp + off], xmmX. */
+static void emit_movdqu_env(struct emitter *e, bool load, unsigned x,
+			    unsigned off)
+{
+	asm_byte(e, 0xf3);
+	asm_byte(e, 0x0f);
+	asm_byte(e, load ? 0x6f : 0x7f);
+	if (off < 128) {
+		asm_byte(e, (uint8_t)(0x45 | x << 3));
+		asm_byte(e, (uint8_t)off);
+	} else {
+		asm_byte(e, (uint8_t)(0x85 | x << 3));
+		asm_u32(e, off);
+	}
+}
+
+/* The SSE instruction of ENC with ModRM reg = REG, rm = xmm RM. */
+static void emit_vec_insn(struct emitter *e, uint32_t enc, unsigned reg,
+			  unsigned rm)
+{
+	static const uint8_t pfx[4] = { 0, 0x66, 0xf3, 0xf2 };
+	unsigned map = (enc >> 8) & 3;
+
+	uint8_t rex = (uint8_t)(0x40 | (enc & IR_VEC_W ? 8 : 0) |
+				(reg & 8) >> 1 | (rm & 8) >> 3);
+
+	if ((enc >> 10) & 3)
+		asm_byte(e, pfx[(enc >> 10) & 3]);
+	if (rex != 0x40)
+		asm_byte(e, rex);
+	asm_byte(e, 0x0f);
+	if (map)
+		asm_byte(e, map == 1 ? 0x38 : 0x3a);
+	asm_byte(e, (uint8_t)enc);
+	asm_byte(e, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+	if (enc & (1u << 12))
+		asm_byte(e, (uint8_t)(enc >> 16));
+}
+
+/* stmxcsr / ldmxcsr [rsp + DISP] (the red zone: free in generated code,
+ * kept by the kernel's signal frames). */
+static void emit_mxcsr_rsp(struct emitter *e, bool load, int8_t disp)
+{
+	asm_byte(e, 0x0f);
+	asm_byte(e, 0xae);
+	asm_byte(e, load ? 0x54 : 0x5c);	/* /2 ldmxcsr, /3 stmxcsr */
+	asm_byte(e, 0x24);
+	asm_byte(e, (uint8_t)disp);
+}
+
+/* r11d op= [rsp + DISP] (ALU opcode OPC: 0x23 and, 0x33 xor). */
+static void emit_r11_alu_rsp(struct emitter *e, uint8_t opc, int8_t disp)
+{
+	asm_byte(e, 0x44);
+	asm_byte(e, opc);
+	asm_byte(e, 0x5c);
+	asm_byte(e, 0x24);
+	asm_byte(e, (uint8_t)disp);
+}
+
+static void emit_test_r11(struct emitter *e, uint32_t imm)
+{
+	asm_byte(e, 0x41);
+	asm_byte(e, 0xf7);
+	asm_byte(e, 0xc3);
+	asm_u32(e, imm);
+}
+
+/* Before an IR_VEC_MXCSR op, the same policy as x86_helper_sse: the
+ * host MXCSR (saved at [rsp - 16]: the op's pushfq writes [rsp - 8]) is
+ * reloaded with the guest's rounding
+ * control, DAZ and FTZ and all exceptions masked only if its control bits
+ * differ or it holds exception flags the guest lacks.  Uses r11. */
+static void emit_mxcsr_enter(struct ra *ra)
+{
+	struct emitter *e = &ra->e;
+	int32_t mx = (int32_t)ra->cfg->env_mxcsr_off;
+	size_t slow, fast;
+
+	emit_mxcsr_rsp(e, false, -16);
+	asm_load(e, H_R11, H_RBP, mx, 4);
+	asm_alu_ri_sz(e, A_OR, H_R11, 0x1f80, 4);
+	emit_r11_alu_rsp(e, 0x33, -16);		/* host ^ wanted */
+	emit_test_r11(e, 0xffc0);
+	slow = asm_jcc_fwd(e, HCC_NE);
+	emit_r11_alu_rsp(e, 0x23, -16);		/* host & ~guest */
+	emit_test_r11(e, 0x3f);
+	fast = asm_jcc_fwd(e, HCC_E);
+	asm_patch_fwd(e, slow);
+	asm_load(e, H_R11, H_RBP, mx, 4);
+	asm_alu_ri_sz(e, A_AND, H_R11, 0xffc0, 4);
+	asm_alu_ri_sz(e, A_OR, H_R11, 0x1f80, 4);
+	asm_store(e, H_RSP, -24, H_R11, 4);
+	emit_mxcsr_rsp(e, true, -24);
+	asm_patch_fwd(e, fast);
+}
+
+/* After it: the flags it raised go to the guest MXCSR; the host control
+ * bits come back if they were changed. */
+static void emit_mxcsr_leave(struct ra *ra)
+{
+	struct emitter *e = &ra->e;
+	int32_t mx = (int32_t)ra->cfg->env_mxcsr_off;
+	size_t same;
+
+	emit_mxcsr_rsp(e, false, -24);
+	asm_load(e, H_R11, H_RSP, -24, 4);
+	asm_alu_ri_sz(e, A_AND, H_R11, 0x3f, 4);
+	asm_byte(e, 0x44);			/* or [rbp + mx], r11d */
+	asm_byte(e, 0x09);
+	asm_byte(e, 0x9d);
+	asm_u32(e, (uint32_t)mx);
+	asm_load(e, H_R11, H_RSP, -24, 4);
+	emit_r11_alu_rsp(e, 0x33, -16);
+	emit_test_r11(e, 0xffc0);
+	same = asm_jcc_fwd(e, HCC_E);
+	emit_mxcsr_rsp(e, true, -16);
+	asm_patch_fwd(e, same);
+}
+
+static void emit_vec_body(struct ra *ra, const struct ir_op *op)
+{
+	struct emitter *e = &ra->e;
+	unsigned d_off = (unsigned)(op->imm & 0xffff);
+	unsigned s_off = (unsigned)((uint64_t)op->imm >> 16 & 0xffff);
+	uint32_t enc = (uint32_t)((uint64_t)op->imm >> 32);
+	struct asm_mem m;
+	int r;
+
+	switch (op->aux) {
+	case IR_VEC_XMM:
+	case IR_VEC_FLAGS:
+		emit_movdqu_env(e, true, 0, d_off);
+		emit_movdqu_env(e, true, 1, s_off);
+		emit_vec_insn(e, enc, 0, 1);
+		if (op->aux == IR_VEC_XMM) {
+			emit_movdqu_env(e, false, 0, d_off);
+			return;
+		}
+		r = alloc_reg(ra);
+		asm_byte(e, 0x9c);	/* pushfq */
+		asm_pop(e, r);
+		asm_alu_ri_sz(e, A_AND, r, 0x45, 4);	/* CF | PF | ZF */
+		bind_temp(ra, op->dst, r);
+		return;
+	case IR_VEC_SHIFT:
+		emit_movdqu_env(e, true, 0, d_off);
+		emit_vec_insn(e, enc, (enc >> 13) & 7, 0);
+		emit_movdqu_env(e, false, 0, d_off);
+		return;
+	case IR_VEC_LOAD:	/* one 16-byte guest access: faults whole */
+		access_address(ra, op, &m);
+		record_pc(ra);
+		ra->cfg->mem->emit_vload(e, 0, &m);
+		access_done(ra, op);
+		emit_movdqu_env(e, false, 0, d_off);
+		return;
+	case IR_VEC_STORE:
+		access_address(ra, op, &m);
+		emit_movdqu_env(e, true, 0, d_off);
+		record_pc(ra);
+		ra->cfg->mem->emit_vstore(e, &m, 0);
+		access_done(ra, op);
+		return;
+	case IR_VEC_FROM_GPR:
+		emit_movdqu_env(e, true, 0, d_off);
+		r = use(ra, op->b, H_R11);
+		emit_vec_insn(e, enc, 0, (unsigned)r);
+		emit_movdqu_env(e, false, 0, d_off);
+		release_dead(ra, op);
+		return;
+	default:	/* IR_VEC_TO_GPR */
+		emit_movdqu_env(e, true, 1, s_off);
+		r = alloc_reg(ra);
+		emit_vec_insn(e, enc, (unsigned)r, 1);
+		bind_temp(ra, op->dst, r);
+		return;
+	}
+}
+
+static void emit_vec(struct ra *ra, const struct ir_op *op)
+{
+	bool mxcsr = ((uint64_t)op->imm >> 32) & IR_VEC_MXCSR;
+
+	if (mxcsr)
+		emit_mxcsr_enter(ra);
+	emit_vec_body(ra, op);
+	if (mxcsr)
+		emit_mxcsr_leave(ra);
 }
 
 /* Chainable exit: [jmp rel32 (patched when chained)] store pc, return
@@ -926,7 +1142,9 @@ static void fold_addresses(struct ra *ra)
 		ra->fold_skip[i] = false;
 	}
 	for (unsigned i = 0; i < blk->n_ops; i++)
-		if (blk->ops[i].opc == IR_LOAD || blk->ops[i].opc == IR_STORE)
+		if (blk->ops[i].opc == IR_LOAD || blk->ops[i].opc == IR_STORE ||
+		    (blk->ops[i].opc == IR_VEC &&
+		     blk->ops[i].aux >= IR_VEC_LOAD))
 			fold_address(ra, i);
 }
 
@@ -981,6 +1199,7 @@ static void emit_op(struct ra *ra, const struct ir_op *op)
 	case IR_SELECT: emit_select(ra, op); break;
 	case IR_LOAD: case IR_STORE: emit_memory(ra, op); break;
 	case IR_CALL: emit_call(ra, op); break;
+	case IR_VEC: emit_vec(ra, op); break;
 	case IR_BRCOND: emit_brcond(ra, op); break;
 	default: emit_exit(ra, op); break;
 	}
@@ -1132,8 +1351,26 @@ static void user_store(struct emitter *e, const struct asm_mem *addr, int val,
 	asm_store_m(e, &m, val, size);
 }
 
+static void user_vload(struct emitter *e, int xmm, const struct asm_mem *addr)
+{
+	struct asm_mem m = *addr;
+
+	m.disp = (int32_t)(m.disp + tr_mem_user.guest_base);
+	asm_movdqu_m(e, true, xmm, &m);
+}
+
+static void user_vstore(struct emitter *e, const struct asm_mem *addr, int xmm)
+{
+	struct asm_mem m = *addr;
+
+	m.disp = (int32_t)(m.disp + tr_mem_user.guest_base);
+	asm_movdqu_m(e, false, xmm, &m);
+}
+
 const struct tr_mem_lowering tr_mem_user = {
 	.emit_load = user_load,
 	.emit_store = user_store,
+	.emit_vload = user_vload,
+	.emit_vstore = user_vstore,
 	.guest_base = 0,
 };

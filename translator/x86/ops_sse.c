@@ -1,9 +1,11 @@
 /* SSE..SSE4.2 (maps 0F, 0F38, 0F3A; 128-bit xmm) and MMX -> IR.
  *
- * Guest xmm registers live in env; operations run in x86_helper_sse on
- * register indices.  Memory operands never reach the helper: the IR loads
- * them into the staging register xmm[16] (or stores from env) with
- * ordinary IR_LOAD/IR_STORE, so they go through the memory lowering and
+ * Guest xmm registers live in env.  Moves and the common integer, logic
+ * and shuffle ops are lowered inline (IR_GET/IR_SET, IR_VEC: see "inline
+ * lowering" below); the rest run in x86_helper_sse on register indices.
+ * Memory operands never reach the helper: the IR loads them into the
+ * staging register xmm[16] (or stores from env) with IR_LOAD/IR_STORE or
+ * 16-byte IR_VEC_LOAD/STORE, so they go through the memory lowering and
  * fault precisely like any other access.
  */
 #include <stdio.h>
@@ -33,12 +35,43 @@ static void count_ext(unsigned map, uint8_t op, unsigned pfx)
 	__atomic_fetch_add(&ext_translated[e], 1, __ATOMIC_RELAXED);
 }
 
+/* The most frequent opcodes still running in x86_helper_sse. */
+static void print_helper_calls(void)
+{
+	static const char *const pfx[4] = { "", "66 ", "f3 ", "f2 " };
+	static const char *const maps[4] = { "", "0f ", "0f38 ", "0f3a " };
+	bool shown[X86_SSE_COUNT_SLOTS] = { false };
+	unsigned long total = 0;
+
+	for (unsigned i = 0; i < X86_SSE_COUNT_SLOTS; i++)
+		total += x86_sse_helper_calls[i];
+	fprintf(stderr, "  sse helper calls %lu, most frequent:", total);
+	for (unsigned k = 0; k < 10; k++) {
+		unsigned best = 0;
+		unsigned long n = 0;
+
+		for (unsigned i = 0; i < X86_SSE_COUNT_SLOTS; i++)
+			if (!shown[i] && x86_sse_helper_calls[i] > n) {
+				n = x86_sse_helper_calls[i];
+				best = i;
+			}
+		if (n == 0)
+			break;
+		shown[best] = true;
+		fprintf(stderr, " %s%s%s%02x:%lu", best & 0x400 ? "mmx " : "",
+			pfx[(best >> 8) & 3], maps[(best >> 11) & 3],
+			best & 0xff, n);
+	}
+	fprintf(stderr, "\n");
+}
+
 void x86_sse_print_stats(void)
 {
 	fprintf(stderr, "  translated sse3 %lu ssse3 %lu sse4.1 %lu "
 		"sse4.2 %lu instructions\n", ext_translated[EXT_SSE3],
 		ext_translated[EXT_SSSE3], ext_translated[EXT_SSE41],
 		ext_translated[EXT_SSE42]);
+	print_helper_calls();
 }
 
 enum sse_class { SSE_NONE, SSE_OP, SSE_STORE, SSE_GPR_SRC, SSE_GPR_DST,
@@ -173,9 +206,12 @@ static unsigned load_src(struct fe *f, unsigned size)
 	if (f->insn->mod == 3)
 		return f->insn->rm;
 	addr = fe_ea(f);
+	if (size == 16) {
+		ir_vec_mem(b, IR_VEC_LOAD, addr, X86_XMM_OFF(X86_XMM_TMP));
+		return X86_XMM_TMP;
+	}
 	lo = ir_load(b, addr, size < 8 ? size : 8);
-	hi = size == 16 ? ir_load(b, ir_add(b, addr, fe_const(f, 8)), 8) :
-			  fe_const(f, 0);
+	hi = fe_const(f, 0);
 	ir_set(b, X86_XMM_OFF(X86_XMM_TMP), lo);
 	ir_set(b, X86_XMM_OFF(X86_XMM_TMP) + 8, hi);
 	return X86_XMM_TMP;
@@ -197,21 +233,243 @@ static void sse_store(struct fe *f, uint64_t key, unsigned pfx)
 	struct ir_block *b = f->blk;
 	unsigned size = store_size(in->opcode, pfx);
 	unsigned off = X86_XMM_OFF(in->reg) + (in->opcode == 0x17 ? 8 : 0);
-	ir_temp addr, lo;
+	ir_temp addr;
 
 	if (in->mod == 3) {
 		call_sse(f, key, fe_const(f, in->rm), fe_const(f, in->reg));
 		return;
 	}
 	addr = fe_ea(f);
-	lo = ir_get(b, off);
-	if (size == 16) {
-		ir_temp hi = ir_get(b, off + 8);
+	if (size == 16)
+		ir_vec_mem(b, IR_VEC_STORE, addr, off);
+	else
+		ir_store(b, addr, ir_get(b, off), size);
+}
 
-		ir_store(b, addr, lo, 8);
-		ir_store(b, ir_add(b, addr, fe_const(f, 8)), hi, 8);
-	} else {
-		ir_store(b, addr, lo, size);
+/* ---- inline lowering ----
+ * Moves become IR_GET/IR_SET/IR_LOAD of the two qwords of an xmm slot,
+ * or one 16-byte IR_VEC_LOAD/STORE (a single host access: one crossing
+ * into an unmapped page faults before anything is written);
+ * integer, logic and shuffle ops that do not depend on MXCSR become one
+ * IR_VEC each.  Everything else stays in the helpers. */
+
+/* The host runs SSSE3..SSE4.2 encodings of IR_VEC itself. */
+static bool host_has_sse42(void)
+{
+	static int has = -1;
+
+	if (has < 0)
+		has = __builtin_cpu_supports("ssse3") &&
+		      __builtin_cpu_supports("sse4.1") &&
+		      __builtin_cpu_supports("sse4.2");
+	return has;
+}
+
+/* EXTRA: IR_VEC_W, IR_VEC_MXCSR. */
+static uint32_t vec_enc(struct fe *f, uint32_t extra)
+{
+	const struct x86_insn *in = f->insn;
+	bool imm = in->map == X86_MAP_0F3A ||
+		   (in->map == X86_MAP_0F && has_imm(in->opcode));
+
+	return IR_VEC_ENC(in->opcode, in->map - X86_MAP_0F, in->simd_prefix,
+			  imm, in->reg & 7, imm ? in->imm : 0) | extra;
+}
+
+static ir_temp vec_op(struct fe *f, enum ir_vec_kind kind, unsigned d,
+		      unsigned s)
+{
+	return ir_vec(f->blk, kind, X86_XMM_OFF(d), X86_XMM_OFF(s),
+		      vec_enc(f, 0));
+}
+
+/* 0F-map floating-point ops IR_VEC runs under the guest MXCSR:
+ * arithmetic, min/max, sqrt, compares, conversions between xmm
+ * registers (not rcp/rsqrt); false if OP is not one. */
+static bool translate_fp(struct fe *f)
+{
+	const struct x86_insn *in = f->insn;
+	struct ir_block *b = f->blk;
+	unsigned pfx = in->simd_prefix, s;
+	uint8_t op = in->opcode;
+	uint32_t enc = vec_enc(f, IR_VEC_MXCSR | (in->rex_w ? IR_VEC_W : 0));
+	bool ps_pd = pfx == X86_PFX_NONE || pfx == X86_PFX_66;
+	ir_temp r;
+
+	switch (op) {
+	case 0x51: case 0x58: case 0x59: case 0x5a: case 0x5c: case 0x5d:
+	case 0x5e: case 0x5f: case 0xc2: case 0x5b: case 0xe6:
+		break;
+	case 0xd0: case 0x7c: case 0x7d:	/* SSE3 */
+		if (ps_pd && pfx != X86_PFX_66)
+			return false;
+		break;
+	case 0x2e: case 0x2f:		/* (u)comiss/sd */
+		if (!ps_pd)
+			return false;
+		s = load_src(f, src_mem_size(op, pfx, in->rex_w));
+		r = ir_vec(b, IR_VEC_FLAGS, X86_XMM_OFF(in->reg),
+			   X86_XMM_OFF(s), enc);
+		fe_forget_cc(f);
+		fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP, r, IR_NO_TEMP);
+		return true;
+	case 0x2c: case 0x2d:		/* cvt(t)ss/sd2si */
+		if (ps_pd)
+			return false;
+		s = load_src(f, src_mem_size(op, pfx, in->rex_w));
+		r = ir_vec(b, IR_VEC_TO_GPR, 0, X86_XMM_OFF(s), enc);
+		fe_forget_cc(f);
+		fe_write_reg(f, in->rex_w ? 8 : 4, r);
+		return true;
+	case 0x2a:			/* cvtsi2ss/sd */
+		if (ps_pd)
+			return false;
+		r = fe_read_rm(f, in->rex_w ? 8 : 4, NULL);
+		ir_vec_from_gpr(b, X86_XMM_OFF(in->reg), r, enc);
+		fe_forget_cc(f);
+		return true;
+	default:
+		return false;
+	}
+	s = load_src(f, src_mem_size(op, pfx, in->rex_w));
+	ir_vec(b, IR_VEC_XMM, X86_XMM_OFF(in->reg), X86_XMM_OFF(s), enc);
+	fe_forget_cc(f);
+	return true;
+}
+
+/* 0F-map ops with an xmm destination and xmm/m128 source that IR_VEC
+ * runs (prefix NONE here means an SSE op, MMX ones never get here). */
+static bool vec_op_0f(uint8_t op, unsigned pfx)
+{
+	if ((pfx == X86_PFX_NONE || pfx == X86_PFX_66) &&
+	    (op == 0x14 || op == 0x15 || (op >= 0x54 && op <= 0x57) ||
+	     op == 0xc6))
+		return true;
+	if (op == 0x70)		/* pshufd, pshufhw, pshuflw */
+		return pfx != X86_PFX_NONE;
+	return pfx == X86_PFX_66 &&
+	       ((op >= 0x60 && op <= 0x6d) || (op >= 0x74 && op <= 0x76) ||
+		(op >= 0xd1 && op <= 0xd5) || (op >= 0xd8 && op <= 0xdf) ||
+		(op >= 0xe0 && op <= 0xe5) || (op >= 0xe8 && op <= 0xef) ||
+		(op >= 0xf1 && op <= 0xf6) || (op >= 0xf8 && op <= 0xfe));
+}
+
+/* 66-prefixed 0F38 / 0F3A ops IR_VEC runs: SSSE3 and the SSE4.1/4.2
+ * integer ops, without the ones reading xmm0 implicitly (pblendvb,
+ * blendvps/pd), movntdqa and MXCSR-dependent ones (round, dpps). */
+static bool vec_op_ext(unsigned map, uint8_t op)
+{
+	if (!host_has_sse42())
+		return false;
+	if (map == X86_MAP_0F3A)
+		return (op >= 0x0c && op <= 0x0f) || op == 0x42;
+	return op <= 0x0b || (op >= 0x1c && op <= 0x1e) || op == 0x17 ||
+	       (op >= 0x20 && op <= 0x25) || op == 0x28 || op == 0x29 ||
+	       op == 0x2b || (op >= 0x30 && op <= 0x35) ||
+	       (op >= 0x37 && op <= 0x41);
+}
+
+static void set_xmm(struct fe *f, unsigned x, ir_temp lo, ir_temp hi)
+{
+	ir_set(f->blk, X86_XMM_OFF(x), lo);
+	if (hi != IR_NO_TEMP)
+		ir_set(f->blk, X86_XMM_OFF(x) + 8, hi);
+}
+
+/* The r/m operand: SIZE (4 or 8) bytes of memory zero-extended, or the
+ * whole xmm register. */
+static void read_rm_xmm(struct fe *f, unsigned size, ir_temp *lo,
+			ir_temp *hi)
+{
+	const struct x86_insn *in = f->insn;
+	struct ir_block *b = f->blk;
+	ir_temp addr;
+
+	if (in->mod == 3) {
+		*lo = ir_get(b, X86_XMM_OFF(in->rm));
+		*hi = ir_get(b, X86_XMM_OFF(in->rm) + 8);
+		return;
+	}
+	addr = fe_ea(f);
+	*lo = ir_load(b, addr, size);
+	*hi = fe_const(f, 0);
+}
+
+/* Data moves between xmm registers, memory and general registers;
+ * false if the instruction is not one handled here. */
+static bool translate_move(struct fe *f)
+{
+	const struct x86_insn *in = f->insn;
+	struct ir_block *b = f->blk;
+	unsigned pfx = in->simd_prefix, reg = in->reg, rm = in->rm;
+	bool mem = in->mod != 3, ps_pd = pfx == X86_PFX_NONE ||
+					 pfx == X86_PFX_66;
+	uint8_t op = in->opcode;
+	ir_temp lo, hi, v;
+
+	switch (op) {
+	case 0x6f: case 0x28: case 0x10: case 0xf0:
+		if ((op == 0x6f && pfx != X86_PFX_66 && pfx != X86_PFX_F3) ||
+		    (op == 0x28 && !ps_pd))
+			return false;
+		if (op == 0x10 && !ps_pd) {	/* movss / movsd */
+			if (!mem && pfx == X86_PFX_F3)
+				return false;
+			if (!mem) {
+				set_xmm(f, reg, ir_get(b, X86_XMM_OFF(rm)),
+					IR_NO_TEMP);
+				return true;
+			}
+			read_rm_xmm(f, pfx == X86_PFX_F3 ? 4 : 8, &lo, &hi);
+			set_xmm(f, reg, lo, hi);
+			return true;
+		}
+		if (mem) {
+			ir_vec_mem(b, IR_VEC_LOAD, fe_ea(f), X86_XMM_OFF(reg));
+			return true;
+		}
+		read_rm_xmm(f, 16, &lo, &hi);
+		set_xmm(f, reg, lo, hi);
+		return true;
+	case 0x7e:		/* F3: movq xmm, xmm/m64 */
+		if (pfx != X86_PFX_F3)
+			return false;
+		read_rm_xmm(f, 8, &lo, &hi);
+		set_xmm(f, reg, lo, fe_const(f, 0));
+		return true;
+	case 0x6e:		/* 66: movd/movq xmm, r/m */
+		v = fe_read_rm(f, in->rex_w ? 8 : 4, NULL);
+		set_xmm(f, reg, fe_zext(f, v, in->rex_w ? 8 : 4),
+			fe_const(f, 0));
+		return true;
+	case 0x11: case 0x29: case 0x7f:	/* register forms */
+		if (mem || (pfx == X86_PFX_F3 && op != 0x7f))
+			return false;
+		if (op == 0x11 && pfx == X86_PFX_F2) {
+			set_xmm(f, rm, ir_get(b, X86_XMM_OFF(reg)), IR_NO_TEMP);
+			return true;
+		}
+		lo = ir_get(b, X86_XMM_OFF(reg));
+		hi = ir_get(b, X86_XMM_OFF(reg) + 8);
+		set_xmm(f, rm, lo, hi);
+		return true;
+	case 0xd6:		/* 66: movq xmm/m64, xmm (register form) */
+		if (mem)
+			return false;
+		set_xmm(f, rm, ir_get(b, X86_XMM_OFF(reg)), fe_const(f, 0));
+		return true;
+	case 0x12: case 0x16:	/* movlps/movlpd, movhps/movhpd, */
+		if (!ps_pd)	/* movhlps, movlhps */
+			return false;
+		if (mem) {
+			v = ir_load(b, fe_ea(f), 8);
+		} else {
+			v = ir_get(b, X86_XMM_OFF(rm) + (op == 0x12 ? 8 : 0));
+		}
+		ir_set(b, X86_XMM_OFF(reg) + (op == 0x16 ? 8 : 0), v);
+		return true;
+	default:
+		return false;
 	}
 }
 
@@ -464,7 +722,12 @@ static bool translate_ext(struct fe *f)
 		if (op == 0x2a && in->mod == 3)
 			return false;		/* movntdqa: memory only */
 		s = load_src(f, ext_mem_size(map, op));
-		r = call_sse(f, key, fe_const(f, in->reg), fe_const(f, s));
+		if (vec_op_ext(map, op))
+			r = vec_op(f, op == 0x17 ? IR_VEC_FLAGS : IR_VEC_XMM,
+				   in->reg, s);
+		else
+			r = call_sse(f, key, fe_const(f, in->reg),
+				     fe_const(f, s));
 		fe_forget_cc(f);
 		if (op == 0x17)		/* ptest */
 			fe_set_cc(f, CC_EFLAGS, 8, IR_NO_TEMP, r, IR_NO_TEMP);
@@ -487,7 +750,11 @@ static bool translate_ext(struct fe *f)
 		return true;
 	default:
 		s = load_src(f, ext_mem_size(map, op));
-		call_sse(f, key, fe_const(f, in->reg), fe_const(f, s));
+		if (vec_op_ext(map, op))
+			vec_op(f, IR_VEC_XMM, in->reg, s);
+		else
+			call_sse(f, key, fe_const(f, in->reg),
+				 fe_const(f, s));
 		fe_forget_cc(f);
 		return true;
 	}
@@ -527,6 +794,29 @@ bool x86_translate_sse(struct fe *f)
 	    op == 0xf7) {
 		if (op != 0xd6 || pfx != X86_PFX_66)
 			return translate_mixed(f, key);
+	}
+	if (cls != SSE_NONE && translate_move(f)) {
+		fe_forget_cc(f);
+		return true;
+	}
+	if (cls != SSE_NONE && x86_sse_uses_mxcsr(key) && translate_fp(f))
+		return true;
+	if (cls == SSE_OP && vec_op_0f(op, pfx)) {
+		s = load_src(f, src_mem_size(op, pfx, in->rex_w));
+		vec_op(f, IR_VEC_XMM, in->reg, s);
+		fe_forget_cc(f);
+		return true;
+	}
+	if (cls == SSE_SHIFT_IMM) {
+		vec_op(f, IR_VEC_SHIFT, in->rm, in->rm);
+		fe_forget_cc(f);
+		return true;
+	}
+	if (cls == SSE_GPR_DST && in->mod == 3 && (op == 0xd7 || op == 0x50)) {
+		r = vec_op(f, IR_VEC_TO_GPR, in->rm, in->rm);
+		fe_forget_cc(f);
+		fe_write_reg(f, 4, r);
+		return true;
 	}
 	switch (cls) {
 	case SSE_OP:

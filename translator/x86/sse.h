@@ -54,6 +54,14 @@ uint64_t x86_helper_sse_plain(struct x86_cpu *env, uint64_t key, uint64_t d,
 			      uint64_t s);
 bool x86_sse_uses_mxcsr(uint64_t key);
 
+/* Helper calls per map, MMX or not, prefix and opcode, counted with
+ * MICA_TRANSLATOR_STATS (what still runs out of line). */
+#define X86_SSE_COUNT_SLOTS 8192
+#define X86_SSE_COUNT_SLOT(key)						\
+	((unsigned)(SSE_KEY_GET_MAP(key) << 11 |			\
+		    ((key) & SSE_KEY_MMX ? 1u : 0u) << 10 | ((key) & 0x3ff)))
+extern unsigned long x86_sse_helper_calls[X86_SSE_COUNT_SLOTS];
+
 /* PCMPESTRI/ESTRM/ISTRI/ISTRM: KEY as above plus the first operand's
  * xmm index in bits 32..35; S the second operand's xmm index; RAX/RDX
  * the explicit lengths.  Mask forms write xmm0.  Returns the EFLAGS

@@ -740,11 +740,26 @@ bool x86_sse_uses_mxcsr(uint64_t key)
 
 /* Not inlined into x86_helper_sse: nothing moves across its MXCSR
  * switches. */
+unsigned long x86_sse_helper_calls[X86_SSE_COUNT_SLOTS];
+
+/* MICA_TRANSLATOR_STATS: count helper calls per opcode. */
+static void count_call(uint64_t key)
+{
+	static int enabled = -1;
+
+	if (enabled < 0)
+		enabled = getenv("MICA_TRANSLATOR_STATS") != NULL;
+	if (enabled)
+		__atomic_fetch_add(&x86_sse_helper_calls[X86_SSE_COUNT_SLOT(key)],
+				   1, __ATOMIC_RELAXED);
+}
+
 __attribute__((noinline)) uint64_t x86_helper_sse_plain(struct x86_cpu *env,
 							uint64_t key,
 							uint64_t d,
 							uint64_t s)
 {
+	count_call(key);
 	if (key & SSE_KEY_MMX)
 		return helper_mmx(env, key, d, s);
 	if (key & SSE_KEY_MIXED)
