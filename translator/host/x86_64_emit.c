@@ -1157,6 +1157,7 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 		      struct tr_code_info *info)
 {
 	static struct ra ra;
+	size_t interrupt_stub = 0;
 
 	memset(&ra.e, 0, sizeof(ra.e));
 	ra.e.buf = buf;
@@ -1187,14 +1188,12 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 	info->n_exits = 0;
 	info->n_pcmap = 0;
 	compute_last_use(&ra);
+	/* The interrupt exit is out of line at the end of the block: the
+	 * check falls through (branch not taken) into the body. */
 	if (cfg->env_interrupt_off) {
-		size_t body;
-
 		asm_cmp_mem8_imm(&ra.e, H_RBP, (int32_t)cfg->env_interrupt_off,
 				 0);
-		body = asm_jcc_fwd(&ra.e, HCC_E);
-		emit_exit_special(&ra, cfg->interrupt_reason, blk->guest_pc);
-		asm_patch_fwd(&ra.e, body);
+		interrupt_stub = asm_jcc_fwd(&ra.e, HCC_NE);
 	}
 	for (unsigned i = 0; i < blk->n_ops && !ra.e.overflow; i++) {
 		const struct ir_op *op = &blk->ops[i];
@@ -1210,6 +1209,11 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 			ra.reg_temps[ra.temp_reg[op->dst]]--;
 			ra.temp_reg[op->dst] = NO_REG;
 		}
+	}
+	if (cfg->env_interrupt_off) {
+		/* Pinned slots are home at block entry: nothing to move. */
+		asm_patch_fwd(&ra.e, interrupt_stub);
+		emit_exit_special(&ra, cfg->interrupt_reason, blk->guest_pc);
 	}
 	if (ra.e.overflow)
 		return -ENOSPC;
