@@ -640,18 +640,14 @@ static void record_pc(struct ra *ra)
 		ra->e.overflow = true;	/* caller retries with a smaller block */
 		return;
 	}
-	for (unsigned s = 0; s < CACHED_SLOTS; s++)
-		if (ra->slot_reg[s] != NO_REG && (ra->slot_dirty & (1u << s)))
-			n++;
-	if (n > 16) {
+	/* A dirty slot is always bound to a register. */
+	if (__builtin_popcount(ra->slot_dirty) > 16) {
 		sync_all(ra);
 	} else {
-		n = 0;
-		for (unsigned s = 0; s < CACHED_SLOTS; s++)
-			if (ra->slot_reg[s] != NO_REG && (ra->slot_dirty & (1u << s))) {
-				st.dirty |= 1u << s;
-				st.regs |= (uint64_t)ra->slot_reg[s] << (4 * n++);
-			}
+		st.dirty = ra->slot_dirty;
+		for (uint32_t m = ra->slot_dirty; m; m &= m - 1)
+			st.regs |= (uint64_t)ra->slot_reg[__builtin_ctz(m)]
+				   << (4 * n++);
 	}
 	info->pcmap_host[info->n_pcmap] = (uint32_t)ra->e.pos;
 	info->pcmap_guest[info->n_pcmap] = ra->cur_guest_pc;
