@@ -39,7 +39,7 @@ static const int alloc_all[] = {
 static const int pin_home_order[] = {
 	H_RBX, H_R12, H_R13, H_R14, H_R15, H_R10, H_R9, H_R8,
 };
-static const unsigned pin_default_slots[] = { 0, 1, 2, 4, 6, 7 };
+static const unsigned pin_default_slots[] = { 0, 1, 2, 4 };
 static int8_t pin_home[32];
 static uint32_t pin_mask;	/* pinned slots */
 static uint32_t pin_regs;	/* their home registers */
