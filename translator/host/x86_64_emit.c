@@ -23,11 +23,64 @@
 #define CACHED_SLOTS 32	/* == IR_VECTOR_STATE_OFF / 8 */
 #define NO_REG (-1)
 
-static const int alloc_order[] = {
+static const int alloc_all[] = {
 	H_RBX, H_R12, H_R13, H_R14, H_R15,	/* callee-saved first */
 	H_RAX, H_RDX, H_RSI, H_RDI, H_R8, H_R9, H_R10,
 };
-#define N_ALLOC ((int)(sizeof(alloc_order) / sizeof(alloc_order[0])))
+
+/* Pinned guest state: slot s lives in host register pin_home[s] at every
+ * block boundary (entry, chained jumps, inline jump-cache jumps); the
+ * trampolines load these registers from env on entry and store them on
+ * exit, so only the runtime sees env.  Inside a block a pinned slot is
+ * cached like any other (it may move to another register or be written
+ * back to env); every exit puts it back home (emit_exit_state).  Homes
+ * are not handed out by the allocator.  Homes avoid rax, rcx, rdx and
+ * r11, which the exits use as scratch. */
+static const int pin_home_order[] = {
+	H_RBX, H_R12, H_R13, H_R14, H_R15, H_R10, H_R9, H_R8,
+};
+static const unsigned pin_default_slots[] = { 0, 1, 2, 4 };
+static int8_t pin_home[32];
+static uint32_t pin_mask;	/* pinned slots */
+static uint32_t pin_regs;	/* their home registers */
+static int alloc_order[16];
+static int N_ALLOC;
+
+/* MICA_PIN_SLOTS=a,b,... (slot numbers, at most 8; empty: none) replaces
+ * the default set, for experiments. */
+static void pin_init(void)
+{
+	const char *env = getenv("MICA_PIN_SLOTS");
+	unsigned slots[8], n = 0;
+
+	if (N_ALLOC)
+		return;
+	if (env) {
+		for (const char *p = env; *p && n < 8;) {
+			char *end;
+			unsigned long v = strtoul(p, &end, 10);
+
+			if (end == p || v >= 32)
+				fatalx("MICA_PIN_SLOTS: bad slot list \"%s\"", env);
+			slots[n++] = (unsigned)v;
+			p = *end == ',' ? end + 1 : end;
+		}
+	} else {
+		n = sizeof(pin_default_slots) / sizeof(pin_default_slots[0]);
+		memcpy(slots, pin_default_slots, sizeof(pin_default_slots));
+	}
+	memset(pin_home, NO_REG, sizeof(pin_home));
+	for (unsigned i = 0; i < n; i++) {
+		if (pin_mask & (1u << slots[i]))
+			continue;
+		pin_home[slots[i]] = (int8_t)pin_home_order[i];
+		pin_mask |= 1u << slots[i];
+		pin_regs |= 1u << pin_home_order[i];
+	}
+	for (unsigned i = 0; i < sizeof(alloc_all) / sizeof(alloc_all[0]); i++)
+		if (!(pin_regs & (1u << alloc_all[i])))
+			alloc_order[N_ALLOC++] = alloc_all[i];
+}
 
 static bool caller_saved(int r)
 {
@@ -309,6 +362,14 @@ static bool first_operand_survives(const struct ra *ra, ir_temp a)
 
 /* ---- ops ---- */
 
+/* Slot S is pinned and its home register holds nothing now. */
+static bool home_free(const struct ra *ra, unsigned s)
+{
+	int h = pin_home[s];
+
+	return h != NO_REG && ra->reg_temps[h] == 0 && ra->reg_slots[h] == 0;
+}
+
 static void emit_get(struct ra *ra, const struct ir_op *op)
 {
 	unsigned s = (unsigned)op->imm / 8;
@@ -318,7 +379,10 @@ static void emit_get(struct ra *ra, const struct ir_op *op)
 		bind_temp(ra, op->dst, ra->slot_reg[s]);
 		return;
 	}
-	r = alloc_reg(ra);
+	if (cacheable(op->imm) && home_free(ra, s))
+		r = pin_home[s];
+	else
+		r = alloc_reg(ra);
 	asm_load(&ra->e, r, H_RBP, (int32_t)op->imm, 8);
 	bind_temp(ra, op->dst, r);
 	if (cacheable(op->imm)) {
@@ -337,6 +401,15 @@ static void emit_set(struct ra *ra, const struct ir_op *op)
 	if (cacheable(op->imm))
 		slot_unbind(ra, s);
 	if (ra->temp_reg[op->a] == NO_REG && is_const(ra, op->a, &v)) {
+		if (cacheable(op->imm) && home_free(ra, s)) {
+			r = pin_home[s];
+			asm_mov_ri(&ra->e, r, v);
+			ra->slot_const_known[s] = false;
+			ra->slot_reg[s] = (int8_t)r;
+			ra->slot_dirty |= 1u << s;
+			ra->reg_slots[r] |= 1u << s;
+			return;
+		}
 		if (cacheable(op->imm)) {
 			if (ra->slot_const_known[s] && ra->slot_const[s] == v)
 				return;
@@ -567,18 +640,14 @@ static void record_pc(struct ra *ra)
 		ra->e.overflow = true;	/* caller retries with a smaller block */
 		return;
 	}
-	for (unsigned s = 0; s < CACHED_SLOTS; s++)
-		if (ra->slot_reg[s] != NO_REG && (ra->slot_dirty & (1u << s)))
-			n++;
-	if (n > 16) {
+	/* A dirty slot is always bound to a register. */
+	if (__builtin_popcount(ra->slot_dirty) > 16) {
 		sync_all(ra);
 	} else {
-		n = 0;
-		for (unsigned s = 0; s < CACHED_SLOTS; s++)
-			if (ra->slot_reg[s] != NO_REG && (ra->slot_dirty & (1u << s))) {
-				st.dirty |= 1u << s;
-				st.regs |= (uint64_t)ra->slot_reg[s] << (4 * n++);
-			}
+		st.dirty = ra->slot_dirty;
+		for (uint32_t m = ra->slot_dirty; m; m &= m - 1)
+			st.regs |= (uint64_t)ra->slot_reg[__builtin_ctz(m)]
+				   << (4 * n++);
 	}
 	info->pcmap_host[info->n_pcmap] = (uint32_t)ra->e.pos;
 	info->pcmap_guest[info->n_pcmap] = ra->cur_guest_pc;
@@ -931,6 +1000,68 @@ static void emit_vec(struct ra *ra, const struct ir_op *op)
 		emit_mxcsr_leave(ra);
 }
 
+/* Leaving the block (code only, the allocator state is left alone: a
+ * side exit's block goes on): dirty unpinned slots to env, pinned slots
+ * to their home registers.  The moves between homes are a parallel move:
+ * a home is written once no pending move reads it, cycles go through r11.
+ * Unbound pinned slots are up to date in env and are loaded from there. */
+static void emit_exit_state(struct ra *ra)
+{
+	struct emitter *e = &ra->e;
+	int src[16];
+	unsigned slot_of[16];
+	uint32_t pending = 0;
+
+	for (uint32_t m = ra->slot_dirty & ~pin_mask; m; m &= m - 1) {
+		unsigned s = (unsigned)__builtin_ctz(m);
+
+		asm_store(e, H_RBP, (int32_t)(s * 8), ra->slot_reg[s], 8);
+	}
+	for (uint32_t m = pin_mask; m; m &= m - 1) {
+		unsigned s = (unsigned)__builtin_ctz(m);
+		int h = pin_home[s];
+
+		if (ra->slot_reg[s] == h)
+			continue;
+		src[h] = ra->slot_reg[s];
+		slot_of[h] = s;
+		pending |= 1u << h;
+	}
+	while (pending) {
+		uint32_t read = 0, ready;
+
+		for (uint32_t m = pending; m; m &= m - 1) {
+			int g = __builtin_ctz(m);
+
+			if (src[g] != NO_REG)
+				read |= 1u << src[g];
+		}
+		ready = pending & ~read;
+		if (!ready) {
+			/* Only cycles are left: free one home via r11. */
+			int h = __builtin_ctz(pending);
+
+			asm_mov_rr(e, H_R11, h);
+			for (uint32_t m = pending; m; m &= m - 1) {
+				int g = __builtin_ctz(m);
+
+				if (src[g] == h)
+					src[g] = H_R11;
+			}
+			continue;
+		}
+		for (; ready; ready &= ready - 1) {
+			int h = __builtin_ctz(ready);
+
+			if (src[h] == NO_REG)
+				asm_load(e, h, H_RBP, (int32_t)(slot_of[h] * 8), 8);
+			else
+				asm_mov_rr(e, h, src[h]);
+			pending &= ~(1u << h);
+		}
+	}
+}
+
 /* Chainable exit: [jmp rel32 (patched when chained)] store pc, return
  * the exit token to the runtime. */
 static void emit_chain_exit(struct ra *ra, uint64_t target)
@@ -987,9 +1118,7 @@ static void emit_brcond(struct ra *ra, const struct ir_op *op)
 	}
 	/* Only the leaving path writes dirty guest state back: the block
 	 * goes on with it in registers. */
-	for (unsigned s = 0; s < CACHED_SLOTS; s++)
-		if (ra->slot_reg[s] != NO_REG && (ra->slot_dirty & (1u << s)))
-			asm_store(e, H_RBP, (int32_t)(s * 8), ra->slot_reg[s], 8);
+	emit_exit_state(ra);
 	if (op->aux)
 		emit_exit_special(ra, op->aux, (uint64_t)op->imm);
 	else
@@ -998,18 +1127,20 @@ static void emit_brcond(struct ra *ra, const struct ir_op *op)
 	release_dead(ra, op);
 }
 
-/* Indirect jump: look the target up in the thread's jump cache inline
- * and jump straight to its code; fall back to the runtime on a miss. */
-static void emit_exit_indirect(struct ra *ra, int r)
+/* Indirect jump to the guest pc in rcx (the exit state is in place):
+ * look the target up in the thread's jump cache inline and jump straight
+ * to its code; fall back to the runtime on a miss. */
+static void emit_exit_indirect(struct ra *ra)
 {
 	const struct tr_backend_config *cfg = ra->cfg;
 	struct emitter *e = &ra->e;
 	size_t miss1, miss2, miss3;
+	int r = H_RCX;
 
 	asm_store(e, H_RBP, (int32_t)cfg->env_rip_off, r, 8);
 	if (cfg->jc_mask) {
-		/* Every register is dead at an exit: rdx keeps the target,
-		 * rax and rcx are scratch. */
+		/* Only the homes of pinned slots are live at an exit: rdx
+		 * keeps the target, rax and rcx are scratch. */
 		asm_mov_rr(e, H_RDX, r);
 		r = H_RDX;
 		asm_mov_rr(e, H_RCX, r);
@@ -1040,13 +1171,16 @@ static void emit_exit_indirect(struct ra *ra, int r)
 
 static void emit_exit(struct ra *ra, const struct ir_op *op)
 {
-	sync_all(ra);
+	/* rcx is never allocated: the target survives the exit moves. */
+	if (op->opc == IR_EXIT_INDIRECT)
+		asm_mov_rr(&ra->e, H_RCX, use(ra, op->a, H_R11));
+	emit_exit_state(ra);
 	switch (op->opc) {
 	case IR_EXIT:
 		emit_chain_exit(ra, (uint64_t)op->imm);
 		break;
 	case IR_EXIT_INDIRECT:
-		emit_exit_indirect(ra, use(ra, op->a, H_R11));
+		emit_exit_indirect(ra);
 		break;
 	default:
 		emit_exit_special(ra, op->aux, (uint64_t)op->imm);
@@ -1238,6 +1372,7 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 		      struct tr_code_info *info)
 {
 	static struct ra ra;
+	size_t interrupt_stub = 0;
 
 	memset(&ra.e, 0, sizeof(ra.e));
 	ra.e.buf = buf;
@@ -1257,17 +1392,23 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 	memset(ra.slot_const_known, 0, sizeof(ra.slot_const_known));
 	memset(ra.reg_slots, 0, sizeof(ra.reg_slots));
 	memset(ra.reg_temps, 0, sizeof(ra.reg_temps));
+	pin_init();
+	for (uint32_t m = pin_mask; m; m &= m - 1) {
+		unsigned s = (unsigned)__builtin_ctz(m);
+
+		ra.slot_reg[s] = pin_home[s];
+		ra.reg_slots[(int)pin_home[s]] |= 1u << s;
+		ra.slot_dirty |= 1u << s;
+	}
 	info->n_exits = 0;
 	info->n_pcmap = 0;
 	compute_last_use(&ra);
+	/* The interrupt exit is out of line at the end of the block: the
+	 * check falls through (branch not taken) into the body. */
 	if (cfg->env_interrupt_off) {
-		size_t body;
-
 		asm_cmp_mem8_imm(&ra.e, H_RBP, (int32_t)cfg->env_interrupt_off,
 				 0);
-		body = asm_jcc_fwd(&ra.e, HCC_E);
-		emit_exit_special(&ra, cfg->interrupt_reason, blk->guest_pc);
-		asm_patch_fwd(&ra.e, body);
+		interrupt_stub = asm_jcc_fwd(&ra.e, HCC_NE);
 	}
 	for (unsigned i = 0; i < blk->n_ops && !ra.e.overflow; i++) {
 		const struct ir_op *op = &blk->ops[i];
@@ -1283,6 +1424,11 @@ int x86_64_emit_block(const struct ir_block *blk, uint8_t *buf, size_t cap,
 			ra.reg_temps[ra.temp_reg[op->dst]]--;
 			ra.temp_reg[op->dst] = NO_REG;
 		}
+	}
+	if (cfg->env_interrupt_off) {
+		/* Pinned slots are home at block entry: nothing to move. */
+		asm_patch_fwd(&ra.e, interrupt_stub);
+		emit_exit_special(&ra, cfg->interrupt_reason, blk->guest_pc);
 	}
 	if (ra.e.overflow)
 		return -ENOSPC;
@@ -1300,16 +1446,29 @@ size_t x86_64_emit_trampolines(uint8_t *buf, uint64_t exec_addr,
 				     H_R15 };
 	struct emitter e = { .buf = buf, .cap = 256, .exec_base = exec_addr };
 
-	/* tr_enter(env = rdi, code = rsi) */
+	pin_init();
+	/* tr_enter(env = rdi, code = rsi): pinned slots to their homes */
 	for (int i = 0; i < 6; i++)
 		asm_push(&e, saved[i]);
 	asm_alu_ri(&e, A_SUB, H_RSP, 8);	/* 16-byte aligned calls */
 	asm_mov_rr(&e, H_RBP, H_RDI);
-	asm_byte(&e, 0xff);			/* jmp rsi */
-	asm_byte(&e, 0xe6);
+	asm_mov_rr(&e, H_R11, H_RSI);
+	for (uint32_t m = pin_mask; m; m &= m - 1) {
+		unsigned s = (unsigned)__builtin_ctz(m);
+
+		asm_load(&e, pin_home[s], H_RBP, (int32_t)(s * 8), 8);
+	}
+	asm_byte(&e, 0x41);			/* jmp r11 */
+	asm_byte(&e, 0xff);
+	asm_byte(&e, 0xe3);
 	while (e.pos & 15)
 		asm_byte(&e, 0xcc);
 	*epilogue = exec_addr + e.pos;
+	for (uint32_t m = pin_mask; m; m &= m - 1) {
+		unsigned s = (unsigned)__builtin_ctz(m);
+
+		asm_store(&e, H_RBP, (int32_t)(s * 8), pin_home[s], 8);
+	}
 	asm_alu_ri(&e, A_ADD, H_RSP, 8);
 	for (int i = 6; i-- > 0;)
 		asm_pop(&e, saved[i]);
