@@ -12,27 +12,13 @@
 #define IOAPIC		0xfec00000u
 #define VEC_UART	0x24
 
-struct idt_gate {
-	uint16_t off_lo, sel;
-	uint8_t ist, type;
-	uint16_t off_mid;
-	uint32_t off_hi, zero;
-} __attribute__((packed));
-
-static struct idt_gate idt[256] __attribute__((aligned(8)));
 static char ring[8192];
 static volatile uint32_t head, tail, irqs, overruns, bad_iir, throttled;
 
 void on_uart(void);
 extern char isr_uart[];
 
-__asm__(".text\nisr_uart:\n"
-	"push %rax; push %rcx; push %rdx; push %rsi; push %rdi\n"
-	"push %r8; push %r9; push %r10; push %r11\n"
-	"cld; call on_uart\n"
-	"pop %r11; pop %r10; pop %r9; pop %r8\n"
-	"pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n"
-	"iretq\n");
+__asm__(".text\n" GUEST_ISR(isr_uart, on_uart));
 
 /* Take what the FIFO holds while the ring has room; when it is full,
  * throttle as a tty does: receive interrupts off until the main loop has
@@ -93,18 +79,11 @@ static char next_byte(void)
 
 static void setup_irq(void)
 {
-	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr =
-		{ sizeof(idt) - 1, (uintptr_t)idt };
-	uint64_t a = (uintptr_t)isr_uart;
-	uint16_t cs;
-
 	uart_init();				/* FIFO on, trigger at 14 */
 	outb(0x21, 0xff);
 	outb(0xa1, 0xff);
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	idt[VEC_UART] = (struct idt_gate){ (uint16_t)a, cs, 0, 0x8e,
-					   (uint16_t)(a >> 16), (uint32_t)(a >> 32), 0 };
-	__asm__ volatile("lidt %0" : : "m"(idtr));
+	idt_set(VEC_UART, isr_uart);
+	idt_load();
 	mmio_write32(LAPIC + 0xf0, 0x1ff);
 	mmio_write32(IOAPIC, 0x10 + 2 * 4 + 1);
 	mmio_write32(IOAPIC + 0x10, 0);

@@ -54,6 +54,23 @@ int cmdline_has(const void *boot_params, const char *word);
 /* Identity-map [4 GiB, end) (end up to 8 GiB) next to the boot page
  * tables' first 4 GiB.  0, or -1 when end is too far. */
 int map_above_4g(uint64_t end);
+
+/* An interrupt entry NAME (for __asm__(".text\n" GUEST_ISR(...))) that
+ * saves the caller-saved registers, calls FN and returns with iretq; the
+ * frame keeps %rsp 16-aligned. */
+#define GUEST_ISR(name, fn) \
+	#name ":\n" \
+	"push %rax; push %rcx; push %rdx; push %rsi; push %rdi\n" \
+	"push %r8; push %r9; push %r10; push %r11\n" \
+	"cld; call " #fn "\n" \
+	"pop %r11; pop %r10; pop %r9; pop %r8\n" \
+	"pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n" \
+	"iretq\n"
+
+/* Vector vec -> handler, a 64-bit interrupt gate in the current CS. */
+void idt_set(unsigned vec, const void *handler);
+/* lidt the 256-entry table (gates never set are not present). */
+void idt_load(void);
 #endif
 
 int guest_main(const void *start_info);

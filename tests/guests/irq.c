@@ -20,14 +20,6 @@
 
 /* 64-bit guest: 32-bit code runs in the instruction emulator under PVM,
  * which cannot do a protected-mode IRET. */
-struct idt_gate {
-	uint16_t off_lo, sel;
-	uint8_t ist, type;
-	uint16_t off_mid;
-	uint32_t off_hi, zero;
-} __attribute__((packed));
-
-static struct idt_gate idt[256] __attribute__((aligned(8)));
 static volatile uint32_t uart_irqs, msix_irqs, intx_irqs, unexpected;
 static uint32_t testdev_bar0;
 
@@ -37,21 +29,11 @@ void on_unexpected(void);
 void on_intx(void);
 extern char isr_uart[], isr_msix[], isr_intx[], isr_default[];
 
-/* Save the caller-saved registers; the frame keeps %rsp 16-aligned. */
-#define ISR(name, fn) \
-	#name ":\n" \
-	"push %rax; push %rcx; push %rdx; push %rsi; push %rdi\n" \
-	"push %r8; push %r9; push %r10; push %r11\n" \
-	"cld; call " #fn "\n" \
-	"pop %r11; pop %r10; pop %r9; pop %r8\n" \
-	"pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n" \
-	"iretq\n"
-
 __asm__(".text\n"
-	ISR(isr_uart, on_uart)
-	ISR(isr_msix, on_msix)
-	ISR(isr_intx, on_intx)
-	ISR(isr_default, on_unexpected));
+	GUEST_ISR(isr_uart, on_uart)
+	GUEST_ISR(isr_msix, on_msix)
+	GUEST_ISR(isr_intx, on_intx)
+	GUEST_ISR(isr_default, on_unexpected));
 
 void on_uart(void)
 {
@@ -79,27 +61,14 @@ void on_unexpected(void)
 	unexpected++;
 }
 
-static void set_gate(unsigned vec, void *fn, uint16_t cs)
-{
-	uint64_t a = (uintptr_t)fn;
-
-	idt[vec] = (struct idt_gate){ (uint16_t)a, cs, 0, 0x8e,
-				      (uint16_t)(a >> 16), (uint32_t)(a >> 32), 0 };
-}
-
 static void idt_setup(void)
 {
-	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr =
-		{ sizeof(idt) - 1, (uintptr_t)idt };
-	uint16_t cs;
-
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
 	for (unsigned v = 0; v < 256; v++)
-		set_gate(v, isr_default, cs);
-	set_gate(VEC_UART, isr_uart, cs);
-	set_gate(VEC_MSIX, isr_msix, cs);
-	set_gate(VEC_INTX, isr_intx, cs);
-	__asm__ volatile("lidt %0" : : "m"(idtr));
+		idt_set(v, isr_default);
+	idt_set(VEC_UART, isr_uart);
+	idt_set(VEC_MSIX, isr_msix);
+	idt_set(VEC_INTX, isr_intx);
+	idt_load();
 }
 
 #define IOAPIC_LEVEL	(1u << 15)

@@ -89,4 +89,30 @@ int map_above_4g(uint64_t end)
 	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
 	return 0;
 }
+
+struct idt_gate {
+	uint16_t off_lo, sel;
+	uint8_t ist, type;
+	uint16_t off_mid;
+	uint32_t off_hi, zero;
+} __attribute__((packed));
+static struct idt_gate idt[256] __attribute__((aligned(8)));
+
+void idt_set(unsigned vec, const void *handler)
+{
+	uint64_t a = (uintptr_t)handler;
+	uint16_t cs;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	idt[vec] = (struct idt_gate){ (uint16_t)a, cs, 0, 0x8e,
+				      (uint16_t)(a >> 16), (uint32_t)(a >> 32), 0 };
+}
+
+void idt_load(void)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr =
+		{ sizeof(idt) - 1, (uintptr_t)idt };
+
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
 #endif

@@ -67,13 +67,6 @@ struct vdev {
 	uint32_t notify_mult;
 };
 
-struct idt_gate {
-	uint16_t off_lo, sel;
-	uint8_t ist, type;
-	uint16_t off_mid;
-	uint32_t off_hi, zero;
-} __attribute__((packed));
-static struct idt_gate idt[256] __attribute__((aligned(8)));
 static volatile uint32_t vdev_irqs, vdev_unexpected;
 static struct vdev *vdev_intx_dev;	/* INTx mode: the handler reads its ISR */
 static volatile uint32_t vdev_isr_empty;	/* INTx interrupts with ISR bit 0 clear */
@@ -82,17 +75,8 @@ void vdev_on_irq(void);
 void vdev_on_unexpected(void);
 extern char vdev_isr_queue[], vdev_isr_default[];
 
-#define VDEV_ISR(name, fn) \
-	#name ":\n" \
-	"push %rax; push %rcx; push %rdx; push %rsi; push %rdi\n" \
-	"push %r8; push %r9; push %r10; push %r11\n" \
-	"cld; call " #fn "\n" \
-	"pop %r11; pop %r10; pop %r9; pop %r8\n" \
-	"pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n" \
-	"iretq\n"
-
-__asm__(".text\n" VDEV_ISR(vdev_isr_queue, vdev_on_irq)
-	VDEV_ISR(vdev_isr_default, vdev_on_unexpected));
+__asm__(".text\n" GUEST_ISR(vdev_isr_queue, vdev_on_irq)
+	GUEST_ISR(vdev_isr_default, vdev_on_unexpected));
 
 void vdev_on_irq(void)
 {
@@ -122,18 +106,9 @@ static inline void wr64(uintptr_t a, uint64_t v)
  * and sends the EOI; the LAPIC on. */
 static void vdev_interrupts_init(unsigned vec)
 {
-	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr =
-		{ sizeof(idt) - 1, (uintptr_t)idt };
-	uint16_t cs;
-
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	for (unsigned v = 0; v < 256; v++) {
-		uint64_t a = (uintptr_t)(v == vec ? vdev_isr_queue : vdev_isr_default);
-
-		idt[v] = (struct idt_gate){ (uint16_t)a, cs, 0, 0x8e,
-					    (uint16_t)(a >> 16), (uint32_t)(a >> 32), 0 };
-	}
-	__asm__ volatile("lidt %0" : : "m"(idtr));
+	for (unsigned v = 0; v < 256; v++)
+		idt_set(v, v == vec ? vdev_isr_queue : vdev_isr_default);
+	idt_load();
 	outb(0x21, 0xff);			/* 8259s masked */
 	outb(0xa1, 0xff);
 	mmio_write32(LAPIC + LAPIC_SVR, 0x1ff);
